@@ -1,0 +1,89 @@
+"""docstatus: typed clients, one normalized job status, and correct waiting for document-AI APIs.
+
+Everything public is importable from here; modules whose names start with ``_`` are private.
+Provider clients and the HTTP machinery load on first use, so ``import docstatus`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._config import DEFAULT_BASE_URLS, ProviderConfig
+from ._exceptions import (
+    ActionRequired,
+    AuthenticationError,
+    BadRequest,
+    ConfigurationError,
+    DocstatusError,
+    InvalidJobRef,
+    JobFailed,
+    JobNotFound,
+    MalformedResponse,
+    ProviderError,
+    ProviderServerError,
+    RateLimited,
+    TransportError,
+    WaitTimeout,
+)
+from ._refs import JobRef, format_ref, parse_ref
+from ._status import PROVIDERS, ErrorInfo, JobStatus, Output, PageError, Pages, Provider, State
+
+if TYPE_CHECKING:
+    from ._fetch import get_status, get_status_async
+    from ._parse import parse
+
+# name -> private module that defines it; imported on first attribute access.
+_LAZY = {
+    "parse": "._parse",
+    "get_status": "._fetch",
+    "get_status_async": "._fetch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'docstatus' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415  # lazy on purpose: keeps `import docstatus` cheap
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "DEFAULT_BASE_URLS",
+    "PROVIDERS",
+    "ActionRequired",
+    "AuthenticationError",
+    "BadRequest",
+    "ConfigurationError",
+    "DocstatusError",
+    "ErrorInfo",
+    "InvalidJobRef",
+    "JobFailed",
+    "JobNotFound",
+    "JobRef",
+    "JobStatus",
+    "MalformedResponse",
+    "Output",
+    "PageError",
+    "Pages",
+    "Provider",
+    "ProviderConfig",
+    "ProviderError",
+    "ProviderServerError",
+    "RateLimited",
+    "State",
+    "TransportError",
+    "WaitTimeout",
+    "format_ref",
+    "get_status",
+    "get_status_async",
+    "parse",
+    "parse_ref",
+]

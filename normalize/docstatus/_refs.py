@@ -1,0 +1,92 @@
+"""Job references: one plain, storable string per job, ``<provider>:<id>``.
+
+==============  =============================================
+provider        form
+==============  =============================================
+aitronos        ``aitronos:<org_id>/<store_id>/<file_id>``
+artos           ``artos:<document_id>``
+markdown2pdf    ``markdown2pdf:<job_id>``
+neurolinker     ``neurolinker:<document_id>``
+sarvam          ``sarvam:<job_uuid>``
+==============  =============================================
+"""
+
+from __future__ import annotations
+
+import uuid
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from ._exceptions import InvalidJobRef
+from ._status import PROVIDERS, Provider
+
+FORMS: Final = MappingProxyType(
+    {
+        "aitronos": "aitronos:<org_id>/<store_id>/<file_id>",
+        "artos": "artos:<document_id>",
+        "markdown2pdf": "markdown2pdf:<job_id>",
+        "neurolinker": "neurolinker:<document_id>",
+        "sarvam": "sarvam:<job_uuid>",
+    }
+)
+
+
+def _bad_chars(text: str) -> bool:
+    return any(c.isspace() or not c.isprintable() for c in text)
+
+
+@attrs.frozen
+class JobRef:
+    """A parsed job reference. ``str(ref)`` gives the string form back.
+
+    Attributes:
+        provider: The provider name.
+        job_id: The id as the provider's status endpoint takes it (for Aitronos
+            ``org_id/store_id/file_id``).
+    """
+
+    provider: Provider
+    job_id: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.job_id}"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The id's path parts: three for Aitronos (org, store, file), else one."""
+        return tuple(self.job_id.split("/")) if self.provider == "aitronos" else (self.job_id,)
+
+
+def parse_ref(text: str) -> JobRef:
+    """Parse ``<provider>:<id>``; raise ``InvalidJobRef`` naming the expected form."""
+    if not isinstance(text, str):
+        raise InvalidJobRef(f"a job reference is a string like 'artos:<document_id>', not {type(text).__name__}")
+    provider, sep, job_id = text.partition(":")
+    if not sep or provider not in FORMS:
+        known = ", ".join(FORMS.values())
+        raise InvalidJobRef(f"job reference {text!r} does not start with a known provider; expected one of: {known}")
+    form = FORMS[provider]
+    if not job_id or _bad_chars(job_id):
+        raise InvalidJobRef(f"job reference {text!r} has an empty id or one with spaces/control characters; expected {form}")
+    if provider == "aitronos":
+        parts = job_id.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise InvalidJobRef(f"job reference {text!r} needs three non-empty parts; expected {form}")
+    elif "/" in job_id:
+        raise InvalidJobRef(f"job reference {text!r} has a '/' in its id; expected {form}")
+    if provider == "sarvam":
+        try:
+            job_id = str(uuid.UUID(job_id))
+        except ValueError as exc:
+            raise InvalidJobRef(f"job reference {text!r}: Sarvam job ids are UUIDs; expected {form}") from exc
+    return JobRef(provider, job_id)  # type: ignore[arg-type]  # checked against FORMS above
+
+
+def format_ref(provider: str, *parts: str) -> str:
+    """Build a reference string: ``format_ref("aitronos", org, store, file)``,
+    ``format_ref("artos", document_id)``. The result parses back with ``parse_ref``."""
+    if provider not in PROVIDERS:
+        raise InvalidJobRef(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    return str(parse_ref(f"{provider}:{'/'.join(parts)}"))

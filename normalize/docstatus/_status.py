@@ -1,0 +1,242 @@
+"""The common job-status type: one shape for every provider.
+
+Its JSON form (``JobStatus.to_dict()``) is a published contract, version 1, with a JSON
+Schema in ``specs/job-status.schema.json``. Field names are never renamed; fields may be added.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final, Literal, get_args
+
+import attrs
+
+from ._exceptions import ActionRequired, JobFailed
+
+Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam"]
+
+#: Every provider docstatus knows, sorted.
+PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+
+
+class State(StrEnum):
+    """A job's normalized state. ``str(state)`` is its JSON value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    #: The job waits for the caller (e.g. a file upload); polling cannot move it on.
+    ACTION_REQUIRED = "action_required"
+    #: The provider sent a state docstatus does not know; ``provider_state`` has it.
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        """True for the states a job never leaves."""
+        return self in _TERMINAL
+
+
+_TERMINAL: Final = frozenset({State.SUCCEEDED, State.PARTIALLY_SUCCEEDED, State.FAILED, State.CANCELLED})
+_FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CANCELLED})
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@attrs.frozen(kw_only=True)
+class ErrorInfo:
+    """Why a job failed.
+
+    Attributes:
+        code: The provider's error code, or ``None``.
+        message: What went wrong, in the provider's words (never empty).
+    """
+
+    code: str | None = None
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class PageError:
+    """One page that failed.
+
+    Attributes:
+        page: The page number as the provider counts it, or ``None``.
+        code: The provider's error code, or ``None``.
+        message: The provider's message, or ``None``.
+    """
+
+    page: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Pages:
+    """Page metrics, for providers that report them.
+
+    Attributes:
+        total: Pages in the input, or ``None`` when unknown.
+        processed: Pages processed so far, or ``None``.
+        succeeded: Pages that succeeded, or ``None``.
+        failed: Pages that failed, or ``None``.
+        errors: One ``PageError`` per failed page the provider described.
+    """
+
+    total: int | None = None
+    processed: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    errors: tuple[PageError, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Output:
+    """A file, path or URL the job produced.
+
+    Attributes:
+        name: A name for it (file name, result key), or ``None``.
+        uri: Where it is (URL or provider storage path), or ``None``.
+    """
+
+    name: str | None = None
+    uri: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class JobStatus:
+    """The status of one job at one provider, in one shape for all providers.
+
+    Attributes:
+        provider: Which provider reported it.
+        job_id: The provider's job id (for Aitronos ``org_id/store_id/file_id``).
+        state: The normalized ``State``.
+        provider_state: The provider's own state value, exactly as sent.
+        progress: Fraction done in ``[0, 1]``, or ``None`` when it cannot be known;
+            ``1.0`` once succeeded.
+        step: The provider's current step or sub-status text, or ``None``.
+        created_at: When the job was created (aware, UTC), or ``None``.
+        started_at: When processing started (aware, UTC), or ``None``.
+        updated_at: When the provider last updated the job (aware, UTC), or ``None``.
+        completed_at: When the job ended (aware, UTC), or ``None``.
+        error: Why the job failed, or ``None``.
+        pages: Page metrics, or ``None`` when the provider reports none.
+        outputs: Files, paths and URLs the job produced.
+        model: The typed model of the generated client this status was mapped from
+            (``None`` when rebuilt from JSON). Not part of the JSON form or equality.
+    """
+
+    provider: Provider
+    job_id: str
+    state: State
+    provider_state: str
+    progress: float | None = None
+    step: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: ErrorInfo | None = None
+    pages: Pages | None = None
+    outputs: tuple[Output, ...] = ()
+    model: Any = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        """True when the job has ended (succeeded, partially succeeded, failed or cancelled)."""
+        return self.state in _TERMINAL
+
+    @property
+    def ref(self) -> str:
+        """The job reference string (``<provider>:<id>``) of this job."""
+        return f"{self.provider}:{self.job_id}"
+
+    def raise_for_failure(self) -> JobStatus:
+        """Raise ``JobFailed`` for failed, partially succeeded and cancelled jobs, and
+        ``ActionRequired`` when the job waits for the caller; else return ``self``."""
+        if self.state in _FAILURES:
+            detail = f": {self.error.message}" if self.error else ""
+            raise JobFailed(f"job {self.ref} ended {self.state} ({self.provider_state}){detail}", status=self)
+        if self.state is State.ACTION_REQUIRED:
+            raise ActionRequired(
+                f"job {self.ref} is {self.provider_state}: it waits for you (e.g. an upload), "
+                "polling will not move it on",
+                status=self,
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, version 1 (see ``specs/job-status.schema.json``)."""
+        pages = self.pages
+        return {
+            "provider": self.provider,
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "provider_state": self.provider_state,
+            "terminal": self.terminal,
+            "progress": self.progress,
+            "step": self.step,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "updated_at": _iso(self.updated_at),
+            "completed_at": _iso(self.completed_at),
+            "error": None if self.error is None else {"code": self.error.code, "message": self.error.message},
+            "pages": None
+            if pages is None
+            else {
+                "total": pages.total,
+                "processed": pages.processed,
+                "succeeded": pages.succeeded,
+                "failed": pages.failed,
+                "errors": [{"page": e.page, "code": e.code, "message": e.message} for e in pages.errors],
+            },
+            "outputs": [{"name": o.name, "uri": o.uri} for o in self.outputs],
+        }
+
+    def to_json(self) -> str:
+        """``to_dict()`` as compact JSON, one line."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobStatus:
+        """Rebuild a status from its JSON form (``model`` is ``None``)."""
+        pages = data.get("pages")
+        error = data.get("error")
+        return cls(
+            provider=data["provider"],
+            job_id=data["job_id"],
+            state=State(data["state"]),
+            provider_state=data["provider_state"],
+            progress=data.get("progress"),
+            step=data.get("step"),
+            created_at=_from_iso(data.get("created_at")),
+            started_at=_from_iso(data.get("started_at")),
+            updated_at=_from_iso(data.get("updated_at")),
+            completed_at=_from_iso(data.get("completed_at")),
+            error=None if error is None else ErrorInfo(code=error.get("code"), message=error["message"]),
+            pages=None
+            if pages is None
+            else Pages(
+                total=pages.get("total"),
+                processed=pages.get("processed"),
+                succeeded=pages.get("succeeded"),
+                failed=pages.get("failed"),
+                errors=tuple(PageError(**e) for e in pages.get("errors", ())),
+            ),
+            outputs=tuple(Output(**o) for o in data.get("outputs", ())),
+        )

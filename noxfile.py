@@ -1,0 +1,81 @@
+"""Sessions for docstatus. `nox` alone runs lint, typecheck and tests.
+
+- generate: regenerate specs/*/openapi.yaml (embedded ones) and generated/ from specs/.
+- drift:    fail with a diff when generated/ is stale (also a test inside `tests`).
+- tests:    the test suite against the package as `pip install .` gives it.
+- lint / typecheck: ruff, and mypy (strict on hand-written code, and on generated/).
+- bench:    benchmarks, reported as ratios against baselines measured in the same run.
+- demo:     the simulator plus live waiting on jobs of all five providers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHONS = nox.project.python_versions(PYPROJECT)
+CODEGEN = nox.project.dependency_groups(PYPROJECT, "codegen")
+TEST = nox.project.dependency_groups(PYPROJECT, "test")
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+# Pythons are never downloaded (the machines reach package registries only); versions
+# from the classifiers that are not installed are skipped, not failed.
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate every provider client (and the simulator's models) from specs/."""
+    session.install(*CODEGEN)
+    session.run("python", "codegen/generate.py", *session.posargs)
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """Regenerate into a temporary folder and diff against the committed output."""
+    session.install(*CODEGEN)
+    session.run("python", "codegen/generate.py", "--check")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (including the drift check) against a real install."""
+    session.install(".[simulator]", *TEST, *CODEGEN)
+    # A clean temp dir per run: pytester and the simulator write nothing into the tree.
+    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the hand-written package and on every generated package."""
+    session.install(".[simulator]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.run("mypy", "normalize/docstatus", "codegen", "noxfile.py")
+    generated = sorted(d.name for d in os.scandir("generated") if d.is_dir() and d.name.startswith("docstatus_"))
+    for package in generated:
+        session.run("mypy", "--strict", "-p", package, silent=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, as ratios against baselines measured in the same run."""
+    session.install(".[simulator]")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start the simulator and wait on scripted jobs of every provider, live."""
+    session.install(".[simulator]")
+    session.run("docstatus", "demo", *session.posargs)
