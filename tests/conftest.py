@@ -1,0 +1,115 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1 that answers what a test scripts."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@attrs.define
+class Canned:
+    """One scripted answer.
+
+    Attributes:
+        status: HTTP status to send (any int, e.g. 520).
+        body: bytes sent as is; a dict/list is sent as JSON.
+        headers: extra response headers.
+        drop: close the connection without answering.
+    """
+
+    status: int = 200
+    body: Any = b""
+    headers: dict[str, str] = attrs.Factory(dict)
+    drop: bool = False
+
+
+@attrs.define
+class Seen:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@attrs.define
+class CannedServer:
+    """A threaded HTTP server on 127.0.0.1 answering from a queue of ``Canned``.
+
+    Attributes:
+        base_url: ``http://127.0.0.1:<port>``.
+        requests: every request received, in order.
+        answers: answers to give, in order; the last one repeats once the queue is down to one.
+    """
+
+    base_url: str
+    requests: list[Seen] = attrs.Factory(list)
+    answers: list[Canned] = attrs.Factory(list)
+
+    def reply(self, *answers: Canned) -> None:
+        self.answers[:] = list(answers)
+
+    def next_answer(self) -> Canned:
+        if not self.answers:
+            return Canned(status=500, body=b"no answer scripted")
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def _handler(server_state: CannedServer) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+        def do_GET(self) -> None:
+            server_state.requests.append(Seen(self.command, self.path, dict(self.headers.items())))
+            answer = server_state.next_answer()
+            if answer.drop:
+                self.close_connection = True
+                self.connection.close()
+                return
+            body = answer.body
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode() if not isinstance(body, str) else body.encode()
+            self.send_response_only(answer.status, "Whatever")
+            headers = {"Content-Type": "application/json", **answer.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+@pytest.fixture
+def canned_server() -> Iterator[CannedServer]:
+    """A real HTTP server on 127.0.0.1, stopped after the test."""
+    state = CannedServer(base_url="")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, name="canned-server", daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
