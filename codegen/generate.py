@@ -253,6 +253,7 @@ def generate_sim_models(provider: str, spec_path: Path, out_generated: Path) -> 
             "--use-standard-collections",
             "--use-union-operator",
             "--use-schema-description",
+            "--field-constraints",
             "--enum-field-as-literal",
             "all",
             "--disable-timestamp",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, conint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class FileProcessingState(
@@ -25,8 +25,8 @@ class FileProcessingStatus(BaseModel):
     """
 
     status: FileProcessingState
-    progress_percent: conint(ge=0, le=100) | None = Field(
-        None, description="Progress percentage, 0 to 100."
+    progress_percent: int | None = Field(
+        None, description="Progress percentage, 0 to 100.", ge=0, le=100
     )
     current_step: str | None = Field(
         None, description="The processing step under way (e.g. `embedding`), or null."

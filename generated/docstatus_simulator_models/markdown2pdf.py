@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, RootModel, confloat
+from pydantic import BaseModel, Field, RootModel
 
 
 class Status(RootModel[Literal["Not Started", "Processing", "Done", "Error"]]):
@@ -27,7 +27,7 @@ class JobStatus(BaseModel):
     description: str | None = Field(None, title="Description")
     status: Status
     status_meta: str | None = Field(None, title="Status Meta")
-    progress: confloat(ge=0.0, le=1.0) | None = Field(None, title="Progress")
+    progress: float | None = Field(None, ge=0.0, le=1.0, title="Progress")
     path: str | None = Field(None, title="Path")
 
 

@@ -6,15 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import (
-    AnyUrl,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    conint,
-)
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class DocumentStatus(
@@ -58,8 +50,8 @@ class DocumentStatusResponse(BaseModel):
     file_type: str | None = Field(
         None, description="Media type of the file, e.g. application/pdf."
     )
-    file_size_bytes: conint(ge=0) | None = None
-    total_pages: conint(ge=0) | None = None
+    file_size_bytes: int | None = Field(None, ge=0)
+    total_pages: int | None = Field(None, ge=0)
     user_uid: str | None = Field(
         None, description="Id of the user who sent the request."
     )
