@@ -62,9 +62,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the hand-written package and on every generated package."""
     session.install(".[simulator]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
     session.run("mypy", "normalize/docstatus", "codegen", "noxfile.py")
-    generated = sorted(d.name for d in os.scandir("generated") if d.is_dir() and d.name.startswith("docstatus_"))
-    for package in generated:
-        session.run("mypy", "--strict", "-p", package, silent=True)
+    generated = sorted(d.path for d in os.scandir("generated") if d.is_dir() and d.name.startswith("docstatus_"))
+    session.run("mypy", "--strict", *generated)
 
 
 @nox.session
