@@ -1,0 +1,233 @@
+"""Rules every provider mapping shares, written once.
+
+- **States**: a provider's value is looked up in its frozen status table exactly, then with case
+  and whitespace ignored (``"READY"``, ``"completed "``, ``"not started"``). Anything else maps to
+  ``State.UNKNOWN`` with the raw value kept in ``provider_state``, and one warning per
+  ``(provider, value)`` on the ``docstatus`` logger. Never an exception, never a guess.
+- **Progress**: a fraction in ``[0, 1]`` or ``None``. Percentages are divided by 100; values
+  outside the range are clamped; NaN is ``None``; ``1.0`` once the job succeeded.
+- **Timestamps**: aware, in UTC. A naive timestamp is read as UTC; one that cannot be expressed
+  in UTC (e.g. year 1 with a positive offset) is ``None``.
+- **Text**: empty or whitespace-only strings are ``None``; an error whose message and code are
+  both empty is "no error".
+- **Types**: a field of the wrong JSON type raises ``Malformed``, which ``parse`` turns into
+  ``docstatus.MalformedResponse`` naming the field.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from ._status import ErrorInfo, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+logger: Final = logging.getLogger("docstatus")
+
+_warned: set[tuple[str, str]] = set()
+_warned_lock: Final = threading.Lock()
+
+
+class Malformed(Exception):  # noqa: N818  # internal signal, turned into MalformedResponse
+    """A field has a type the provider's documentation rules out (internal; never escapes)."""
+
+
+def fold(value: str) -> str:
+    """The key used for case- and whitespace-insensitive matching."""
+    return "".join(value.split()).casefold()
+
+
+def folded_table(table: Mapping[str, State]) -> Mapping[str, State]:
+    """A provider table keyed by ``fold(value)``; refuses tables whose keys collide when folded."""
+    folded = {fold(key): state for key, state in table.items()}
+    if len(folded) != len(table):
+        raise ValueError(f"status table has values that differ only in case or spaces: {sorted(table)}")
+    return MappingProxyType(folded)
+
+
+def match_state(provider: str, raw: str, table: Mapping[str, State], folded: Mapping[str, State]) -> State:
+    """Map a provider's state value: exact, then folded, else ``UNKNOWN`` (warned once)."""
+    state = table.get(raw)
+    if state is not None:
+        return state
+    state = folded.get(fold(raw))
+    if state is not None:
+        return state
+    key = (provider, raw)
+    if key not in _warned:
+        with _warned_lock:
+            first = key not in _warned
+            _warned.add(key)
+        if first:
+            logger.warning(
+                "%s sent the state %r, which docstatus does not know; it is reported as 'unknown' "
+                "(provider_state keeps the value). Please report it if it persists.",
+                provider,
+                raw,
+            )
+    return State.UNKNOWN
+
+
+def reset_warnings() -> None:
+    """Forget which unknown states were already warned about (for tests)."""
+    with _warned_lock:
+        _warned.clear()
+
+
+def enum_value(value: Any, field: str) -> str:
+    """The raw string of a generated enum member (known or unknown pseudo-member)."""
+    raw = getattr(value, "value", value)
+    if not isinstance(raw, str):
+        raise Malformed(f"{field} is {type(raw).__name__}, not a string")
+    return raw
+
+
+def absent(value: Any) -> bool:
+    """True for JSON null and for a generated model's ``UNSET`` (any provider's)."""
+    return value is None or type(value).__name__ == "Unset"
+
+
+# The helpers below test the common case first (parse speed matters: see bench/bench_parse.py).
+
+
+def number(value: Any, field: str) -> float | None:
+    """A JSON number, or ``None`` for null/absent; other types are malformed."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return float(value)
+    if absent(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise Malformed(f"{field} is {kind.__name__}, not a number")
+
+
+def integer(value: Any, field: str) -> int | None:
+    """A JSON integer (``3.0`` counts), or ``None`` for null/absent; others are malformed."""
+    kind = type(value)
+    if kind is int:
+        return value  # type: ignore[no-any-return]
+    if absent(value):
+        return None
+    if kind is float and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise Malformed(f"{field} is {kind.__name__}, not an integer")
+
+
+def count(value: Any, field: str) -> int | None:
+    """A page count: an integer >= 0, ``None`` when absent or negative (unknowable)."""
+    n = value if type(value) is int else integer(value, field)
+    return n if n is not None and n >= 0 else None
+
+
+def clamp(fraction: float | None) -> float | None:
+    """Clamp a fraction into ``[0, 1]``; NaN and ``None`` give ``None``."""
+    if fraction is None or math.isnan(fraction):
+        return None
+    if fraction <= 0.0:
+        return 0.0
+    if fraction >= 1.0:
+        return 1.0
+    return fraction
+
+
+def from_percent(value: Any, field: str) -> float | None:
+    """A percentage (0-100) as a fraction in ``[0, 1]``; out-of-range values are clamped."""
+    n = number(value, field)
+    return None if n is None else clamp(n / 100.0)
+
+
+def from_fraction(value: Any, field: str) -> float | None:
+    """A fraction as given, clamped into ``[0, 1]``."""
+    return clamp(number(value, field))
+
+
+def finish_progress(state: State, progress: float | None) -> float | None:
+    """``1.0`` once succeeded, else the progress as computed."""
+    return 1.0 if state is State.SUCCEEDED else progress
+
+
+def text(value: Any, field: str) -> str | None:
+    """A string, or ``None`` for null/absent/empty/whitespace-only; other types are malformed."""
+    if type(value) is str or isinstance(value, str):
+        return value if value and not value.isspace() else None
+    if absent(value):
+        return None
+    raise Malformed(f"{field} is {type(value).__name__}, not a string")
+
+
+def required_text(value: Any, field: str) -> str:
+    """A non-empty string the mapping cannot do without (e.g. a job id)."""
+    if isinstance(value, str) and value and not value.isspace():
+        return value
+    if isinstance(value, str):
+        raise Malformed(f"{field} is empty")
+    raise Malformed(f"{field} is {type(value).__name__}, not a string")
+
+
+def pick_job_id(body_id: Any, given: str | None, field: str) -> str:
+    """The job id: the body's own, else the one the caller gave; never empty."""
+    if isinstance(body_id, str) and body_id and not body_id.isspace():
+        return body_id
+    if given is not None:
+        return given
+    return required_text(body_id, field)
+
+
+def error_info(code: Any, message: Any, field: str) -> ErrorInfo | None:
+    """An ``ErrorInfo``, or ``None`` when both are empty; a code alone becomes the message too."""
+    code_s = text(code, f"{field} code")
+    message_s = text(message, f"{field} message")
+    if message_s is None:
+        if code_s is None:
+            return None
+        message_s = code_s
+    return ErrorInfo(code=code_s, message=message_s)
+
+
+def _parse_timestamp(value: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    # RFC 3339 allows lower-case 't'/'z' and leap seconds; fromisoformat takes neither.
+    fixed = value.strip().upper().replace(":60", ":59", 1)
+    try:
+        return datetime.fromisoformat(fixed)
+    except ValueError:
+        raise Malformed(f"{field} is not an ISO 8601 timestamp: {value[:64]!r}") from None
+
+
+def utc(value: Any, field: str) -> datetime | None:
+    """An aware UTC datetime from a datetime or an ISO 8601 string (naive is read as UTC)."""
+    stamp: datetime
+    if type(value) is datetime:
+        stamp = value
+    else:
+        if absent(value):
+            return None
+        if isinstance(value, str):
+            if not value or value.isspace():
+                return None
+            stamp = _parse_timestamp(value, field)
+        elif isinstance(value, datetime):
+            stamp = value
+        else:
+            raise Malformed(f"{field} is {type(value).__name__}, not a timestamp")
+    tz = stamp.tzinfo
+    if tz is UTC:
+        return stamp
+    if tz is None:
+        return stamp.replace(tzinfo=UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:
+        return None

@@ -1,0 +1,116 @@
+"""``parse(provider, body)``: a status response the caller already holds -> ``JobStatus``.
+
+For webhook bodies, queue messages and stored responses. The body goes through the same
+generated model (``Model.from_dict``) and the same provider mapping as ``get_status``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._common import Malformed
+from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
+from ._providers import mapper
+from ._refs import FORMS, parse_ref
+from ._status import PROVIDERS, JobStatus
+
+#: What parsing a model or mapping it may raise on a body that is not the documented one.
+_PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, OverflowError, RecursionError)
+
+Body = bytes | bytearray | memoryview | str | Mapping[str, Any]
+
+
+def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
+    """Normalize one status response body of ``provider``.
+
+    Args:
+        provider: One of ``docstatus.PROVIDERS``.
+        body: The response body: JSON as ``bytes``/``str``, or the decoded JSON object.
+        job_id: The job's id, used when the body carries none. Aitronos bodies never do, so
+            for ``"aitronos"`` it is required (``"<org_id>/<store_id>/<file_id>"``); for the
+            others the body's own id wins and ``job_id`` fills in only a missing or empty one.
+
+    Returns:
+        The normalized ``JobStatus`` (its ``model`` is the generated client's model).
+
+    Raises:
+        MalformedResponse: the body is not valid JSON, not an object, or not the documented
+            status (missing or mistyped fields); ``.body`` holds it, truncated.
+        ConfigurationError: ``provider`` is not a known provider.
+        InvalidJobRef: ``job_id`` is not a valid id for the provider, or is missing for Aitronos.
+    """
+    if provider not in PROVIDERS:
+        raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    m = mapper(provider)
+    if job_id is not None:
+        job_id = parse_ref(f"{provider}:{job_id}").job_id
+    elif m.ID_FIELD is None:
+        form = FORMS[provider].partition(":")[2]
+        raise InvalidJobRef(
+            f"{provider} status bodies carry no job id: pass parse({provider!r}, body, job_id='{form}')"
+        )
+
+    if isinstance(body, Mapping):
+        data: Any = body
+    else:
+        try:
+            data = json.loads(bytes(body) if isinstance(body, memoryview) else body)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
+    if not isinstance(data, Mapping):
+        raise _malformed(provider, body, f"expected a JSON object, got {_json_type(data)}")
+    if job_id is not None and m.ID_FIELD is not None and data.get(m.ID_FIELD) in (None, ""):
+        data = {**data, m.ID_FIELD: job_id}
+    try:
+        return m.normalize(m.MODEL.from_dict(data), job_id=job_id)
+    except InvalidJobRef:
+        raise
+    except _PARSE_ERRORS as exc:
+        raise _malformed(provider, body, _reason(exc)) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"required field {exc.args[0]!r} is missing"
+    if isinstance(exc, Malformed):
+        return _one_line(exc)
+    return f"{type(exc).__name__}: {_one_line(exc)}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def raw_bytes(body: Any) -> bytes | str | None:
+    """The body as kept on a ``MalformedResponse`` (a decoded object is re-encoded as JSON)."""
+    if body is None or isinstance(body, bytes | str):
+        return body
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body)
+    try:
+        return json.dumps(body, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return repr(body)
+
+
+def _malformed(provider: str, body: Any, reason: str) -> MalformedResponse:
+    return MalformedResponse(
+        f"{provider} status body is malformed: {reason}; expected the documented status response "
+        f"(specs/{provider}/openapi.yaml)",
+        provider=provider,
+        body=raw_bytes(body),
+    )

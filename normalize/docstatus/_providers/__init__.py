@@ -1,0 +1,38 @@
+"""One module per provider: a frozen status table and ``normalize(model) -> JobStatus``.
+
+Each module defines ``PROVIDER``, ``MODEL`` (the generated client's 200 model), ``ID_FIELD``
+(the body field holding the job id, ``None`` when the body has none), ``STATES`` (documented
+value -> ``State``, a ``MappingProxyType``) and ``normalize(model, *, job_id=None)``. Modules are
+imported on first use (each imports its generated client package).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from docstatus._status import JobStatus, State
+
+
+class Mapper(Protocol):
+    """What every provider module provides."""
+
+    PROVIDER: str
+    MODEL: Any
+    ID_FIELD: str | None
+    STATES: Mapping[str, State]
+    normalize: Callable[..., JobStatus]
+
+
+_loaded: dict[str, Mapper] = {}
+
+
+def mapper(provider: str) -> Mapper:
+    """The mapping module of a provider (a name from ``PROVIDERS``; checked by the caller)."""
+    module = _loaded.get(provider)
+    if module is None:
+        module = _loaded[provider] = cast("Mapper", importlib.import_module(f"{__name__}.{provider}"))
+    return module

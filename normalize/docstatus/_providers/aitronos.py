@@ -1,0 +1,69 @@
+"""Aitronos: ``FileProcessingStatus`` of
+``GET /v1/organizations/{organization_id}/stores/{store_id}/files/{file_id}/status``.
+
+pending, queued -> queued; processing -> running; completed -> succeeded; failed -> failed.
+``progress_percent`` / 100 -> progress; ``current_step`` -> step; ``error_message`` -> error.
+The body carries no ids: the job id (``org_id/store_id/file_id``) must come from the caller
+(``get_status`` passes the reference's; ``parse`` needs ``job_id=``).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from docstatus_aitronos_client.models.file_processing_status import FileProcessingStatus
+
+from docstatus._common import (
+    enum_value,
+    error_info,
+    finish_progress,
+    folded_table,
+    from_percent,
+    match_state,
+    text,
+    utc,
+)
+from docstatus._exceptions import InvalidJobRef
+from docstatus._status import JobStatus, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROVIDER: Final = "aitronos"
+MODEL: Final = FileProcessingStatus
+#: The body has no id field.
+ID_FIELD: Final = None
+#: Documented ``status`` values -> ``State`` (see specs/aitronos/NOTES.md row 4).
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "pending": State.QUEUED,
+        "queued": State.QUEUED,
+        "processing": State.RUNNING,
+        "completed": State.SUCCEEDED,
+        "failed": State.FAILED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+
+
+def normalize(model: FileProcessingStatus, *, job_id: str | None = None) -> JobStatus:
+    """Map a parsed Aitronos status; ``job_id`` (``org_id/store_id/file_id``) is required."""
+    if not job_id:
+        raise InvalidJobRef(
+            "an Aitronos status body carries no ids: pass job_id='<org_id>/<store_id>/<file_id>'"
+        )
+    raw = enum_value(model.status, "status")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=job_id,
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_percent(model.progress_percent, "progress_percent")),
+        step=text(model.current_step, "current_step"),
+        started_at=utc(model.started_at, "started_at"),
+        completed_at=utc(model.completed_at, "completed_at"),
+        error=error_info(None, model.error_message, "error_message"),
+        model=model,
+    )

@@ -1,0 +1,63 @@
+"""Artos: ``TaskStatusResponse`` of ``GET /api/v1/documents/status/{document_id}``.
+
+Pending -> queued; Ingesting, Generating -> running (``step`` is that word); Ready ->
+succeeded; Failed -> failed with its ``error``. ``progress`` is a percentage (documented as
+"reserved for future use"): divided by 100 when present. No timestamps, pages or outputs.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from docstatus_artos_client.models.task_status_response import TaskStatusResponse
+
+from docstatus._common import (
+    enum_value,
+    error_info,
+    finish_progress,
+    fold,
+    folded_table,
+    from_percent,
+    match_state,
+    pick_job_id,
+)
+from docstatus._status import JobStatus, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROVIDER: Final = "artos"
+MODEL: Final = TaskStatusResponse
+#: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
+ID_FIELD: Final = "task_id"
+#: Documented ``status`` values -> ``State``.
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "Pending": State.QUEUED,
+        "Ingesting": State.RUNNING,
+        "Generating": State.RUNNING,
+        "Ready": State.SUCCEEDED,
+        "Failed": State.FAILED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+#: States whose name is also the step under way, by folded value -> documented spelling.
+_STEPS: Final = MappingProxyType({"ingesting": "Ingesting", "generating": "Generating"})
+
+
+def normalize(model: TaskStatusResponse, *, job_id: str | None = None) -> JobStatus:
+    """Map a parsed Artos status; ``job_id`` is used only when ``task_id`` is empty."""
+    raw = enum_value(model.status, "status")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    step = _STEPS.get(fold(raw)) if state is State.RUNNING else None
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=pick_job_id(model.task_id, job_id, "task_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_percent(model.progress, "progress")),
+        step=step,
+        error=error_info(None, model.error, "error"),
+        model=model,
+    )

@@ -1,0 +1,61 @@
+"""markdown2pdf: ``JobStatus`` of ``GET /job/{job_id}/status``.
+
+Not Started -> queued; Processing -> running; Done -> succeeded; Error -> failed, its message
+from ``status_meta``. ``progress`` is already a fraction (clamped); ``status_meta`` -> step;
+``path`` -> one output (name ``"path"``). No timestamps or pages.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from docstatus_markdown2pdf_client.models.job_status import JobStatus as M2PJobStatus
+
+from docstatus._common import (
+    enum_value,
+    error_info,
+    finish_progress,
+    folded_table,
+    from_fraction,
+    match_state,
+    text,
+)
+from docstatus._status import JobStatus, Output, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROVIDER: Final = "markdown2pdf"
+MODEL: Final = M2PJobStatus
+#: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
+ID_FIELD: Final = "id"
+#: Documented ``status`` values -> ``State``.
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "Not Started": State.QUEUED,
+        "Processing": State.RUNNING,
+        "Done": State.SUCCEEDED,
+        "Error": State.FAILED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+
+
+def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all
+    """Map a parsed markdown2pdf status (the body always carries its ``id``; ``job_id`` is unused)."""
+    raw = enum_value(model.status, "status")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    meta = text(model.status_meta, "status_meta")
+    path = text(model.path, "path")
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=str(model.id),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_fraction(model.progress, "progress")),
+        step=meta,
+        error=error_info(None, meta, "status_meta") if state is State.FAILED else None,
+        outputs=() if path is None else (Output(name="path", uri=path),),
+        model=model,
+    )

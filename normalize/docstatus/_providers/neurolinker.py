@@ -1,0 +1,87 @@
+"""Neurolinker: ``DocumentStatusResponse`` of ``GET /v1/document-status/{document_id}``.
+
+pending -> queued; processing -> running; completed -> succeeded; failed -> failed.
+``pages.total`` is ``total_pages`` (``pages`` is ``None`` without it). Outputs: the results'
+``storage_path`` (name ``"storage_path"``), each of ``cropped_images`` (name = the file name; the
+documentation does not say where they are stored, so no URI is guessed) and
+``document_page_url`` (name ``"document_page_url"``). Progress is unknowable until completed.
+The body has no error field: a failed document has ``error`` ``None``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from docstatus_neurolinker_client.models.document_status_response import DocumentStatusResponse
+from docstatus_neurolinker_client.types import Unset
+
+from docstatus._common import (
+    Malformed,
+    absent,
+    count,
+    enum_value,
+    finish_progress,
+    folded_table,
+    match_state,
+    pick_job_id,
+    text,
+    utc,
+)
+from docstatus._status import JobStatus, Output, Pages, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROVIDER: Final = "neurolinker"
+MODEL: Final = DocumentStatusResponse
+#: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
+ID_FIELD: Final = "document_id"
+#: Documented ``status`` values -> ``State``.
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "pending": State.QUEUED,
+        "processing": State.RUNNING,
+        "completed": State.SUCCEEDED,
+        "failed": State.FAILED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+
+
+def normalize(model: DocumentStatusResponse, *, job_id: str | None = None) -> JobStatus:
+    """Map a parsed Neurolinker status; ``job_id`` is used only when ``document_id`` is empty."""
+    raw = enum_value(model.status, "status")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    total = count(model.total_pages, "total_pages")
+
+    outputs: list[Output] = []
+    results = model.results
+    if not isinstance(results, Unset):
+        storage_path = text(results.storage_path, "results.storage_path")
+        if storage_path is not None:
+            outputs.append(Output(name="storage_path", uri=storage_path))
+        images = results.cropped_images
+        if not absent(images):
+            if not isinstance(images, list):
+                raise Malformed(f"results.cropped_images is {type(images).__name__}, not an array")
+            for image in images:
+                name = text(image, "results.cropped_images[]")
+                if name is not None:
+                    outputs.append(Output(name=name))
+    page_url = text(model.document_page_url, "document_page_url")
+    if page_url is not None:
+        outputs.append(Output(name="document_page_url", uri=page_url))
+
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=pick_job_id(model.document_id, job_id, "document_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, None),
+        started_at=utc(model.started_at, "started_at"),
+        completed_at=utc(model.completed_at, "completed_at"),
+        pages=None if total is None else Pages(total=total),
+        outputs=tuple(outputs),
+        model=model,
+    )

@@ -1,0 +1,117 @@
+"""Sarvam: ``DocDigitizationJobStatusResponse`` of ``GET /doc-digitization/job/v1/{job_id}/status``.
+
+Accepted -> action_required (job created, awaiting the upload: waiting cannot help);
+Pending -> queued; Running -> running; Completed -> succeeded; PartiallyCompleted ->
+partially_succeeded; Failed -> failed.
+
+Pages are summed over ``job_details`` (``None`` when there are none); progress is
+processed/total when total > 0; every detail's ``page_errors`` is kept. The error is the
+job-level ``error_message``, else the first detail with an error code or message. Outputs are
+``job_details[].outputs`` (name = the output's ``file_name``).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from docstatus_sarvam_client.models.doc_digitization_job_status_response import (
+    DocDigitizationJobStatusResponse,
+)
+from docstatus_sarvam_client.types import Unset
+
+from docstatus._common import (
+    Malformed,
+    absent,
+    clamp,
+    count,
+    enum_value,
+    error_info,
+    finish_progress,
+    folded_table,
+    integer,
+    match_state,
+    text,
+    utc,
+)
+from docstatus._status import ErrorInfo, JobStatus, Output, PageError, Pages, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROVIDER: Final = "sarvam"
+MODEL: Final = DocDigitizationJobStatusResponse
+#: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
+ID_FIELD: Final = "job_id"
+#: Documented ``job_state`` values -> ``State``.
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "Accepted": State.ACTION_REQUIRED,
+        "Pending": State.QUEUED,
+        "Running": State.RUNNING,
+        "Completed": State.SUCCEEDED,
+        "PartiallyCompleted": State.PARTIALLY_SUCCEEDED,
+        "Failed": State.FAILED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+
+
+def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all
+    """Map a parsed Sarvam status (the body always carries its ``job_id``; ``job_id`` is unused)."""
+    raw = enum_value(model.job_state, "job_state")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    details = () if absent(model.job_details) else model.job_details
+    if not isinstance(details, list | tuple):
+        raise Malformed(f"job_details is {type(details).__name__}, not an array")
+
+    pages: Pages | None = None
+    progress: float | None = None
+    error: ErrorInfo | None = error_info(None, model.error_message, "error_message")
+    outputs: list[Output] = []
+    if details:
+        total = processed = succeeded = failed = 0
+        page_errors: list[PageError] = []
+        for detail in details:
+            total += count(detail.total_pages, "job_details[].total_pages") or 0
+            processed += count(detail.pages_processed, "job_details[].pages_processed") or 0
+            succeeded += count(detail.pages_succeeded, "job_details[].pages_succeeded") or 0
+            failed += count(detail.pages_failed, "job_details[].pages_failed") or 0
+            if not isinstance(detail.page_errors, Unset):
+                page_errors.extend(
+                    PageError(
+                        page=integer(e.page_number, "page_errors[].page_number"),
+                        code=text(e.error_code, "page_errors[].error_code"),
+                        message=text(e.error_message, "page_errors[].error_message"),
+                    )
+                    for e in detail.page_errors
+                )
+            if error is None:
+                error = error_info(detail.error_code, detail.error_message, "job_details[].error")
+            for o in detail.outputs:
+                name = text(o.file_name, "job_details[].outputs[].file_name")
+                if name is not None:
+                    outputs.append(Output(name=name))
+        pages = Pages(
+            total=total,
+            processed=processed,
+            succeeded=succeeded,
+            failed=failed,
+            errors=tuple(page_errors),
+        )
+        if total > 0:
+            progress = clamp(processed / total)
+
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=str(model.job_id),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, progress),
+        created_at=utc(model.created_at, "created_at"),
+        updated_at=utc(model.updated_at, "updated_at"),
+        error=error,
+        pages=pages,
+        outputs=tuple(outputs),
+        model=model,
+    )
