@@ -29,7 +29,14 @@ from ._refs import JobRef, format_ref, parse_ref
 from ._status import PROVIDERS, ErrorInfo, JobStatus, Output, PageError, Pages, Provider, State
 
 if TYPE_CHECKING:
-    from ._fetch import get_status, get_status_async
+    from ._fetch import (
+        FetchResult,
+        fetch_status,
+        fetch_status_async,
+        get_status,
+        get_status_async,
+        parse_retry_after,
+    )
     from ._parse import parse
 
 # name -> private module that defines it; imported on first attribute access.
@@ -37,6 +44,10 @@ _LAZY = {
     "parse": "._parse",
     "get_status": "._fetch",
     "get_status_async": "._fetch",
+    "fetch_status": "._fetch",
+    "fetch_status_async": "._fetch",
+    "FetchResult": "._fetch",
+    "parse_retry_after": "._fetch",
 }
 
 
@@ -64,6 +75,7 @@ __all__ = [
     "ConfigurationError",
     "DocstatusError",
     "ErrorInfo",
+    "FetchResult",
     "InvalidJobRef",
     "JobFailed",
     "JobNotFound",
@@ -81,9 +93,12 @@ __all__ = [
     "State",
     "TransportError",
     "WaitTimeout",
+    "fetch_status",
+    "fetch_status_async",
     "format_ref",
     "get_status",
     "get_status_async",
     "parse",
     "parse_ref",
+    "parse_retry_after",
 ]

@@ -116,7 +116,26 @@ class RateLimited(ProviderError):
 
 
 class ProviderServerError(ProviderError):
-    """5xx or a non-standard status (e.g. 520): the provider failed; retrying may help."""
+    """5xx or a non-standard status (e.g. 520): the provider failed; retrying may help.
+
+    Attributes:
+        retry_after: Seconds the provider asked to wait (``Retry-After`` or ``retry-after-ms``,
+            e.g. on a 503), or ``None`` when it gave no hint.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        provider: str | None = None,
+        ref: str | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: bytes | str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, ref=ref, status_code=status_code, code=code, body=body)
+        self.retry_after = retry_after
 
 
 class MalformedResponse(ProviderError):
