@@ -99,12 +99,15 @@ def absent(value: Any) -> bool:
 def number(value: Any, field: str) -> float | None:
     """A JSON number, or ``None`` for null/absent; other types are malformed."""
     kind = type(value)
-    if kind is int or kind is float:
-        return float(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
     if absent(value):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range
+            return math.inf if value > 0 else -math.inf
     raise Malformed(f"{field} is {kind.__name__}, not a number")
 
 
@@ -179,6 +182,8 @@ def pick_job_id(body_id: Any, given: str | None, field: str) -> str:
         return body_id
     if given is not None:
         return given
+    if isinstance(body_id, str):
+        raise Malformed(f"{field} is empty (parse(..., job_id=...) supplies one)")
     return required_text(body_id, field)
 
 

@@ -100,7 +100,7 @@ def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = N
             errors=tuple(page_errors),
         )
         if total > 0:
-            progress = clamp(processed / total)
+            progress = 1.0 if processed >= total else clamp(processed / total)
 
     return JobStatus(
         provider=PROVIDER,

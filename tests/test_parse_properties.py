@@ -1,0 +1,169 @@
+"""Property tests: bodies generated from each spec's 200 schema always parse, and the result
+satisfies the contract; arbitrary JSON either parses or raises MalformedResponse, nothing else."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+
+import docstatus
+import pytest
+from _status_checks import JOB_ID, STATE_FIELD, check, spec, status_operation
+from docstatus import PROVIDERS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+ALL = sorted(PROVIDERS)
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FORMATS = {"uuid": st.uuids().map(str)}
+#: Providers whose id field is a free string (may be blank in a spec-valid body).
+ID_FIELD = {"artos": "task_id", "neurolinker": "document_id"}
+_OPENAPI_ONLY = ("example", "examples", "xml", "externalDocs", "discriminator", "readOnly", "writeOnly")
+
+
+def json_schema(provider: str, *, open_state: bool = False) -> dict[str, Any]:
+    """The 200 schema of ``provider``'s spec as a self-contained JSON Schema: ``$ref``s inlined,
+    OpenAPI 3.0 ``nullable`` turned into a ``null`` type, OpenAPI-only keywords dropped. With
+    ``open_state``, the state field takes any string (to reach unknown states)."""
+    components = spec(provider)["components"]["schemas"]
+    media = status_operation(provider)["responses"]["200"]["content"]["application/json"]
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = convert(components[node["$ref"].rsplit("/", 1)[1]])
+            extra = {k: convert(v) for k, v in node.items() if k != "$ref" and k not in _OPENAPI_ONLY}
+            return {**target, **extra}
+        out = {k: convert(v) for k, v in node.items() if k not in _OPENAPI_ONLY and k != "nullable"}
+        if node.get("nullable") is True:
+            if "type" in out:
+                types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+                out["type"] = [*types, "null"]
+            else:
+                out = {"anyOf": [out, {"type": "null"}]}
+        if "properties" in node and not isinstance(node["properties"], dict):
+            raise AssertionError(node)
+        return out
+
+    schema = convert(media["schema"])
+    if open_state:
+        schema["properties"][STATE_FIELD[provider]] = {"type": "string"}
+    return schema
+
+
+def test_schema_conversion_handles_nullable_and_refs():
+    artos = json_schema("artos")
+    assert artos["properties"]["progress"]["type"] == ["integer", "null"]
+    assert artos["properties"]["status"]["enum"] == ["Pending", "Ingesting", "Generating", "Ready", "Failed"]
+    sarvam = json_schema("sarvam")
+    detail = sarvam["properties"]["job_details"]["items"]
+    assert detail["properties"]["page_errors"]["items"]["required"] == [
+        "page_number",
+        "error_code",
+        "error_message",
+    ]
+    assert "$ref" not in json.dumps(sarvam)
+    assert "nullable" not in json.dumps(json_schema("markdown2pdf"))
+
+
+def _parse(provider: str, raw: Any) -> docstatus.JobStatus:
+    return docstatus.parse(provider, raw, job_id=JOB_ID.get(provider))
+
+
+def parse_or_error(provider: str, raw: Any) -> docstatus.JobStatus | docstatus.MalformedResponse:
+    """The status, or the MalformedResponse raised; any other exception fails the test."""
+    try:
+        return _parse(provider, raw)
+    except docstatus.MalformedResponse as exc:
+        return exc
+
+
+@pytest.fixture(autouse=True)
+def _quiet_unknown_state_warnings(caplog):
+    caplog.set_level(logging.ERROR, logger="docstatus")
+
+
+@pytest.mark.parametrize("provider", ALL)
+@pytest.mark.parametrize("open_state", [False, True], ids=["documented-states", "any-state"])
+def test_generated_bodies_always_parse_into_valid_statuses(provider, open_state):
+    @SETTINGS
+    @given(from_schema(json_schema(provider, open_state=open_state), custom_formats=FORMATS))
+    def prop(body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        if provider in ID_FIELD and not str(body.get(ID_FIELD[provider], "x")).strip():
+            # A blank id: the status could not say which job it is (documented MalformedResponse)
+            # unless the caller names the job.
+            with pytest.raises(docstatus.MalformedResponse, match="is empty"):
+                _parse(provider, raw)
+            status = check(docstatus.parse(provider, raw, job_id="job-1"))
+            assert status.job_id == "job-1"
+            return
+        status = check(_parse(provider, raw))
+        assert status.provider == provider
+        assert status.provider_state == body[STATE_FIELD[provider]]
+        if not open_state:
+            assert status.state is not docstatus.State.UNKNOWN
+        assert check(_parse(provider, body)) == status  # the dict path agrees with the bytes path
+
+    prop()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("provider", ALL)
+def test_arbitrary_json_parses_or_is_malformed(provider):
+    @SETTINGS
+    @given(JSON)
+    def prop(value: Any) -> None:
+        outcome = parse_or_error(provider, json.dumps(value))
+        if isinstance(outcome, docstatus.MalformedResponse):
+            assert outcome.provider == provider
+            assert outcome.body == json.dumps(value).encode()[:2048]
+        else:
+            check(outcome)
+
+    prop()
+
+
+@pytest.mark.parametrize("provider", ALL)
+def test_one_field_replaced_by_arbitrary_json_parses_or_is_malformed(provider):
+    @SETTINGS
+    @given(from_schema(json_schema(provider), custom_formats=FORMATS), st.data())
+    def prop(body: dict[str, Any], data: st.DataObject) -> None:
+        mutated = copy.deepcopy(body)
+        key = data.draw(st.sampled_from(sorted(mutated)))
+        mutated[key] = data.draw(JSON)
+        outcome = parse_or_error(provider, mutated)
+        if not isinstance(outcome, docstatus.MalformedResponse):
+            check(outcome)
+
+    prop()
+
+
+@pytest.mark.parametrize("provider", ALL)
+def test_arbitrary_bytes_parse_or_are_malformed(provider):
+    @SETTINGS
+    @given(st.binary(max_size=64))
+    def prop(raw: bytes) -> None:
+        outcome = parse_or_error(provider, raw)
+        if isinstance(outcome, docstatus.MalformedResponse):
+            assert outcome.body == raw
+        else:
+            check(outcome)
+
+    prop()
