@@ -101,9 +101,9 @@ def number(value: Any, field: str) -> float | None:
     kind = type(value)
     if kind is float:
         return value  # type: ignore[no-any-return]
-    if absent(value):
+    if value is None or kind.__name__ == "Unset":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if kind is int or (isinstance(value, int | float) and not isinstance(value, bool)):
         try:
             return float(value)
         except OverflowError:  # an integer beyond float range
@@ -189,6 +189,8 @@ def pick_job_id(body_id: Any, given: str | None, field: str) -> str:
 
 def error_info(code: Any, message: Any, field: str) -> ErrorInfo | None:
     """An ``ErrorInfo``, or ``None`` when both are empty; a code alone becomes the message too."""
+    if code is None and (message is None or message == ""):
+        return None
     code_s = text(code, f"{field} code")
     message_s = text(message, f"{field} message")
     if message_s is None:

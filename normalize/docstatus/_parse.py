@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from ._common import Malformed
@@ -45,7 +46,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
     m = mapper(provider)
     if job_id is not None:
-        job_id = parse_ref(f"{provider}:{job_id}").job_id
+        job_id = _checked_job_id(provider, job_id) if isinstance(job_id, str) else parse_ref(job_id).job_id
     elif m.ID_FIELD is None:
         form = FORMS[provider].partition(":")[2]
         raise InvalidJobRef(
@@ -69,6 +70,12 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+@lru_cache(maxsize=1024)
+def _checked_job_id(provider: str, job_id: str) -> str:
+    """The id as ``parse_ref`` accepts it (cached: callers parse many bodies of the same job)."""
+    return parse_ref(f"{provider}:{job_id}").job_id
 
 
 def _reason(exc: BaseException) -> str:
