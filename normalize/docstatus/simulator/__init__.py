@@ -1,0 +1,48 @@
+"""An offline simulator of the five providers' status endpoints, for tests and demos.
+
+Needs the ``simulator`` extra (``pip install 'docstatus[simulator]'``: uvicorn, pydantic)::
+
+    from docstatus.simulator import Fault, Simulator
+
+    with Simulator() as sim:                          # 127.0.0.1, a free port
+        ref = sim.create_job("artos", "happy_path", step=1.0)
+        sim.inject(Fault.rate_limit(retry_after=2), ref=ref)
+        sim.clock.advance(3)                          # move jobs on without sleeping
+        ...
+
+Point docstatus (or any client) at it with ``sim.env()`` (``DOCSTATUS_<P>_BASE_URL`` =
+``<url>/<provider>`` and the fake tokens it accepts). ``docstatus simulate`` runs it in the
+foreground; the pytest fixture ``docstatus_sim`` gives one per test session.
+"""
+
+from __future__ import annotations
+
+from ._app import CONTROL_ROUTES, SimulatorApp
+from ._faults import FAULT_KINDS, MAX_DELAY, Fault
+from ._jobs import DEFAULT_STEP, Clock, Job, JobInfo, PageCounts, PageFailure, Phase, Script
+from ._render import DEFAULT_TOKENS
+from ._scripts import SCRIPTS, script
+from ._server import Simulator, SimulatorError
+from ._state import RequestRecord
+
+__all__ = [
+    "CONTROL_ROUTES",
+    "DEFAULT_STEP",
+    "DEFAULT_TOKENS",
+    "FAULT_KINDS",
+    "MAX_DELAY",
+    "SCRIPTS",
+    "Clock",
+    "Fault",
+    "Job",
+    "JobInfo",
+    "PageCounts",
+    "PageFailure",
+    "Phase",
+    "RequestRecord",
+    "Script",
+    "Simulator",
+    "SimulatorApp",
+    "SimulatorError",
+    "script",
+]
