@@ -1,0 +1,134 @@
+"""``docstatus simulate``: the offline simulator in the foreground.
+
+``docstatus simulate [--port N] [--host 127.0.0.1] [--step SECONDS]`` serves every provider's
+status endpoint (see ``docstatus.simulator``), prints the ``export`` lines that point docstatus
+at it (base URLs and the fake tokens it accepts) and a few ready job references per provider,
+then serves until Ctrl-C or SIGTERM.
+
+Exit codes: 0 when stopped with Ctrl-C (SIGINT) or SIGTERM, the normal way to end a
+foreground server; 130 only when Ctrl-C comes while it is still starting or a second Ctrl-C
+cuts its shutdown short; 2 when the ``simulator`` extra is not installed or the address
+cannot be served (e.g. the port is taken).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+from ._cli import EXIT_OK, EXIT_USAGE
+from ._status import PROVIDERS
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator
+
+    from .simulator import Simulator
+
+#: Seconds each phase of the ready jobs lasts, unless ``--step`` says otherwise.
+CLI_STEP: Final = 5.0
+
+#: The ready jobs created at start: (provider, script) pairs.
+READY_JOBS: Final = (
+    *((p, s) for p in PROVIDERS for s in ("happy_path", "failure")),
+    ("sarvam", "partial_success"),
+    ("sarvam", "stuck_accepted"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``simulate`` subcommand."""
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="serve the offline simulator of every provider in the foreground",
+        description=(
+            "Serve every provider's status endpoint with scripted jobs on one local HTTP server, "
+            "print the environment variables that point docstatus at it and a few ready job "
+            "references, and serve until Ctrl-C (exit 0). Needs: pip install 'docstatus[simulator]'."
+        ),
+    )
+    simulate.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    simulate.add_argument(
+        "--step",
+        type=float,
+        default=CLI_STEP,
+        metavar="SECONDS",
+        help=f"seconds each phase of the ready jobs lasts (default: {CLI_STEP:g})",
+    )
+    simulate.set_defaults(handler=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    try:
+        from .simulator import Simulator, SimulatorError  # noqa: PLC0415  # the extra loads only here
+    except ImportError as exc:
+        print(
+            f"docstatus simulate: the simulator needs the 'simulator' extra ({exc.name or exc} is missing): "
+            "pip install 'docstatus[simulator]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not 0 <= args.port <= 65535:
+        print(f"docstatus simulate: --port must be 0-65535, not {args.port}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.step > 0 or args.step == float("inf"):
+        print(
+            f"docstatus simulate: --step must be a finite number of seconds > 0, not {args.step}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"docstatus simulate: warning: serving on {args.host}, not only this machine; the simulator "
+            "has no real authentication",
+            file=sys.stderr,
+        )
+    sim = Simulator(host=args.host, port=args.port)
+    try:
+        sim.start()
+    except SimulatorError as exc:
+        print(f"docstatus simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        for line in _banner(sim, args.step):
+            print(line)
+        sys.stdout.flush()
+        _serve_until_signal()
+    finally:
+        sim.stop()
+    print("docstatus simulate: stopped", file=sys.stderr)
+    return EXIT_OK
+
+
+def _banner(sim: Simulator, step: float) -> Iterator[str]:
+    yield f"# docstatus simulator at {sim.url} (Ctrl-C stops it); paste these lines into your shell:"
+    for name, value in sim.env().items():
+        yield f"export {name}={value}"
+    yield f"# Ready jobs (each phase lasts {step:g} s, from now). Control API: {sim.url}/_sim"
+    for provider, script in READY_JOBS:
+        ref = sim.create_job(provider, script, step=step)
+        yield f"#   {ref}  ({script})"
+
+
+def _serve_until_signal() -> None:
+    """Block until SIGINT or SIGTERM (restoring the previous handlers afterwards)."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
