@@ -532,3 +532,24 @@ def test_owned_client_is_closed(canned_server, monkeypatch):
 def test_default_timeout_is_finite():
     cfg = ProviderConfig.from_env("artos", environ={})
     assert 0 < cfg.timeout < 120
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_dot_segment_ids_stay_in_their_path_segment(canned_server, mode):
+    canned_server.reply(Canned(404, b""))
+    for ref, path in [
+        ("artos:..", "/api/v1/documents/status/%2E%2E"),
+        ("neurolinker:.", "/v1/document-status/%2E"),
+        ("aitronos:org/../file", "/v1/organizations/org/stores/%2E%2E/files/file/status"),
+    ]:
+        provider = ref.partition(":")[0]
+        with pytest.raises(docstatus.JobNotFound):
+            await get(mode, ref, config=config(provider, canned_server.base_url))
+        assert canned_server.requests[-1].path == path
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_json_array_of_pairs_is_not_a_status(canned_server, mode):
+    canned_server.reply(Canned(200, [["task_id", "d"], ["status", "Ready"]]))
+    with pytest.raises(docstatus.MalformedResponse, match="expected a JSON object"):
+        await get(mode, REFS["artos"], config=config("artos", canned_server.base_url))

@@ -161,16 +161,32 @@ class _Bound:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert isinstance(self.http, httpx.Client)
         self.last = self.http.request(
-            method, self.base_url + url, headers=self.headers, timeout=self.timeout, **kwargs
+            method,
+            self.base_url + _no_dot_segments(url),
+            headers=self.headers,
+            timeout=self.timeout,
+            **kwargs,
         )
         return self.last
 
     async def arequest(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert isinstance(self.http, httpx.AsyncClient)
         self.last = await self.http.request(
-            method, self.base_url + url, headers=self.headers, timeout=self.timeout, **kwargs
+            method,
+            self.base_url + _no_dot_segments(url),
+            headers=self.headers,
+            timeout=self.timeout,
+            **kwargs,
         )
         return self.last
+
+
+def _no_dot_segments(path: str) -> str:
+    """Percent-encode ``.``/``..`` path segments (ids such as ``..``), which URL normalization
+    would otherwise resolve into a request for another endpoint."""
+    if "/." not in path:
+        return path
+    return "/".join({".": "%2E", "..": "%2E%2E"}.get(part, part) for part in path.split("/"))
 
 
 @attrs.define
@@ -404,6 +420,8 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any) -> FetchResult:
     parsed = response.parsed
     if not isinstance(parsed, m.MODEL):
         raise _malformed(job, cfg, "no status model", response.content)
+    if response.content.lstrip()[:1] != b"{":  # e.g. an array of pairs, which dict() accepts
+        raise _malformed(job, cfg, "expected a JSON object", response.content)
     try:
         status = m.normalize(parsed, job_id=job.job_id)
     except _PARSE_ERRORS as exc:
