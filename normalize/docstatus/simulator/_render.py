@@ -13,9 +13,12 @@ Choices where a spec is silent (undocumented statuses):
   spec documents a 404 and a 500 without a body, Neurolinker's documents no error at all).
   Artos's 404 and 500 send the same ``{"detail": ...}`` (a body where the spec shows none
   is not a contradiction).
-- Sarvam has no 404 in its spec: an unknown job id is a documented 400
-  ``invalid_request_error``; a job id that is not a UUID too. A missing or wrong key is the
-  documented 403 ``invalid_api_key_error``.
+- Sarvam documents no 404 (its spec lists 400, 403, 429, 500, 503 for every endpoint): an
+  unknown job id gets 404 with Sarvam's error envelope (code ``invalid_request_error``, the
+  closest code its enum has), because answering a well-formed UUID with 400 would call a
+  valid request malformed (and docstatus would raise ``BadRequest`` instead of
+  ``JobNotFound``). A job id that is not a UUID gets the documented 400
+  ``invalid_request_error``; a missing or wrong key the documented 403 ``invalid_api_key_error``.
 - Aitronos: 401 with its ``ErrorEnvelope`` (code ``AUTHENTICATION_REQUIRED`` when no token
   was sent, ``INVALID_ACCESS_TOKEN`` when it is wrong); 404 ``FILE_NOT_IN_STORE`` as on its
   page.
@@ -362,6 +365,7 @@ _SARVAM_CODES: Final = MappingProxyType(
     {
         400: "invalid_request_error",
         403: "invalid_api_key_error",
+        404: "invalid_request_error",
         429: "rate_limit_exceeded_error",
         500: "internal_server_error",
         503: "high_load_error",
@@ -417,7 +421,7 @@ class Sarvam(ProviderSim):
         return None
 
     def not_found(self, job_id: str) -> Answer:
-        return self._envelope(400, f"Job {job_id} not found")
+        return self._envelope(404, f"Job {job_id} not found")
 
     def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
         return self._envelope(status, message, headers)
