@@ -1,0 +1,14 @@
+"""Waiting for jobs to end (private; the public names are re-exported by ``docstatus``).
+
+- ``_core``: the sans-IO decisions (``WaitPolicy``, ``Waiter``, ``Step``).
+- ``_poll``: the I/O boundary (poll functions; the default one over ``docstatus.fetch_status``).
+- ``_single``: ``wait``/``watch`` and their async twins, for one job.
+- ``_many``: ``watch_many``, many jobs with shared per-host budgets.
+"""
+
+from __future__ import annotations
+
+from ._core import UnknownState, WaitPolicy
+from ._single import wait, wait_async, watch, watch_async
+
+__all__ = ["UnknownState", "WaitPolicy", "wait", "wait_async", "watch", "watch_async"]

@@ -1,0 +1,355 @@
+"""Waiting on one job: ``wait``/``watch`` (sync) and ``wait_async``/``watch_async``.
+
+These are thin shells around the sans-IO ``Waiter`` (see ``_core``): they sleep, poll, and hand
+what happened back to it. Everything time-related is injectable: ``clock`` (monotonic seconds)
+and ``sleep``, so a test can run an hour of waiting in milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from docstatus._exceptions import DocstatusError, TransportError
+
+from ._core import Action, Waiter, WaitPolicy
+from ._poll import (
+    Configs,
+    fetch_poller,
+    fetch_poller_async,
+    new_async_client,
+    new_client,
+    outcome,
+    to_ref,
+)
+
+if TYPE_CHECKING:
+    import random as _random
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+
+    import httpx
+
+    from docstatus._config import ProviderConfig
+    from docstatus._refs import JobRef
+    from docstatus._status import JobStatus
+
+    from ._poll import AsyncPollFn, PollFn
+
+logger: Final = logging.getLogger("docstatus")
+
+#: Extra seconds an async poll may take past its request timeout before it is abandoned.
+POLL_GRACE: Final = 1.0
+
+#: ``(changed status or None, final status or None)``: what one step of the loop produced.
+_Tick = tuple["JobStatus | None", "JobStatus | None"]
+
+
+def resolve_policy(policy: WaitPolicy | None, timeout: float | None) -> WaitPolicy:
+    """``policy`` (default ``WaitPolicy()``) with ``timeout`` when one is given."""
+    policy = WaitPolicy() if policy is None else policy
+    return policy if timeout is None else attrs.evolve(policy, timeout=timeout)
+
+
+def max_polls(policy: WaitPolicy) -> int:
+    """An upper bound on the polls of one wait: every sleep but the last lasts ``min_delay`` or
+    more. Guards the loops against a clock that does not move."""
+    return math.ceil(policy.timeout / policy.min_delay) + 3
+
+
+def _random_source(rng: _random.Random | None) -> Callable[[], float]:
+    if rng is None:
+        import random  # noqa: PLC0415
+
+        return random.random
+    return rng.random
+
+
+# --- sync
+
+
+def watch(
+    ref: str | JobRef,
+    *,
+    timeout: float | None = None,
+    policy: WaitPolicy | None = None,
+    config: ProviderConfig | None = None,
+    client: httpx.Client | None = None,
+    poll: PollFn | None = None,
+    on_change: Callable[[JobStatus], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    rng: _random.Random | None = None,
+) -> Iterator[JobStatus]:
+    """Poll one job until it ends, yielding each ``JobStatus`` that differs from the one before.
+
+    The last item is the final status (``succeeded``, ``partially_succeeded``, ``failed`` or
+    ``cancelled``: check it with ``status.raise_for_failure()``). Raises ``WaitTimeout`` when the
+    deadline passes first (with the last status and the ref), ``ActionRequired`` when the job
+    waits for the caller, ``UnknownState`` for an unknown state under ``WaitPolicy(unknown="raise")``,
+    and at once for errors waiting cannot fix (``AuthenticationError``, ``JobNotFound``,
+    ``BadRequest``, ``ConfigurationError``). Rate limits, server errors, timeouts, dropped
+    connections and malformed bodies are retried within the deadline.
+
+    Args:
+        ref: ``"<provider>:<id>"`` or a ``JobRef``.
+        timeout: The deadline in seconds (overrides ``policy.timeout``; default 3600).
+        policy: Delays, deadline, and what unknown states do (``WaitPolicy``).
+        config: The provider's configuration; default from the environment.
+        client: An ``httpx.Client`` to poll with (kept open); default a fresh one.
+        poll: Your own poll function ``poll(ref, timeout)`` instead of HTTP (see ``_poll``).
+        on_change: Called with each status that differs from the one before.
+        clock: Monotonic seconds (default ``time.monotonic``); pass it with ``sleep``.
+        sleep: Sleeps that many seconds (default ``time.sleep``).
+        rng: Random source of the jitter (default the ``random`` module's).
+    """
+    job = to_ref(ref)
+    resolved = resolve_policy(policy, timeout)
+    if poll is None:
+        configs = Configs.of(config)
+        configs.for_ref(job)  # bad configuration raises now, before any request
+    ticks = _ticks(
+        job,
+        resolved,
+        poll,
+        (configs, client) if poll is None else None,
+        clock or time.monotonic,
+        sleep or time.sleep,
+        _random_source(rng),
+    )
+    return _changes(ticks, on_change)
+
+
+def wait(
+    ref: str | JobRef,
+    *,
+    timeout: float | None = None,
+    policy: WaitPolicy | None = None,
+    config: ProviderConfig | None = None,
+    client: httpx.Client | None = None,
+    poll: PollFn | None = None,
+    on_change: Callable[[JobStatus], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    rng: _random.Random | None = None,
+) -> JobStatus:
+    """Poll one job until it ends and return its final ``JobStatus``.
+
+    Never returns a status that is not final. The arguments and the errors are ``watch``'s.
+    """
+    final: JobStatus | None = None
+    for status in watch(
+        ref,
+        timeout=timeout,
+        policy=policy,
+        config=config,
+        client=client,
+        poll=poll,
+        on_change=on_change,
+        clock=clock,
+        sleep=sleep,
+        rng=rng,
+    ):
+        final = status
+    if final is None or not final.terminal:  # pragma: no cover  # the loop only ends on a final status
+        raise AssertionError("internal error: the wait ended without a final status")
+    return final
+
+
+def _changes(ticks: Iterator[_Tick], on_change: Callable[[JobStatus], None] | None) -> Iterator[JobStatus]:
+    for changed, _final in ticks:
+        if changed is not None:
+            if on_change is not None:
+                on_change(changed)
+            yield changed
+
+
+def _ticks(
+    job: JobRef,
+    policy: WaitPolicy,
+    poll: PollFn | None,
+    http: tuple[Configs, httpx.Client | None] | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    rnd: Callable[[], float],
+) -> Iterator[_Tick]:
+    owned: httpx.Client | None = None
+    try:
+        if poll is None:  # HTTP: the client opens here, when iteration starts, and closes below
+            assert http is not None
+            configs, client = http
+            if client is None:
+                client = owned = new_client()
+            poll = fetch_poller(configs, client)
+        waiter = Waiter.start(str(job), policy, clock(), draw=rnd)
+        step = waiter.first()
+        for _ in range(max_polls(policy)):
+            if step.delay > 0:
+                sleep(step.delay)
+            try:
+                result = poll(job, step.request_timeout)
+            except DocstatusError as exc:
+                step = waiter.on_error(exc, clock())
+            else:
+                status, hint = outcome(result)
+                step = waiter.on_status(status, clock(), retry_after=hint)
+            if step.warning is not None:
+                logger.warning(step.warning)
+            yield step.changed, step.status
+            if step.action is Action.RETURN:
+                return
+            if step.action is Action.RAISE:
+                assert step.error is not None
+                raise step.error
+        raise waiter.timeout_error()
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+# --- async
+
+
+def watch_async(
+    ref: str | JobRef,
+    *,
+    timeout: float | None = None,
+    policy: WaitPolicy | None = None,
+    config: ProviderConfig | None = None,
+    client: httpx.AsyncClient | None = None,
+    poll: AsyncPollFn | None = None,
+    on_change: Callable[[JobStatus], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
+    rng: _random.Random | None = None,
+) -> AsyncIterator[JobStatus]:
+    """The async twin of ``watch`` (``async for status in watch_async(ref)``); runs on asyncio or
+    trio. ``clock`` defaults to the event loop's, ``sleep`` to ``anyio.sleep``. Cancelling the
+    task that iterates stops the polling at once; close the iterator (``contextlib.aclosing``)
+    when you leave the loop early, so the client it opened closes then too."""
+    job = to_ref(ref)
+    ticks = _aticks_for(job, timeout, policy, config, client, poll, clock, sleep, rng)
+    return _achanges(ticks, on_change)
+
+
+async def wait_async(
+    ref: str | JobRef,
+    *,
+    timeout: float | None = None,  # noqa: ASYNC109  # the wait's deadline, as in `wait`
+    policy: WaitPolicy | None = None,
+    config: ProviderConfig | None = None,
+    client: httpx.AsyncClient | None = None,
+    poll: AsyncPollFn | None = None,
+    on_change: Callable[[JobStatus], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
+    rng: _random.Random | None = None,
+) -> JobStatus:
+    """The async twin of ``wait``. Cancelling it stops at once and leaves nothing running."""
+    job = to_ref(ref)
+    ticks = _aticks_for(job, timeout, policy, config, client, poll, clock, sleep, rng)
+    async with aclosing(ticks) as steps:
+        async for changed, final in steps:
+            if changed is not None and on_change is not None:
+                on_change(changed)
+            if final is not None:
+                return final
+    raise AssertionError("internal error: the wait ended without a final status")  # pragma: no cover
+
+
+def _aticks_for(
+    job: JobRef,
+    timeout: float | None,
+    policy: WaitPolicy | None,
+    config: ProviderConfig | None,
+    client: httpx.AsyncClient | None,
+    poll: AsyncPollFn | None,
+    clock: Callable[[], float] | None,
+    sleep: Callable[[float], Awaitable[Any]] | None,
+    rng: _random.Random | None,
+) -> AsyncGenerator[_Tick, None]:
+    resolved = resolve_policy(policy, timeout)
+    configs = None
+    if poll is None:
+        configs = Configs.of(config)
+        configs.for_ref(job)  # bad configuration raises now, before any request
+    if clock is None or sleep is None:
+        import anyio  # noqa: PLC0415
+
+        clock = clock or anyio.current_time
+        sleep = sleep or anyio.sleep
+    http = None if configs is None else (configs, client)
+    return _aticks(job, resolved, poll, http, clock, sleep, _random_source(rng))
+
+
+async def _achanges(
+    ticks: AsyncGenerator[_Tick, None], on_change: Callable[[JobStatus], None] | None
+) -> AsyncIterator[JobStatus]:
+    async with aclosing(ticks) as steps:
+        async for changed, _final in steps:
+            if changed is not None:
+                if on_change is not None:
+                    on_change(changed)
+                yield changed
+
+
+async def _aticks(
+    job: JobRef,
+    policy: WaitPolicy,
+    poll: AsyncPollFn | None,
+    http: tuple[Configs, httpx.AsyncClient | None] | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[Any]],
+    rnd: Callable[[], float],
+) -> AsyncGenerator[_Tick, None]:
+    import anyio  # noqa: PLC0415
+
+    owned: httpx.AsyncClient | None = None
+    try:
+        if poll is None:  # HTTP: the client opens here, when iteration starts, and closes below
+            assert http is not None
+            configs, client = http
+            if client is None:
+                client = owned = new_async_client()
+            poll = fetch_poller_async(configs, client)
+        waiter = Waiter.start(str(job), policy, clock(), draw=rnd)
+        step = waiter.first()
+        for _ in range(max_polls(policy)):
+            if step.delay > 0:
+                await sleep(step.delay)
+            try:
+                limit = step.request_timeout + POLL_GRACE
+                with anyio.fail_after(limit):
+                    result = await poll(job, step.request_timeout)
+            except TimeoutError as exc:
+                if isinstance(exc, DocstatusError):
+                    raise
+                error = TransportError(
+                    f"the status poll for {job} took longer than {limit:g} s and was abandoned; "
+                    "it is retried within the deadline",
+                    provider=job.provider,
+                    ref=str(job),
+                )
+                step = waiter.on_error(error, clock())
+            except DocstatusError as exc:
+                step = waiter.on_error(exc, clock())
+            else:
+                status, hint = outcome(result)
+                step = waiter.on_status(status, clock(), retry_after=hint)
+            if step.warning is not None:
+                logger.warning(step.warning)
+            yield step.changed, step.status
+            if step.action is Action.RETURN:
+                return
+            if step.action is Action.RAISE:
+                assert step.error is not None
+                raise step.error
+        raise waiter.timeout_error()
+    finally:
+        if owned is not None:
+            with anyio.CancelScope(shield=True):
+                await owned.aclose()
