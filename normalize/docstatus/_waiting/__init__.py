@@ -9,6 +9,16 @@
 from __future__ import annotations
 
 from ._core import UnknownState, WaitPolicy
+from ._many import JobUpdate, watch_many
 from ._single import wait, wait_async, watch, watch_async
 
-__all__ = ["UnknownState", "WaitPolicy", "wait", "wait_async", "watch", "watch_async"]
+__all__ = [
+    "JobUpdate",
+    "UnknownState",
+    "WaitPolicy",
+    "wait",
+    "wait_async",
+    "watch",
+    "watch_async",
+    "watch_many",
+]
