@@ -38,6 +38,16 @@ if TYPE_CHECKING:
         parse_retry_after,
     )
     from ._parse import parse
+    from ._waiting import (
+        JobUpdate,
+        UnknownState,
+        WaitPolicy,
+        wait,
+        wait_async,
+        watch,
+        watch_async,
+        watch_many,
+    )
 
 # name -> private module that defines it; imported on first attribute access.
 _LAZY = {
@@ -48,6 +58,14 @@ _LAZY = {
     "fetch_status_async": "._fetch",
     "FetchResult": "._fetch",
     "parse_retry_after": "._fetch",
+    "JobUpdate": "._waiting",
+    "UnknownState": "._waiting",
+    "WaitPolicy": "._waiting",
+    "wait": "._waiting",
+    "wait_async": "._waiting",
+    "watch": "._waiting",
+    "watch_async": "._waiting",
+    "watch_many": "._waiting",
 }
 
 
@@ -81,6 +99,7 @@ __all__ = [
     "JobNotFound",
     "JobRef",
     "JobStatus",
+    "JobUpdate",
     "MalformedResponse",
     "Output",
     "PageError",
@@ -92,6 +111,8 @@ __all__ = [
     "RateLimited",
     "State",
     "TransportError",
+    "UnknownState",
+    "WaitPolicy",
     "WaitTimeout",
     "fetch_status",
     "fetch_status_async",
@@ -101,4 +122,9 @@ __all__ = [
     "parse",
     "parse_ref",
     "parse_retry_after",
+    "wait",
+    "wait_async",
+    "watch",
+    "watch_async",
+    "watch_many",
 ]
