@@ -239,7 +239,7 @@ class SimulatorApp:
         segments = [unquote(s) for s in path.split("/")[1:]]
         first = segments[0] if segments else ""
         if first == "_sim":
-            await self._control(scope, receive, send, path, segments[1:])
+            await self._control(scope, receive, send, segments[1:])
         elif first in PROVIDER_SIMS:
             await self._provider(scope, receive, send, path, PROVIDER_SIMS[first], segments[1:])
         else:
@@ -403,7 +403,8 @@ class SimulatorApp:
 
     # --- control surface
 
-    async def _control(self, scope: Scope, receive: Receive, send: Send, path: str, rest: list[str]) -> None:
+    async def _control(self, scope: Scope, receive: Receive, send: Send, rest: list[str]) -> None:
+        """Answer a control request (not logged: the log is what clients sent to providers)."""
         method = str(scope.get("method", ""))
         route = "/" + "/".join(["_sim", *[r for r in rest if r]])
         try:
@@ -411,24 +412,25 @@ class SimulatorApp:
             status, data = self._dispatch(method, route, body)
         except _BadRequestError as exc:
             status, data = exc.status, {"detail": exc.detail}
-        answer = json_answer(status, data)
-        self._record(scope, path, None, None, status, "control")
-        await send_answer(send, answer)
+        await send_answer(send, json_answer(status, data))
 
     async def _read_body(self, receive: Receive) -> bytes:
+        """The request body; 413 past ``MAX_BODY`` (read on, up to 64 times that, so the client
+        gets the answer instead of a reset connection)."""
         chunks: list[bytes] = []
         size = 0
-        while True:
+        while size <= 64 * MAX_BODY:
             message = await receive()
             if message.get("type") == "http.disconnect":
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY:
-                raise _BadRequestError(413, f"control request bodies are limited to {MAX_BODY} bytes")
-            chunks.append(chunk)
+            if size <= MAX_BODY:
+                chunks.append(chunk)
             if not message.get("more_body"):
                 break
+        if size > MAX_BODY:
+            raise _BadRequestError(413, f"control request bodies are limited to {MAX_BODY} bytes")
         return b"".join(chunks)
 
     def _dispatch(self, method: str, route: str, body: bytes) -> tuple[int, Any]:

@@ -33,7 +33,7 @@ SECRET_HEADERS: Final = frozenset({"authorization", "api-subscription-key", "x-a
 
 @attrs.frozen(kw_only=True)
 class RequestRecord:
-    """One request the simulator answered (or dropped).
+    """One request to a provider endpoint (or an unknown path) the simulator answered or dropped.
 
     Attributes:
         at: When it arrived (clock time, aware UTC).

@@ -1,0 +1,612 @@
+"""The simulator itself: clock, scripts, faults, the HTTP control surface, routing, lifecycle
+(bounded start and stop), the request log, and import costs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from _simulator_support import PROVIDERS, auth_headers, fresh, job_id_of, serve, url_of
+from docstatus.simulator import (
+    DEFAULT_TOKENS,
+    MAX_DELAY,
+    SCRIPTS,
+    Clock,
+    Fault,
+    PageCounts,
+    PageFailure,
+    Phase,
+    Script,
+    Simulator,
+    SimulatorError,
+    script,
+)
+from docstatus.simulator._app import TRANSPORT_KEY, SimulatorApp
+from docstatus.simulator._state import State
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def running_sim() -> Iterator[Simulator]:
+    yield from serve()
+
+
+@pytest.fixture
+def sim(running_sim: Simulator) -> Iterator[Simulator]:
+    yield from fresh(running_sim)
+
+
+def control(sim: Simulator, method: str, path: str, body: Any = None) -> httpx.Response:
+    return httpx.request(method, sim.url + path, json=body, timeout=5)
+
+
+# --- clock
+
+
+def test_clock_follows_real_time_by_default():
+    clock = Clock()
+    before = time.time()
+    assert before - 0.01 <= clock.now() <= time.time() + 0.01
+    assert not clock.frozen
+
+
+def test_clock_advance_freeze_unfreeze_reset():
+    clock = Clock()
+    clock.freeze()
+    now = clock.now()
+    time.sleep(0.02)
+    assert clock.now() == now  # frozen: real time does not move it
+    assert clock.advance(10) == pytest.approx(now + 10)
+    clock.unfreeze()  # no jump back or forward
+    assert clock.now() == pytest.approx(now + 10, abs=0.05)
+    clock.reset()
+    assert clock.now() == pytest.approx(time.time(), abs=0.05)
+    assert clock.datetime().tzinfo is not None
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "1"])
+def test_clock_only_moves_forward(bad):
+    with pytest.raises(ValueError, match="only moves forward"):
+        Clock().advance(bad)
+
+
+# --- scripts, phases
+
+
+def test_script_timeline():
+    s = Script(
+        name="s", phases=[Phase(state="a", duration=1), Phase(state="b", duration=2), Phase(state="c")]
+    )
+    assert [s.index_at(t) for t in (0, 0.99, 1, 2.99, 3, 1e9)] == [
+        (0, 0),
+        (0, 0),
+        (1, 1),
+        (1, 1),
+        (2, 3),
+        (2, 3),
+    ]
+    assert s.length == 3
+    assert s.with_step(5).index_at(9.9) == (1, 5)
+    zero = Script(name="z", phases=[Phase(state="a", duration=0), Phase(state="b")])
+    assert zero.index_at(0) == (1, 0)
+
+
+def test_ready_made_scripts():
+    assert set(SCRIPTS) == set(PROVIDERS)
+    for provider, scripts in SCRIPTS.items():
+        assert {"happy_path", "failure", "unknown_state"} <= set(scripts), provider
+        assert [p.off_spec for p in scripts["unknown_state"].phases][-1] is True
+        assert not any(p.off_spec for name, s in scripts.items() if name != "unknown_state" for p in s.phases)
+    assert {"partial_success", "stuck_accepted"} <= set(SCRIPTS["sarvam"])
+    assert [p.state for p in SCRIPTS["sarvam"]["stuck_accepted"].phases] == ["Accepted"]
+    assert script("artos", "failure", step=0.5).phases[0].duration == 0.5
+    with pytest.raises(ValueError, match="ready-made: happy_path"):
+        script("artos", "partial_success")
+    with pytest.raises(ValueError, match="unknown provider"):
+        script("nope")
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: Script(name="x", phases=[]), "no phases"),
+        (lambda: Phase(state="a", progress=1.5), "fraction"),
+        (lambda: Phase(state="a", duration=-1), ">= 0"),
+        (lambda: Phase(state="a", outputs="file.pdf"), "not the string"),
+        (lambda: PageCounts(total=2, processed=3), "processed <= total"),
+        (lambda: PageCounts(total=2, processed=2, succeeded=2, failed=1), "succeeded \\+ failed"),
+        (lambda: PageCounts(total=-1), "integer >= 0"),
+    ],
+)
+def test_values_are_checked(build, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        build()
+
+
+def test_create_job_errors(sim):
+    with pytest.raises(ValueError, match="unknown provider"):
+        sim.create_job("nope")
+    with pytest.raises(ValueError, match="no script 'partial_success'"):
+        sim.create_job("artos", "partial_success")
+    with pytest.raises(ValueError, match="UUIDs"):
+        sim.create_job("sarvam", job_id="not-a-uuid")
+    with pytest.raises(ValueError, match="org_id/store_id/file_id"):
+        sim.create_job("aitronos", job_id="only-one-part")
+    with pytest.raises(ValueError, match="without '/'"):
+        sim.create_job("artos", job_id="a/b")
+    sim.create_job("artos", job_id="mine")
+    with pytest.raises(ValueError, match="exists already"):
+        sim.create_job("artos", job_id="mine")
+    with pytest.raises(TypeError, match="Fault values"):
+        sim.create_job("artos", faults=["429"])  # type: ignore[list-item]
+
+
+def test_a_state_the_spec_does_not_list_needs_off_spec(sim):
+    with pytest.raises(
+        ValueError, match=r"States the spec lists: Pending, Ingesting, Generating, Ready, Failed"
+    ):
+        sim.create_job("artos", Script(name="typo", phases=[Phase(state="Readyy")]))
+    with pytest.raises(ValueError, match="is documented"):
+        sim.create_job("artos", Script(name="x", phases=[Phase(state="Ready", off_spec=True)]))
+    ref = sim.create_job("artos", Script(name="x", phases=[Phase(state="Readyy", off_spec=True)]))
+    assert (
+        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).json()["status"]
+        == "Readyy"
+    )
+
+
+def test_phase_fields_are_validated_by_the_generated_model(sim):
+    with pytest.raises(ValueError, match="storage_container_type"):
+        sim.create_job(
+            "sarvam",
+            Script(name="x", phases=[Phase(state="Running", fields={"storage_container_type": "S3"})]),
+        )
+    ref = sim.create_job(
+        "sarvam",
+        Script(name="x", phases=[Phase(state="Running", fields={"storage_container_type": "Google"})]),
+    )
+    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    assert body["storage_container_type"] == "Google"
+
+
+def test_custom_script_with_pages_and_outputs(sim):
+    custom = Script(
+        name="two_pages",
+        phases=[
+            Phase(state="Running", duration=1, pages=PageCounts(total=2, processed=1, succeeded=1)),
+            Phase(
+                state="PartiallyCompleted",
+                pages=PageCounts(
+                    total=2,
+                    processed=2,
+                    succeeded=1,
+                    failed=1,
+                    errors=[PageFailure(page=2, code="X", message="bad")],
+                ),
+                outputs=["a.md"],
+            ),
+        ],
+    )
+    ref = sim.create_job("sarvam", custom)
+    sim.clock.advance(1)
+    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    detail = body["job_details"][0]
+    assert detail["state"] == "PartialSuccess"
+    assert detail["page_errors"] == [{"page_number": 2, "error_code": "X", "error_message": "bad"}]
+    assert [o["file_name"] for o in detail["outputs"]] == ["a.md"]
+    assert sim.job(ref).state == "PartiallyCompleted"
+    assert sim.job(ref).phase == 1
+
+
+# --- faults
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: Fault.rate_limit(count=0), "count"),
+        (lambda: Fault.rate_limit(-1), "retry_after"),
+        (lambda: Fault.rate_limit(1, form="date"), "retry_after_form"),  # type: ignore[arg-type]
+        (lambda: Fault.error(200), "does not fit"),
+        (lambda: Fault.error(600), "does not fit"),
+        (lambda: Fault.slow(0), "delay"),
+        (lambda: Fault.slow(MAX_DELAY + 1), "delay"),
+        (lambda: Fault(kind="explode"), "unknown fault kind"),  # type: ignore[arg-type]
+        (lambda: Fault(kind="drop", delay=1), "only a slow fault"),
+        (lambda: Fault.html(100), "does not fit"),
+    ],
+)
+def test_faults_are_checked(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_inject_errors(sim):
+    with pytest.raises(ValueError, match="unknown provider"):
+        sim.inject(Fault.drop(), provider="nope")
+    ref = sim.create_job("artos")
+    with pytest.raises(ValueError, match="is not a sarvam job"):
+        sim.inject(Fault.drop(), provider="sarvam", ref=ref)
+    with pytest.raises(TypeError):
+        sim.inject("drop")  # type: ignore[arg-type]
+
+
+def test_slow_fault_answers_after_its_delay(sim):
+    ref = sim.create_job("markdown2pdf")
+    sim.inject(Fault.slow(0.3), ref=ref)
+    started = time.monotonic()
+    response = httpx.get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=5)
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_truncated_body_declares_more_than_it_sends(sim):
+    ref = sim.create_job("artos")
+    sim.inject(Fault.truncated(), ref=ref)
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        path = url_of(sim, "artos", job_id_of(ref)).split(str(sim.port), 1)[1]
+        token = sim.tokens["artos"]
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+    )
+    assert head.startswith(b"HTTP/1.1 200")
+    assert 0 < len(body) < length
+
+
+def test_dropped_connection_sends_nothing(sim):
+    sim.inject(Fault.drop(), provider="neurolinker")
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        conn.sendall(b"GET /neurolinker/v1/document-status/x HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.recv(65536) == b""
+
+
+def test_html_fault(sim):
+    ref = sim.create_job("sarvam")
+    sim.inject(Fault.html(200), ref=ref)
+    response = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html"
+    assert response.text.startswith("<!DOCTYPE html>")
+
+
+# --- routing
+
+
+def test_unknown_paths_and_methods(sim):
+    response = httpx.get(sim.url + "/nope/x")
+    assert response.status_code == 404
+    assert "/_sim/" in response.json()["detail"]
+    response = httpx.get(sim.url + "/artos/api/v1/documents/x", headers=auth_headers(sim, "artos"))
+    assert response.status_code == 404
+    ref = sim.create_job("artos")
+    response = httpx.post(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert [r.outcome for r in sim.requests] == ["no_route", "no_route", "method_not_allowed"]
+
+
+def test_ids_are_percent_decoded_per_segment(sim):
+    ref = sim.create_job("aitronos", job_id="org_1/vs_2/file_%3F")
+    assert job_id_of(ref) == "org_1/vs_2/file_%3F"
+    encoded = sim.base_url("aitronos") + "/v1/organizations/org_1/stores/vs_2/files/file_%253F/status"
+    assert httpx.get(encoded, headers=auth_headers(sim, "aitronos")).status_code == 200
+    artos = sim.create_job("artos", job_id="a?b#c%d")
+    response = httpx.get(
+        sim.base_url("artos") + "/api/v1/documents/status/a%3Fb%23c%25d", headers=auth_headers(sim, "artos")
+    )
+    assert response.json()["task_id"] == job_id_of(artos)
+
+
+def test_sarvam_ids_match_in_any_case(sim):
+    ref = sim.create_job("sarvam")
+    upper = job_id_of(ref).upper()
+    url = sim.base_url("sarvam") + f"/doc-digitization/job/v1/{upper}/status"
+    assert httpx.get(url, headers=auth_headers(sim, "sarvam")).status_code == 200
+
+
+def test_app_is_plain_asgi_without_a_server():
+    sim = Simulator()
+    ref = sim.create_job("artos")
+    transport = httpx.ASGITransport(app=sim.app)
+
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            return await client.get(
+                f"/artos/api/v1/documents/status/{job_id_of(ref)}",
+                headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"},
+            )
+
+    import anyio  # noqa: PLC0415
+
+    response = anyio.run(go)
+    assert response.status_code == 200
+    assert response.json()["status"] == "Pending"
+
+
+async def test_drop_outside_its_own_server_raises():
+    state = State()
+    state.add_fault(Fault.drop())
+    app = SimulatorApp(state)
+    scope = {"type": "http", "method": "GET", "path": "/artos/api/v1/documents/status/x", "headers": []}
+    assert TRANSPORT_KEY not in scope
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing must be sent")
+
+    with pytest.raises(RuntimeError, match="own server"):
+        await app(scope, receive, send)
+
+
+# --- control surface over HTTP
+
+
+def test_control_index_and_scripts(sim):
+    index = control(sim, "GET", "/_sim").json()
+    assert set(index["providers"]) == set(PROVIDERS)
+    assert index["providers"]["sarvam"]["status_path"] == "/sarvam/doc-digitization/job/v1/{id}/status"
+    assert index["providers"]["aitronos"]["status_path"].endswith("/files/{file}/status")
+    assert index["providers"]["markdown2pdf"]["token"] is None
+    assert index["clock"]["frozen"] is True
+    scripts = control(sim, "GET", "/_sim/scripts").json()
+    assert set(scripts["sarvam"]) == set(SCRIPTS["sarvam"])
+
+
+def test_control_create_job_advance_and_list(sim):
+    response = control(
+        sim, "POST", "/_sim/jobs", {"provider": "sarvam", "script": "partial_success", "step": 1}
+    )
+    assert response.status_code == 201
+    ref = response.json()["ref"]
+    assert response.json()["job"]["state"] == "Pending"
+    assert control(sim, "POST", "/_sim/clock/advance", {"seconds": 5}).status_code == 200
+    jobs = control(sim, "GET", "/_sim/jobs").json()["jobs"]
+    assert [(j["ref"], j["state"], j["phase"], j["phases"]) for j in jobs] == [
+        (ref, "PartiallyCompleted", 2, 3)
+    ]
+    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    assert body["job_state"] == "PartiallyCompleted"
+
+
+def test_control_custom_script_and_job_faults(sim):
+    response = control(
+        sim,
+        "POST",
+        "/_sim/jobs",
+        {
+            "provider": "aitronos",
+            "job_id": "org_a/vs_b/file_c",
+            "script": {
+                "name": "mine",
+                "phases": [
+                    {"state": "processing", "progress": 0.25, "step": "chunking", "duration": 3},
+                    {"state": "completed", "progress": 1.0},
+                ],
+            },
+            "faults": [{"kind": "rate_limit", "retry_after": 7, "retry_after_form": "seconds"}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    ref = response.json()["ref"]
+    assert ref == "aitronos:org_a/vs_b/file_c"
+    url = url_of(sim, "aitronos", job_id_of(ref))
+    first = httpx.get(url, headers=auth_headers(sim, "aitronos"))
+    assert (first.status_code, first.headers["retry-after"]) == (429, "7")
+    assert httpx.get(url, headers=auth_headers(sim, "aitronos")).json()["progress_percent"] == 25
+
+
+def test_control_faults(sim):
+    response = control(
+        sim, "POST", "/_sim/faults", {"kind": "error", "status": 520, "count": 2, "provider": "artos"}
+    )
+    assert response.status_code == 201
+    assert response.json()["faults"] == [
+        {
+            "kind": "error",
+            "count": 2,
+            "status": 520,
+            "retry_after": None,
+            "retry_after_form": "seconds",
+            "delay": 0.0,
+            "scope": "artos",
+            "remaining": 2,
+        }
+    ]
+    ref = sim.create_job("artos")
+    assert (
+        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 520
+    )
+    assert control(sim, "GET", "/_sim/faults").json()["faults"][0]["remaining"] == 1
+    assert control(sim, "DELETE", "/_sim/faults").json() == {"faults": []}
+    assert (
+        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 200
+    )
+    response = control(sim, "POST", "/_sim/faults", {"kind": "slow", "delay": 0.1, "ref": ref})
+    assert response.json()["faults"][0]["scope"] == ref
+
+
+def test_control_clock_freeze_and_unfreeze(sim):
+    assert control(sim, "POST", "/_sim/clock/unfreeze").json()["frozen"] is False
+    assert control(sim, "POST", "/_sim/clock/freeze").json()["frozen"] is True
+    before = control(sim, "GET", "/_sim/clock").json()
+    time.sleep(0.05)
+    assert control(sim, "GET", "/_sim/clock").json()["now"] == before["now"]
+    after = control(sim, "POST", "/_sim/clock/advance", {"seconds": 2.5}).json()
+    assert after["offset"] == pytest.approx(before["offset"] + 2.5)
+    assert sim.clock.now() == pytest.approx(sim.clock.frozen_at + after["offset"])
+
+
+def test_control_requests_log_and_reset(sim):
+    ref = sim.create_job("sarvam")
+    httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
+    httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam", token="wrong-key"))
+    log = control(sim, "GET", "/_sim/requests").json()["requests"]
+    assert [(r["ref"], r["status"], r["outcome"], r["authorized"]) for r in log] == [
+        (ref, 200, "ok", True),
+        (ref, 403, "unauthorized", False),
+    ]
+    assert {r["headers"]["api-subscription-key"] for r in log} == {"***"}
+    assert "wrong-key" not in json.dumps(log)
+    assert control(sim, "POST", "/_sim/reset").json() == {"reset": True}
+    assert control(sim, "GET", "/_sim/jobs").json() == {"jobs": []}
+    assert control(sim, "GET", "/_sim/requests").json() == {"requests": []}  # control requests are not logged
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "needle"),
+    [
+        ("GET", "/_sim/nope", None, 404, "no control route"),
+        ("PUT", "/_sim/jobs", {}, 405, "not allowed"),
+        ("POST", "/_sim/jobs", {"provider": "artos", "colour": "red"}, 422, "extra_forbidden"),
+        ("POST", "/_sim/jobs", {"provider": "nope"}, 400, "unknown provider"),
+        ("POST", "/_sim/jobs", {"provider": "artos", "script": "nope"}, 400, "no script"),
+        ("POST", "/_sim/faults", {"kind": "slow", "delay": 1000}, 400, "delay"),
+        ("POST", "/_sim/faults", {"kind": "drop", "ref": "bad"}, 400, "known provider"),
+        ("POST", "/_sim/clock/advance", {"seconds": -1}, 400, "only moves forward"),
+    ],
+)
+def test_control_errors(sim, method, path, body, status, needle):
+    response = control(sim, method, path, body)
+    assert response.status_code == status
+    assert needle in json.dumps(response.json())
+
+
+def test_control_body_must_be_json_and_bounded(sim):
+    response = httpx.post(sim.url + "/_sim/jobs", content=b"{not json")
+    assert response.status_code == 400
+    assert "not JSON" in response.json()["detail"]
+    response = httpx.post(sim.url + "/_sim/jobs", content=b" " * (1 << 20 + 1))
+    assert response.status_code == 413
+
+
+# --- lifecycle, env, log
+
+
+def test_env_points_every_provider_at_the_simulator(sim):
+    env = sim.env()
+    for provider in PROVIDERS:
+        assert env[f"DOCSTATUS_{provider.upper()}_BASE_URL"] == f"{sim.url}/{provider}"
+    assert "DOCSTATUS_MARKDOWN2PDF_TOKEN" not in env
+    assert env["DOCSTATUS_SARVAM_TOKEN"] == DEFAULT_TOKENS["sarvam"]
+
+
+def test_custom_tokens():
+    with Simulator(tokens={"artos": "custom"}) as sim:
+        ref = sim.create_job("artos")
+        url = url_of(sim, "artos", job_id_of(ref))
+        assert httpx.get(url, headers={"Authorization": "Bearer custom"}).status_code == 200
+        assert (
+            httpx.get(url, headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"}).status_code == 401
+        )
+    with pytest.raises(ValueError, match="unknown providers"):
+        Simulator(tokens={"nope": "x"})
+
+
+def test_start_stop_restart_and_errors():
+    sim = Simulator()
+    with pytest.raises(SimulatorError, match="not running"):
+        _ = sim.url
+    sim.start(timeout=10)
+    first = sim.port
+    assert first > 0
+    assert repr(sim).startswith(f"<Simulator http://127.0.0.1:{first}")
+    with pytest.raises(SimulatorError, match="running already"):
+        sim.start()
+    sim.stop()
+    sim.stop()  # idempotent
+    assert not sim.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{first}/_sim", timeout=2)
+    with sim:  # restarts on the same port it was given
+        assert httpx.get(sim.url + "/_sim").status_code == 200
+
+
+def test_port_in_use_is_an_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SimulatorError, match="cannot listen"):
+            Simulator(port=taken.getsockname()[1]).start()
+
+
+def test_stop_ends_slow_answers_at_once():
+    sim = Simulator().start()
+    ref = sim.create_job("markdown2pdf")
+    sim.inject(Fault.slow(MAX_DELAY), ref=ref)
+    result: dict[str, Any] = {}
+
+    def request() -> None:
+        try:
+            result["status"] = httpx.get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=30).status_code
+        except httpx.HTTPError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not sim.requests and time.monotonic() < deadline:  # the slow request is logged only when it ends
+        if sim.faults == []:
+            break
+        time.sleep(0.01)
+    started = time.monotonic()
+    sim.stop(timeout=10)
+    thread.join(10)
+    assert time.monotonic() - started < 3.0
+    assert not thread.is_alive()
+    assert result.get("status") == 503 or "error" in result
+    assert [r.outcome for r in sim.requests] == ["fault:slow:abandoned"]
+
+
+def test_request_log_is_bounded(monkeypatch):
+    monkeypatch.setattr("docstatus.simulator._state.LOG_SIZE", 3)
+    with Simulator() as sim:
+        for _ in range(5):
+            httpx.get(sim.url + "/nope")
+        assert len(sim.requests) == 3
+
+
+# --- import costs
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return set(json.loads(out))
+
+
+def test_import_docstatus_does_not_load_the_simulator():
+    loaded = _modules_after("import docstatus")
+    assert not {"docstatus.simulator", "uvicorn", "pydantic", "docstatus.pytest_plugin"} & loaded
+
+
+def test_import_simulator_loads_uvicorn_only_on_start():
+    loaded = _modules_after("import docstatus.simulator")
+    assert "pydantic" in loaded
+    assert "uvicorn" not in loaded
+    loaded = _modules_after("from docstatus.simulator import Simulator\nSimulator().start().stop()")
+    assert "uvicorn" in loaded
