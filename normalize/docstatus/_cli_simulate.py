@@ -6,13 +6,13 @@ at it (base URLs and the fake tokens it accepts) and a few ready job references 
 then serves until Ctrl-C or SIGTERM.
 
 Exit codes: 0 when stopped with Ctrl-C (SIGINT) or SIGTERM, the normal way to end a
-foreground server; 130 only when Ctrl-C comes while it is still starting or a second Ctrl-C
-cuts its shutdown short; 2 when the ``simulator`` extra is not installed or the address
+foreground server (also while it is starting); 2 when the ``simulator`` extra is not installed or the address
 cannot be served (e.g. the port is taken).
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -86,19 +86,24 @@ def _simulate(args: argparse.Namespace) -> int:
             "has no real authentication",
             file=sys.stderr,
         )
-    sim = Simulator(host=args.host, port=args.port)
-    try:
-        sim.start()
-    except SimulatorError as exc:
-        print(f"docstatus simulate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        for line in _banner(sim, args.step):
-            print(line)
-        sys.stdout.flush()
-        _serve_until_signal()
-    finally:
-        sim.stop()
+    stop = threading.Event()
+    with _signals_set(stop):  # before starting: a signal from now on stops it cleanly
+        sim = Simulator(host=args.host, port=args.port)
+        try:
+            sim.start()
+        except SimulatorError as exc:
+            print(f"docstatus simulate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            for line in _banner(sim, args.step):
+                print(line)
+            sys.stdout.flush()
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:  # SIGINT when the handler could not be set (not the main thread)
+            pass
+        finally:
+            sim.stop()
     print("docstatus simulate: stopped", file=sys.stderr)
     return EXIT_OK
 
@@ -113,9 +118,9 @@ def _banner(sim: Simulator, step: float) -> Iterator[str]:
         yield f"#   {ref}  ({script})"
 
 
-def _serve_until_signal() -> None:
-    """Block until SIGINT or SIGTERM (restoring the previous handlers afterwards)."""
-    stop = threading.Event()
+@contextlib.contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` (main thread only); the previous handlers come back after."""
 
     def handler(_signum: int, _frame: Any) -> None:
         stop.set()
@@ -125,10 +130,7 @@ def _serve_until_signal() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, handler)
     try:
-        while not stop.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        pass
+        yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
