@@ -197,8 +197,9 @@ class Waiter:
         deadline: ``started + policy.timeout``.
         draw: Draws jitter in ``[0, 1)``.
         polls: Polls answered so far (statuses and errors).
-        streak: Polls since the state or step last changed: the backoff exponent (a job that
-            moves on, e.g. from queued to running, is polled closely again).
+        streak: Polls since the state or step last changed, that one included (the backoff
+            exponent is one less: a job that moves on, e.g. from queued to running, is polled
+            closely again).
         errors: Consecutive failed polls.
         last: The last status received, or ``None``.
         last_error: The error of the last poll if it failed, else ``None``.
@@ -245,7 +246,7 @@ class Waiter:
         self.last_error = None
         previous = self.last
         moved = previous is None or previous.state is not status.state or previous.step != status.step
-        self.streak = 0 if moved else self.streak + 1
+        self.streak = 1 if moved else self.streak + 1
         changed = status if status != previous else None
         self.last = status
         if status.terminal:
@@ -338,7 +339,7 @@ class Waiter:
             eta = self._eta(now)
             if eta is not None:
                 return min(policy.max_delay, max(policy.min_delay, eta))
-        delay = policy.backoff(self.streak, self.draw())
+        delay = policy.backoff(max(0, self.streak - 1), self.draw())
         if policy.lag_ratio is not None:
             bound = policy.lag_ratio * max(0.0, now - self.started) + policy.initial_delay
             delay = max(policy.min_delay, min(delay, bound))
