@@ -12,8 +12,9 @@ due it goes to its host's queue, and polls start while three budgets allow:
 
 Each job's own timing (hints, backoff, deadline, states) is the sans-IO ``Waiter``'s, exactly as
 for ``wait``. A job costs one ``Waiter`` and its last status while it waits, not a task, so ten
-thousand jobs are cheap. Time is the event loop's unless ``clock`` and ``sleep`` are given (then
-only the dispatcher sleeps, so a fake clock advanced by ``sleep`` runs hours in milliseconds).
+thousand jobs are cheap. Time is the event loop's unless ``clock`` and ``sleep`` are given: then
+time is virtual, for tests and benchmarks — only the dispatcher sleeps, and only while no poll is
+in flight, so a fake clock advanced by ``sleep`` runs hours in milliseconds.
 """
 
 from __future__ import annotations
@@ -285,32 +286,28 @@ class _Fleet:
         return wake
 
     async def _idle(self, loop: asyncio.AbstractEventLoop, delay: float | None) -> None:
-        """Wait ``delay`` seconds (``None``: no limit) or until a poll ends."""
+        """Wait ``delay`` seconds (``None``: no limit) or until a poll ends.
+
+        With an injected ``sleep`` time is virtual: it moves only when no poll is in flight
+        (``sleep`` is awaited then, and nothing can end it early), else this waits for a poll.
+        """
         if delay == 0.0:
             await asyncio.sleep(0)
             return
+        if self.sleep is not None and self.inflight == 0 and delay is not None:
+            await self.sleep(delay)
+            return
         wakeup: asyncio.Future[None] = loop.create_future()
         self.wakeup = wakeup
-        handle: asyncio.TimerHandle | None = None
-        sleeper: asyncio.Task[None] | None = None
-        if delay is not None:
-            if self.sleep is None:
-                handle = loop.call_later(delay, _resolve, wakeup)
-            else:
-                sleeper = loop.create_task(self._sleep_then(delay, wakeup))
+        handle = None
+        if delay is not None and self.sleep is None:
+            handle = loop.call_later(delay, _resolve, wakeup)
         try:
             await wakeup
         finally:
             self.wakeup = None
             if handle is not None:
                 handle.cancel()
-            if sleeper is not None and not sleeper.done():
-                sleeper.cancel()
-
-    async def _sleep_then(self, delay: float, wakeup: asyncio.Future[None]) -> None:
-        assert self.sleep is not None
-        await self.sleep(delay)
-        _resolve(wakeup)
 
     def _wake(self) -> None:
         if self.wakeup is not None:
@@ -421,7 +418,8 @@ async def watch_many(
         host_rate: Polls per second at most per provider host (``None``: no limit).
         on_change: Called with each status that differs from the job's one before.
         clock: Monotonic seconds; give it with ``sleep`` (default: the event loop's).
-        sleep: ``await sleep(seconds)``; only the dispatcher sleeps.
+        sleep: ``await sleep(seconds)``. Given, time is virtual (simulated): ``sleep`` is awaited
+            only while no poll is in flight, and must move ``clock`` on by ``seconds``.
         rng: Random source of the jitter.
     """
     if (clock is None) != (sleep is None):

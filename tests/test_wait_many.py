@@ -1,0 +1,404 @@
+"""watch_many: many jobs, one budget per provider host, per-job outcomes, and clean cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import docstatus
+import pytest
+from docstatus import (
+    ActionRequired,
+    ConfigurationError,
+    InvalidJobRef,
+    JobNotFound,
+    JobStatus,
+    JobUpdate,
+    RateLimited,
+    State,
+    WaitPolicy,
+    WaitTimeout,
+)
+from docstatus._waiting._many import MIN_RATE, RECOVERY, HostBudget
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from docstatus._refs import JobRef
+
+SARVAM = "5b1f0c9e-8c1d-4a7e-9f6a-2d3b4c5d6e7f"
+
+
+@attrs.define
+class Fleet:
+    """Fake jobs on a fake clock: ``durations[ref]`` seconds each; ``script[ref]`` overrides answers."""
+
+    now: float = 0.0
+    durations: dict[str, float] = attrs.Factory(dict)
+    script: dict[str, list[Any]] = attrs.Factory(dict)
+    polls: list[tuple[float, str]] = attrs.Factory(list)
+    sleeps: int = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps += 1
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    async def poll(self, ref: JobRef, timeout: float) -> JobStatus:
+        assert timeout > 0
+        key = str(ref)
+        self.polls.append((self.now, key))
+        answers = self.script.get(key)
+        if answers:
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer  # type: ignore[no-any-return]
+        done = self.now >= self.durations.get(key, 0.0)
+        return JobStatus(
+            provider=ref.provider,
+            job_id=ref.job_id,
+            state=State.SUCCEEDED if done else State.RUNNING,
+            provider_state="done" if done else "running",
+        )
+
+    def run(self, refs: list[str], **kw: Any) -> AsyncIterator[JobUpdate]:
+        return docstatus.watch_many(refs, poll=self.poll, clock=self.clock, sleep=self.sleep, **kw)
+
+
+async def collect(stream: AsyncIterator[JobUpdate]) -> list[JobUpdate]:
+    return [u async for u in stream]
+
+
+def ends(updates: list[JobUpdate]) -> dict[str, JobUpdate]:
+    done = [u for u in updates if u.done]
+    assert len(done) == len({u.ref for u in done}), "one last update per job"
+    return {u.ref: u for u in done}
+
+
+# --- outcomes
+
+
+@pytest.mark.anyio
+async def test_every_job_ends_with_one_final_update_in_simulated_time() -> None:
+    fleet = Fleet()
+    refs = [f"artos:job-{i}" for i in range(300)]
+    for i, ref in enumerate(refs):
+        fleet.durations[ref] = 10.0 * i  # up to ~50 minutes
+    updates = await collect(fleet.run(refs, timeout=7200, host_rate=None, host_concurrency=50))
+    final = ends(updates)
+    assert set(final) == set(refs)
+    for ref, update in final.items():
+        assert update.error is None
+        assert update.final is not None
+        assert update.final.state is State.SUCCEEDED
+        seen_at = max(t for t, r in fleet.polls if r == ref)
+        assert seen_at - fleet.durations[ref] <= 0.1 * fleet.durations[ref] + 1.0 + 1e-6
+    assert all(not u.done for u in updates if u.status is not None and not u.status.terminal)
+    fixed = sum(int(d) + 1 for d in fleet.durations.values())  # what a 1 s poller would send
+    assert len(fleet.polls) < fixed / 10
+
+
+@pytest.mark.anyio
+async def test_one_jobs_error_never_stops_the_others() -> None:
+    fleet = Fleet()
+    stuck = JobStatus(
+        provider="sarvam", job_id=SARVAM, state=State.ACTION_REQUIRED, provider_state="Accepted"
+    )
+    odd = JobStatus(provider="artos", job_id="odd", state=State.UNKNOWN, provider_state="Archived")
+    fleet.script = {
+        "artos:missing": [JobNotFound("no such job", status_code=404)],
+        f"sarvam:{SARVAM}": [stuck],
+        "artos:odd": [odd],
+        "artos:slow": [RateLimited("429", retry_after=5.0), RateLimited("429", retry_after=5.0), "ok"],
+    }
+    fleet.script["artos:slow"][-1] = JobStatus(
+        provider="artos", job_id="slow", state=State.SUCCEEDED, provider_state="Ready"
+    )
+    fleet.durations["artos:fine"] = 30.0
+    refs = ["artos:missing", f"sarvam:{SARVAM}", "artos:odd", "artos:slow", "artos:fine"]
+    final = ends(await collect(fleet.run(refs, timeout=120)))
+    assert isinstance(final["artos:missing"].error, JobNotFound)
+    assert isinstance(final[f"sarvam:{SARVAM}"].error, ActionRequired)
+    timeout = final["artos:odd"].error
+    assert isinstance(timeout, WaitTimeout)
+    assert timeout.last_status == odd
+    assert final["artos:slow"].final is not None
+    assert final["artos:fine"].final is not None
+    assert final["artos:fine"].final.state is State.SUCCEEDED
+    assert fleet.now >= 120.0  # the unknown job was polled until its deadline
+
+
+@pytest.mark.anyio
+async def test_each_change_is_reported_once_and_the_hook_sees_it() -> None:
+    fleet = Fleet()
+    fleet.durations = {"artos:a": 5.0, "artos:b": 50.0}
+    seen: list[JobStatus] = []
+    updates = await collect(fleet.run(["artos:a", "artos:b"], on_change=seen.append))
+    assert [u.status for u in updates] == seen
+    by_ref = collections.defaultdict(list)
+    for u in updates:
+        by_ref[u.ref].append(u.status.state if u.status else None)
+    assert by_ref["artos:a"] == [State.RUNNING, State.SUCCEEDED]
+    assert by_ref["artos:b"] == [State.RUNNING, State.SUCCEEDED]
+
+
+@pytest.mark.anyio
+async def test_duplicate_refs_are_watched_once() -> None:
+    fleet = Fleet()
+    updates = await collect(fleet.run(["artos:a", "artos:a", "artos:b", "artos:a"]))
+    assert sorted(ends(updates)) == ["artos:a", "artos:b"]
+    assert sorted(r for _, r in fleet.polls) == ["artos:a", "artos:b"]
+
+
+@pytest.mark.anyio
+async def test_no_refs_no_updates() -> None:
+    assert await collect(Fleet().run([])) == []
+
+
+@pytest.mark.anyio
+async def test_bad_refs_and_configuration_raise_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = Fleet()
+    with pytest.raises(InvalidJobRef):
+        await collect(fleet.run(["artos:a", "bogus"]))
+    monkeypatch.delenv("DOCSTATUS_SARVAM_TOKEN", raising=False)
+    monkeypatch.setenv("DOCSTATUS_ARTOS_TOKEN", "t")
+    with pytest.raises(ConfigurationError, match="DOCSTATUS_SARVAM_TOKEN"):
+        await collect(docstatus.watch_many(["artos:a", f"sarvam:{SARVAM}"]))
+    assert fleet.polls == []
+
+
+@pytest.mark.anyio
+async def test_bad_budgets_are_refused() -> None:
+    fleet = Fleet()
+    with pytest.raises(ValueError, match="concurrency"):
+        await collect(fleet.run(["artos:a"], concurrency=0))
+    with pytest.raises(ValueError, match="host_rate"):
+        await collect(fleet.run(["artos:a"], host_rate=0.0))
+    with pytest.raises(TypeError, match="clock"):
+        await collect(docstatus.watch_many(["artos:a"], poll=fleet.poll, clock=fleet.clock))
+
+
+# --- budgets
+
+
+@pytest.mark.anyio
+async def test_concurrency_is_bounded_in_total_and_per_host() -> None:
+    inflight: collections.Counter[str] = collections.Counter()
+    peaks: collections.Counter[str] = collections.Counter()
+
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:
+        inflight["all"] += 1
+        inflight[ref.provider] += 1
+        for key in ("all", ref.provider):
+            peaks[key] = max(peaks[key], inflight[key])
+        await asyncio.sleep(0.005)
+        inflight["all"] -= 1
+        inflight[ref.provider] -= 1
+        return JobStatus(provider=ref.provider, job_id=ref.job_id, state=State.SUCCEEDED, provider_state="x")
+
+    refs = [f"artos:a{i}" for i in range(40)] + [f"markdown2pdf:m{i}" for i in range(40)]
+    updates = await collect(
+        docstatus.watch_many(refs, poll=poll, concurrency=6, host_concurrency=4, host_rate=None)
+    )
+    assert len(ends(updates)) == 80
+    assert peaks["all"] == 6  # used, and never more
+    assert peaks["artos"] <= 4
+    assert peaks["markdown2pdf"] <= 4
+
+
+@pytest.mark.anyio
+async def test_the_request_rate_per_host_is_bounded() -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(60)]
+    await collect(fleet.run(refs, host_rate=10.0, host_concurrency=5))
+    starts = sorted(t for t, _ in fleet.polls)
+    assert starts[-1] >= (60 - 5) / 10.0 - 1e-9
+    for t in starts:
+        in_window = sum(1 for s in starts if t <= s < t + 1.0)
+        assert in_window <= 10 + 5  # the rate, plus one burst
+
+
+@pytest.mark.anyio
+async def test_hosts_do_not_share_a_rate() -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(20)] + [f"markdown2pdf:m{i}" for i in range(20)]
+    await collect(fleet.run(refs, host_rate=10.0, host_concurrency=1))
+    last = {p: max(t for t, r in fleet.polls if r.startswith(p)) for p in ("artos", "markdown2pdf")}
+    assert last["artos"] == pytest.approx(1.9)  # 20 at 10/s each, side by side
+    assert last["markdown2pdf"] == pytest.approx(1.9)
+
+
+@pytest.mark.anyio
+async def test_a_429_from_one_job_pauses_every_job_of_that_host_only() -> None:
+    fleet = Fleet()
+    artos = [f"artos:a{i}" for i in range(10)]
+    m2p = [f"markdown2pdf:m{i}" for i in range(10)]
+    for ref in artos + m2p:
+        fleet.durations[ref] = 60.0
+    fleet.script["artos:a0"] = [RateLimited("429", retry_after=20.0)]
+    fleet.script["artos:a0"].append(fleet.script["artos:a0"][0])  # keep answering... then:
+    fleet.script["artos:a0"][-1] = JobStatus(
+        provider="artos", job_id="a0", state=State.SUCCEEDED, provider_state="Ready"
+    )
+    await collect(fleet.run(artos + m2p, host_rate=100.0, policy=WaitPolicy(jitter=0.0)))
+    t429 = next(t for t, r in fleet.polls if r == "artos:a0")
+    paused = [(t, r) for t, r in fleet.polls if t429 < t < t429 + 20.0]
+    assert paused, "the other host went on"
+    assert all(r.startswith("markdown2pdf") for _, r in paused)
+    resumed = [t for t, r in fleet.polls if r.startswith("artos") and t > t429]
+    assert min(resumed) >= t429 + 20.0
+
+
+@pytest.mark.anyio
+async def test_a_throttled_host_is_polled_slower_then_recovers() -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(40)]
+    for ref in refs:
+        fleet.durations[ref] = 600.0
+    fleet.script["artos:a0"] = [
+        RateLimited("429", retry_after=1.0),
+        JobStatus(provider="artos", job_id="a0", state=State.SUCCEEDED, provider_state="Ready"),
+    ]
+    policy = WaitPolicy(jitter=0.0, initial_delay=0.5, lag_ratio=None, max_delay=0.5, use_progress=False)
+    await collect(fleet.run(refs, host_rate=8.0, host_concurrency=1, policy=policy, timeout=900))
+    t429 = next(t for t, r in fleet.polls if r == "artos:a0")
+
+    def rate(start: float, seconds: float) -> float:
+        return sum(1 for t, _ in fleet.polls if start <= t < start + seconds) / seconds
+
+    assert rate(t429 + 1.0, RECOVERY - 1.0) <= 8.0 / 2 + 0.2  # halved for every job of the host
+    assert rate(t429 + 2 * RECOVERY, 60.0) == pytest.approx(8.0, rel=0.05)  # back to the limit
+
+
+def test_host_budget_throttle_and_recovery() -> None:
+    policy = WaitPolicy()
+    host = HostBudget(key="artos x", concurrency=2, rate=10.0)
+    host.throttle(100.0, 3.0, policy)
+    assert host.pause_until == 103.0
+    assert host.current == 5.0
+    assert host.ready_at(101.0) >= 103.0
+    host.throttle(101.0, None, policy)  # no hint: a backoff pause
+    assert host.pause_until >= 103.0
+    assert host.current == 2.5
+    for _ in range(200):
+        host.throttle(102.0, 0.0, policy)
+    assert host.current == MIN_RATE
+    now = 102.0
+    for _ in range(20):
+        now += RECOVERY
+        host.ready_at(now)
+    assert host.current == 10.0
+    assert host.throttled_at is None
+
+
+def test_host_budget_without_a_rate_slows_to_half_the_pace_that_met_the_429() -> None:
+    host = HostBudget(key="artos x", concurrency=4, rate=None)
+    for i in range(50):
+        host.take(i * 0.05)  # 20 polls per second
+        host.done()
+    host.throttle(3.0, 1.0, WaitPolicy())
+    assert host.current == pytest.approx(10.0)
+    now = 3.0
+    for _ in range(5):
+        now += RECOVERY
+        host.ready_at(now)
+    assert host.current is None  # unlimited again
+
+
+# --- leaving early, failures, cancellation
+
+
+@pytest.mark.anyio
+async def test_leaving_early_cancels_every_poll_and_leaves_nothing_running() -> None:
+    calls: list[str] = []
+
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:
+        calls.append(str(ref))
+        await asyncio.sleep(0.01)
+        return JobStatus(
+            provider="artos", job_id=ref.job_id, state=State.RUNNING, provider_state=str(len(calls))
+        )
+
+    before = asyncio.all_tasks()
+    policy = WaitPolicy(initial_delay=0.02, min_delay=0.02, lag_ratio=None, multiplier=1.0)
+    stream = docstatus.watch_many(
+        [f"artos:a{i}" for i in range(20)], poll=poll, policy=policy, host_rate=None
+    )
+    async with aclosing(stream) as updates:  # type: ignore[type-var]  # an async generator
+        got = 0
+        async for _ in updates:
+            got += 1
+            if got == 30:
+                break
+    assert asyncio.all_tasks() == before
+    seen = len(calls)
+    await asyncio.sleep(0.1)
+    assert len(calls) == seen
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_consumer_leaves_nothing_running() -> None:
+    started = asyncio.Event()
+
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:
+        started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError  # pragma: no cover
+
+    async def consume() -> None:
+        async for _ in docstatus.watch_many([f"artos:a{i}" for i in range(10)], poll=poll):
+            pass  # pragma: no cover
+
+    before = asyncio.all_tasks()
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert asyncio.all_tasks() == before
+
+
+@pytest.mark.anyio
+async def test_a_failing_hook_stops_watch_many_with_its_error() -> None:
+    fleet = Fleet()
+    fleet.durations = {f"artos:a{i}": 30.0 for i in range(5)}
+
+    def hook(status: JobStatus) -> None:
+        raise RuntimeError("hook broke")
+
+    before = asyncio.all_tasks()
+    with pytest.raises(RuntimeError, match="hook broke"):
+        await collect(fleet.run(list(fleet.durations), on_change=hook))
+    assert asyncio.all_tasks() == before
+
+
+@pytest.mark.anyio
+async def test_a_poll_function_bug_is_raised_not_retried() -> None:
+    calls = []
+
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:
+        calls.append(ref)
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError, match="bug"):
+        await collect(docstatus.watch_many(["artos:a"], poll=poll))
+    assert len(calls) == 1
+
+
+@pytest.mark.anyio
+async def test_thousands_of_jobs_on_a_fake_clock() -> None:
+    fleet = Fleet()
+    refs = [f"artos:j{i}" for i in range(2_000)]
+    for i, ref in enumerate(refs):
+        fleet.durations[ref] = float(i % 600)
+    updates = await collect(fleet.run(refs, host_rate=None, concurrency=256, host_concurrency=256))
+    assert len(ends(updates)) == 2_000
+    assert all(u.final is not None for u in updates if u.done)
