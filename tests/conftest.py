@@ -5,12 +5,14 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -74,7 +76,7 @@ def _handler(server_state: CannedServer) -> type[http.server.BaseHTTPRequestHand
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # quiet
             return
 
         def do_GET(self) -> None:
@@ -98,14 +100,23 @@ def _handler(server_state: CannedServer) -> type[http.server.BaseHTTPRequestHand
     return Handler
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """No traceback on stderr when a test drops or aborts a connection on purpose."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 @pytest.fixture
 def canned_server() -> Iterator[CannedServer]:
     """A real HTTP server on 127.0.0.1, stopped after the test."""
     state = CannedServer(base_url="")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
     state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, name="canned-server", daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="canned-server", daemon=True
+    )
     thread.start()
     try:
         yield state

@@ -631,11 +631,6 @@ def test_malformed_response_message_is_bounded() -> None:
     assert exc.content == b"x" * 10_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generated from_dict() does dict(src_dict): a JSON array of [key, value] pairs parses "
-    "as an object (fix: model.py.jinja checks isinstance(src_dict, Mapping))",
-)
 @pytest.mark.parametrize("case", CASES, ids=str)
 async def test_json_array_of_pairs_is_malformed(case: Case, canned_server) -> None:
     pairs = [[k, v] for k, v in case.examples[0].items()]
@@ -643,11 +638,6 @@ async def test_json_array_of_pairs_is_malformed(case: Case, canned_server) -> No
         await fetch_one(case, canned_server, "sync", Canned(200, pairs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a nullable date-time ([string, 'null']) that does not parse is kept as the raw string "
-    "(union_property.py.jinja falls back to cast(); fix: raise TypeError when only None is left)",
-)
 @pytest.mark.parametrize(
     ("provider", "key", "value"),
     [("neurolinker", "started_at", "yesterday"), ("aitronos", "completed_at", "2025-13-45T99:00:00Z")],
@@ -767,11 +757,6 @@ async def test_token_never_shown(case: Case, canned_server) -> None:
     assert client.token == case.token
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="httpx masks only Authorization in Headers.__repr__; Sarvam's api-subscription-key is "
-    "shown (fix: client.py.jinja sends the credential through an httpx.Auth, not default headers)",
-)
 def test_sarvam_key_not_in_httpx_client_headers_repr() -> None:
     case = BY_NAME["sarvam"]
     client = case.client("http://127.0.0.1:9")
@@ -864,11 +849,6 @@ def test_sarvam_job_id_is_a_uuid_parameter() -> None:
     assert inspect.signature(op.sync_detailed).parameters["job_id"].annotation in ("UUID", uuid.UUID)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quote() keeps '.', and httpx removes dot segments: an id of '..' requests another "
-    "endpoint (fix: endpoint_module.py.jinja encodes '.'/'..' path segments as %2E)",
-)
 @pytest.mark.parametrize("bad_id", ["..", "."])
 async def test_dot_segment_ids_stay_in_their_segment(bad_id: str, canned_server) -> None:
     case = BY_NAME["artos"]

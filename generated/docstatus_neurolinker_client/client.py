@@ -1,8 +1,27 @@
 import ssl
+from collections.abc import Generator
 from typing import Any, Self
 
 import httpx
 from attrs import define, evolve, field
+
+
+class _HeaderAuth(httpx.Auth):
+    """Sets the credential header on each request, so it is in no client's ``headers`` (whose
+    repr masks ``Authorization`` only) and in no repr."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+
+    def __repr__(self) -> str:
+        return f"_HeaderAuth({self._name!r})"
+
+    def auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[self._name] = self._value
+        yield request
 
 
 @define
@@ -215,15 +234,18 @@ class AuthenticatedClient:
             self._async_client.timeout = timeout
         return evolve(self, timeout=timeout)
 
-    def _auth_value(self) -> str:
-        return f"{self.prefix} {self.token}" if self.prefix else self.token
+    def _auth(self) -> _HeaderAuth:
+        return _HeaderAuth(
+            self.auth_header_name,
+            f"{self.prefix} {self.token}" if self.prefix else self.token,
+        )
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
         """Manually set the underlying httpx.Client
 
         **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
         """
-        client.headers[self.auth_header_name] = self._auth_value()
+        client.auth = self._auth()
         self._client = client
         return self
 
@@ -233,7 +255,8 @@ class AuthenticatedClient:
             self._client = httpx.Client(
                 base_url=self._base_url,
                 cookies=self._cookies,
-                headers={**self._headers, self.auth_header_name: self._auth_value()},
+                headers=self._headers,
+                auth=self._auth(),
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
@@ -255,7 +278,7 @@ class AuthenticatedClient:
 
         **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
         """
-        async_client.headers[self.auth_header_name] = self._auth_value()
+        async_client.auth = self._auth()
         self._async_client = async_client
         return self
 
@@ -265,7 +288,8 @@ class AuthenticatedClient:
             self._async_client = httpx.AsyncClient(
                 base_url=self._base_url,
                 cookies=self._cookies,
-                headers={**self._headers, self.auth_header_name: self._auth_value()},
+                headers=self._headers,
+                auth=self._auth(),
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,

@@ -90,6 +90,8 @@ class FileProcessingStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
         status = FileProcessingState(d.pop("status"))
 
@@ -126,7 +128,7 @@ class FileProcessingStatus:
                 return started_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            raise TypeError(f"{data!r} is not a valid datetime.datetime | None | Unset")
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
 
@@ -143,7 +145,7 @@ class FileProcessingStatus:
                 return completed_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            raise TypeError(f"{data!r} is not a valid datetime.datetime | None | Unset")
 
         completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -130,6 +130,8 @@ class DocumentStatusResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.document_results import DocumentResults  # noqa: PLC0415
 
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
         success = d.pop("success")
 
@@ -162,7 +164,7 @@ class DocumentStatusResponse:
                 return started_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            raise TypeError(f"{data!r} is not a valid datetime.datetime | None | Unset")
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
 
@@ -179,7 +181,7 @@ class DocumentStatusResponse:
                 return completed_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            raise TypeError(f"{data!r} is not a valid datetime.datetime | None | Unset")
 
         completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
 

@@ -42,6 +42,8 @@ class DocDigitizationErrorMessage:
             DocDigitizationErrorDetails,  # noqa: PLC0415
         )
 
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
         error = DocDigitizationErrorDetails.from_dict(d.pop("error"))
 

@@ -115,6 +115,8 @@ class DocDigitizationJobDetail:
         )
         from ..models.task_file_details import TaskFileDetails  # noqa: PLC0415
 
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
         inputs = []
         _inputs = d.pop("inputs")

@@ -104,6 +104,8 @@ class DocDigitizationJobStatusResponse:
             DocDigitizationJobDetail,  # noqa: PLC0415
         )
 
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
         job_id = UUID(d.pop("job_id"))
 

@@ -10,6 +10,12 @@ from ...models.file_processing_status import FileProcessingStatus
 from ...types import Response, status_code_of
 
 
+def _segment(value: object) -> str:
+    """One path segment, percent-encoded; never "." or "..", which the URL would resolve away."""
+    quoted = quote(str(value), safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
 def _get_kwargs(
     organization_id: str,
     store_id: str,
@@ -18,9 +24,9 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/organizations/{organization_id}/stores/{store_id}/files/{file_id}/status".format(
-            organization_id=quote(str(organization_id), safe=""),
-            store_id=quote(str(store_id), safe=""),
-            file_id=quote(str(file_id), safe=""),
+            organization_id=_segment(organization_id),
+            store_id=_segment(store_id),
+            file_id=_segment(file_id),
         ),
     }
 

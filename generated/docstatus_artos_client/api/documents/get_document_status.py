@@ -9,13 +9,19 @@ from ...models.task_status_response import TaskStatusResponse
 from ...types import Response, status_code_of
 
 
+def _segment(value: object) -> str:
+    """One path segment, percent-encoded; never "." or "..", which the URL would resolve away."""
+    quoted = quote(str(value), safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
 def _get_kwargs(
     document_id: str,
 ) -> dict[str, Any]:
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/documents/status/{document_id}".format(
-            document_id=quote(str(document_id), safe=""),
+            document_id=_segment(document_id),
         ),
     }
 

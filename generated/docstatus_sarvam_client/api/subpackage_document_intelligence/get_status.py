@@ -13,13 +13,19 @@ from ...models.doc_digitization_job_status_response import (
 from ...types import Response, status_code_of
 
 
+def _segment(value: object) -> str:
+    """One path segment, percent-encoded; never "." or "..", which the URL would resolve away."""
+    quoted = quote(str(value), safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
 def _get_kwargs(
     job_id: UUID,
 ) -> dict[str, Any]:
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/doc-digitization/job/v1/{job_id}/status".format(
-            job_id=quote(str(job_id), safe=""),
+            job_id=_segment(job_id),
         ),
     }
 
