@@ -69,7 +69,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, as ratios against baselines measured in the same run."""
-    session.install(".[simulator]")
+    session.install(".[simulator]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "bench/run.py", *session.posargs)
 
 

@@ -35,12 +35,14 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from openapi_spec_validator import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -100,11 +102,11 @@ def apply_patches(doc: dict[str, Any], patches: list[dict[str, Any]], provider: 
             except (KeyError, IndexError, ValueError) as exc:
                 raise GenerationError(f"{where}: path {op['path']!r} does not exist in the page's spec") from exc
         kind = op.get("op")
-        if kind == "remove" or kind == "replace":
-            if (isinstance(target, dict) and last not in target) or (
-                isinstance(target, list) and not (last.isdigit() and int(last) < len(target))
-            ):
-                raise GenerationError(f"{where}: {kind} of missing {op['path']!r}; the page changed, review the patch")
+        missing = (isinstance(target, dict) and last not in target) or (
+            isinstance(target, list) and not (last.isdigit() and int(last) < len(target))
+        )
+        if kind in {"remove", "replace"} and missing:
+            raise GenerationError(f"{where}: {kind} of missing {op['path']!r}; the page changed, review the patch")
         if kind == "remove":
             del target[int(last) if isinstance(target, list) else last]
         elif kind in ("add", "replace"):

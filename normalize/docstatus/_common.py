@@ -34,7 +34,7 @@ _warned: set[tuple[str, str]] = set()
 _warned_lock: Final = threading.Lock()
 
 
-class Malformed(Exception):  # noqa: N818  # internal signal, turned into MalformedResponse
+class Malformed(Exception):  # internal signal, turned into MalformedResponse
     """A field has a type the provider's documentation rules out (internal; never escapes)."""
 
 

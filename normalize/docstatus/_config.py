@@ -10,15 +10,17 @@ Environment variables, ``PROVIDER`` in upper case (``ARTOS``, ``SARVAM``, ...):
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._exceptions import ConfigurationError
 from ._status import PROVIDERS, Provider
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: The servers each provider documents.
 DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
@@ -38,13 +40,13 @@ NO_AUTH: Final = frozenset({"markdown2pdf"})
 DEFAULT_TIMEOUT: Final = 30.0
 
 
-def _check_url(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+def _check_url(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(f"base_url {value!r} is not an http(s) URL; set e.g. 'https://api.example.com'")
 
 
-def _check_timeout(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _check_timeout(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
     if not (value > 0 and value != float("inf")):
         raise ConfigurationError(f"timeout must be a finite number of seconds > 0, not {value!r}")
 
@@ -74,7 +76,7 @@ class ProviderConfig:
         prefix = f"DOCSTATUS_{provider.upper()}_"
         base_url = env.get(prefix + "BASE_URL") or DEFAULT_BASE_URLS[provider]
         token = env.get(prefix + "TOKEN") or None
-        return cls(provider=provider, base_url=base_url.rstrip("/"), token=token)  # type: ignore[arg-type]
+        return cls(provider=provider, base_url=base_url.rstrip("/"), token=token)
 
     def require_token(self) -> str:
         """The token; ``ConfigurationError`` naming the variable to set when there is none."""

@@ -69,7 +69,9 @@ def parse_ref(text: str) -> JobRef:
         raise InvalidJobRef(f"job reference {text!r} does not start with a known provider; expected one of: {known}")
     form = FORMS[provider]
     if not job_id or _bad_chars(job_id):
-        raise InvalidJobRef(f"job reference {text!r} has an empty id or one with spaces/control characters; expected {form}")
+        raise InvalidJobRef(
+            f"job reference {text!r} has an empty id or one with spaces/control characters; expected {form}"
+        )
     if provider == "aitronos":
         parts = job_id.split("/")
         if len(parts) != 3 or not all(parts):
