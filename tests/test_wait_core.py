@@ -29,9 +29,7 @@ REF = "artos:doc-1"
 BARE = WaitPolicy(jitter=0.0, lag_ratio=None, use_progress=False)
 
 
-def status(
-    state: State = State.RUNNING, *, progress: float | None = None, step: str | None = None
-) -> JobStatus:
+def status(state: State = State.RUNNING, *, progress: float | None = None, step: str | None = None) -> JobStatus:
     return JobStatus(
         provider="artos", job_id="doc-1", state=state, provider_state=str(state), progress=progress, step=step
     )
@@ -178,23 +176,53 @@ def test_hints_on_429_and_5xx_errors_are_used() -> None:
     assert w.on_error(ProviderServerError("503", status_code=503, retry_after=2.0), 3.0).delay == 2.0
 
 
-def test_progress_sets_the_delay_to_the_time_left_at_the_observed_rate() -> None:
-    policy = WaitPolicy(jitter=0.0, max_delay=60.0)
-    w = waiter(policy)
-    w.on_status(status(progress=0.0), 0.0)
-    step = w.on_status(status(progress=0.25), 10.0)  # 25 % in 10 s: 30 s to go
-    assert step.delay == pytest.approx(30.0)
-    step = w.on_status(status(progress=0.5), 20.0)
-    assert step.delay == pytest.approx(20.0)
-
-
-def test_progress_delays_are_capped_and_can_be_turned_off() -> None:
+def test_steady_progress_sets_the_delay_to_the_time_left() -> None:
     w = waiter(WaitPolicy(jitter=0.0, max_delay=60.0))
     w.on_status(status(progress=0.0), 0.0)
-    assert w.on_status(status(progress=0.01), 10.0).delay == 60.0
+    w.on_status(status(progress=0.1), 4.0)
+    step = w.on_status(status(progress=0.2), 8.0)  # 10 % per 4 s, twice: 32 s to go
+    assert step.delay == pytest.approx(32.0)
+    assert step.delay > 0.1 * 8.0 + 1.0  # past the lag bound: the rate is steady
+
+
+def test_one_progress_rate_only_ever_makes_the_next_poll_sooner() -> None:
+    w = waiter(WaitPolicy(jitter=0.0, lag_ratio=None))
+    for i in range(6):
+        w.on_status(status(progress=0.0), float(i))  # backoff grows
+    step = w.on_status(status(progress=0.9), 10.0)  # 90 % in 10 s: 1.1 s to go
+    assert step.delay == pytest.approx(10.0 / 9.0)
+    slow = waiter(WaitPolicy(jitter=0.0, lag_ratio=None))
+    slow.on_status(status(progress=0.0), 0.0)
+    assert slow.on_status(status(progress=0.01), 10.0).delay == 1.5  # 990 s to go: backoff
+
+
+def test_unsteady_progress_keeps_the_lag_bound() -> None:
+    policy = WaitPolicy(jitter=0.0, lag_ratio=0.1)
+    w = waiter(policy)
+    w.on_status(status(progress=0.0), 0.0)
+    w.on_status(status(progress=0.3), 2.0)  # fast...
+    step = w.on_status(status(progress=0.35), 12.0)  # ...then slow: not steady
+    assert step.delay <= 0.1 * 12.0 + 1.0
+
+
+def test_steady_progress_delays_are_capped_and_can_be_turned_off() -> None:
+    w = waiter(WaitPolicy(jitter=0.0, max_delay=60.0))
+    for i, p in enumerate((0.0, 0.001, 0.002)):
+        step = w.on_status(status(progress=p), 10.0 * i)
+    assert step.delay == 60.0
     off = waiter(WaitPolicy(jitter=0.0, use_progress=False))
-    off.on_status(status(progress=0.0), 0.0)
-    assert off.on_status(status(progress=0.01), 10.0).delay == pytest.approx(1.5)  # the second backoff
+    for i, p in enumerate((0.0, 0.001, 0.002)):
+        step = off.on_status(status(progress=p), 10.0 * i)
+    assert step.delay == pytest.approx(2.25)  # the third backoff
+
+
+def test_an_overdue_estimate_falls_back_to_backoff_not_to_hammering() -> None:
+    w = waiter(WaitPolicy(jitter=0.0, lag_ratio=None))
+    w.on_status(status(progress=0.0), 0.0)
+    w.on_status(status(progress=0.5), 1.0)
+    w.on_status(status(progress=0.9), 2.0)  # due at ~2.25 s
+    delays = [w.on_status(status(progress=0.9), 10.0 + i).delay for i in range(3)]  # stuck at 90 %
+    assert delays == [3.375, 5.0625, 7.59375]  # the backoff goes on (4th to 6th poll of this state)
 
 
 def test_progress_that_does_not_move_falls_back_to_backoff() -> None:

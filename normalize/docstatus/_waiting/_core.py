@@ -16,13 +16,15 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
 
 - **Delay.** A server hint (``Retry-After`` seconds or date, ``retry-after-ms``, on a status or on
   a 429/5xx) wins, re-read on every response and clamped to ``[min_delay, max_hint]``:
-  ``Retry-After: 0`` means ``min_delay``, not the default. Otherwise, while the job reports moving
-  progress, the delay is the time the job needs to finish at its observed rate (within
-  ``[min_delay, max_delay]``); otherwise capped exponential backoff with jitter:
-  ``initial_delay * multiplier**n``, capped at ``max_delay``, minus up to ``jitter`` of itself,
-  where ``n`` counts the polls since the state or step last changed — and never longer than
-  ``lag_ratio`` of the time waited so far plus ``initial_delay``, so the end of a job is seen
-  within about ``lag_ratio`` of its duration (+ ``initial_delay``) of its happening.
+  ``Retry-After: 0`` means ``min_delay``, not the default. Otherwise capped exponential backoff
+  with jitter: ``initial_delay * multiplier**n``, capped at ``max_delay``, minus up to ``jitter``
+  of itself, where ``n`` counts the polls since the state or step last changed — and never
+  longer than ``lag_ratio`` of the time waited so far plus ``initial_delay``, so the end of a job
+  is seen within about ``lag_ratio`` of its duration (+ ``initial_delay``).
+- **Progress.** When the job's progress moves, the next poll comes sooner if the job should be
+  done sooner at its observed rate; once three readings show a steady rate, waiting sleeps until
+  the job should be done (within ``[min_delay, max_delay]``), so a steadily progressing job is
+  seen as it ends with few polls. An overdue estimate falls back to backoff.
 - **Deadline first.** Nothing is slept past the deadline: the last sleep is cut to the time left
   and one last poll is made at the deadline. If that poll does not end the wait, ``WaitTimeout``
   (with the last status, the ref and, as its ``__cause__``, the last poll's error if it failed).
@@ -60,11 +62,14 @@ if TYPE_CHECKING:
 
     from docstatus._status import JobStatus
 
+#: Two progress rates "agree" (the job moves steadily) when they differ by at most this fraction.
+STEADY: Final = 0.25
+
 #: Errors that waiting retries within the deadline; every other error ends the wait at once.
 TRANSIENT: Final = (RateLimited, ProviderServerError, TransportError, MalformedResponse)
 
 
-class UnknownState(DocstatusError):  # noqa: N818  # named like ActionRequired, JobFailed
+class UnknownState(DocstatusError):  # named like ActionRequired, JobFailed
     """The job reports a state docstatus does not know, and the policy says to stop
     (``WaitPolicy(unknown="raise")``; by default waiting goes on until the deadline).
 
@@ -119,8 +124,9 @@ class WaitPolicy:
         min_delay: The shortest sleep between two polls, whatever a hint says
             (``Retry-After: 0`` means this).
         max_hint: The longest sleep a server hint (``Retry-After``) can impose.
-        use_progress: While the job's progress moves, sleep about the time it needs to finish
-            at its observed rate, instead of the backoff delay.
+        use_progress: Use the job's progress: a poll is made sooner when the job should be done
+            by then at its observed rate, and once three readings show a steady rate, waiting
+            sleeps until it should be done (up to ``max_delay``), past the ``lag_ratio`` bound.
         unknown: What an ``unknown`` state does: ``"poll"`` goes on (one warning per wait),
             ``"raise"`` stops at once with ``UnknownState``.
         request_timeout: The shortest time a poll may take even at the deadline (the last
@@ -205,8 +211,8 @@ class Waiter:
         last_error: The error of the last poll if it failed, else ``None``.
         final: True once the last poll (at the deadline) has been scheduled.
         warned: True once the unknown-state warning was given.
-        anchor: ``(time, progress)`` of the first sighting of the current progress run, for the
-            progress-based delay; ``None`` until there is one.
+        samples: ``(time, progress)`` of the first sightings of the last three progress values
+            while the job runs, for the progress-based delay.
     """
 
     ref: str
@@ -221,7 +227,7 @@ class Waiter:
     last_error: DocstatusError | None = None
     final: bool = False
     warned: bool = False
-    anchor: tuple[float, float] | None = None
+    samples: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def start(
@@ -335,32 +341,43 @@ class Waiter:
         policy = self.policy
         if hint is not None:
             return policy.clamp_hint(hint)
-        if self.errors == 0 and policy.use_progress:
-            eta = self._eta(now)
-            if eta is not None:
-                return min(policy.max_delay, max(policy.min_delay, eta))
         delay = policy.backoff(max(0, self.streak - 1), self.draw())
         if policy.lag_ratio is not None:
             bound = policy.lag_ratio * max(0.0, now - self.started) + policy.initial_delay
             delay = max(policy.min_delay, min(delay, bound))
+        if self.errors == 0 and policy.use_progress:
+            eta, steady = self._eta(now)
+            if eta is not None and eta > 0:
+                if steady:  # the job moves at a steady rate: sleep until it should be done
+                    return min(policy.max_delay, max(policy.min_delay, eta))
+                return max(policy.min_delay, min(delay, eta))  # only ever sooner
         return delay
 
     def _track(self, status: JobStatus, now: float) -> None:
-        """Remember where the progress run started, for ``_eta``."""
+        """Keep the first sightings of the last three progress values of the running job."""
         progress = status.progress
         if status.state is not State.RUNNING or progress is None or not 0 <= progress < 1:
-            self.anchor = None
-            return
-        if self.anchor is None or progress < self.anchor[1]:
-            self.anchor = (now, progress)
+            self.samples = ()
+        elif not self.samples or progress < self.samples[-1][1]:
+            self.samples = ((now, progress),)
+        elif progress > self.samples[-1][1]:
+            self.samples = (*self.samples[-2:], (now, progress))
 
-    def _eta(self, now: float) -> float | None:
-        """Seconds the job needs to finish at the rate its progress moved since ``anchor``."""
-        last, anchor = self.last, self.anchor
-        if anchor is None or last is None or last.progress is None:
-            return None
-        since, start = anchor
-        moved = last.progress - start
-        if moved <= 1e-6 or now <= since:
-            return None
-        return (1.0 - last.progress) * (now - since) / moved
+    def _eta(self, now: float) -> tuple[float | None, bool]:
+        """Seconds the job needs to finish at its last observed rate, and whether that rate is
+        steady (the two last rates agree within ``STEADY``); ``(None, False)`` without a rate."""
+        samples = self.samples
+        if len(samples) < 2:
+            return None, False
+        (t1, p1), (t2, p2) = samples[-2], samples[-1]
+        if t2 <= t1:
+            return None, False
+        rate = (p2 - p1) / (t2 - t1)
+        eta = (1.0 - p2) / rate - (now - t2)
+        steady = False
+        if len(samples) == 3:
+            t0, p0 = samples[0]
+            if t1 > t0:
+                before = (p1 - p0) / (t1 - t0)
+                steady = abs(before - rate) <= STEADY * max(before, rate)
+        return eta, steady
