@@ -109,9 +109,7 @@ async def test_every_job_ends_with_one_final_update_in_simulated_time() -> None:
 @pytest.mark.anyio
 async def test_one_jobs_error_never_stops_the_others() -> None:
     fleet = Fleet()
-    stuck = JobStatus(
-        provider="sarvam", job_id=SARVAM, state=State.ACTION_REQUIRED, provider_state="Accepted"
-    )
+    stuck = JobStatus(provider="sarvam", job_id=SARVAM, state=State.ACTION_REQUIRED, provider_state="Accepted")
     odd = JobStatus(provider="artos", job_id="odd", state=State.UNKNOWN, provider_state="Archived")
     fleet.script = {
         "artos:missing": [JobNotFound("no such job", status_code=404)],
@@ -205,9 +203,7 @@ async def test_concurrency_is_bounded_in_total_and_per_host() -> None:
         return JobStatus(provider=ref.provider, job_id=ref.job_id, state=State.SUCCEEDED, provider_state="x")
 
     refs = [f"artos:a{i}" for i in range(40)] + [f"markdown2pdf:m{i}" for i in range(40)]
-    updates = await collect(
-        docstatus.watch_many(refs, poll=poll, concurrency=6, host_concurrency=4, host_rate=None)
-    )
+    updates = await collect(docstatus.watch_many(refs, poll=poll, concurrency=6, host_concurrency=4, host_rate=None))
     assert len(ends(updates)) == 80
     assert peaks["all"] == 6  # used, and never more
     assert peaks["artos"] <= 4
@@ -323,15 +319,11 @@ async def test_leaving_early_cancels_every_poll_and_leaves_nothing_running() -> 
     async def poll(ref: JobRef, timeout: float) -> JobStatus:
         calls.append(str(ref))
         await asyncio.sleep(0.01)
-        return JobStatus(
-            provider="artos", job_id=ref.job_id, state=State.RUNNING, provider_state=str(len(calls))
-        )
+        return JobStatus(provider="artos", job_id=ref.job_id, state=State.RUNNING, provider_state=str(len(calls)))
 
     before = asyncio.all_tasks()
     policy = WaitPolicy(initial_delay=0.02, min_delay=0.02, lag_ratio=None, multiplier=1.0)
-    stream = docstatus.watch_many(
-        [f"artos:a{i}" for i in range(20)], poll=poll, policy=policy, host_rate=None
-    )
+    stream = docstatus.watch_many([f"artos:a{i}" for i in range(20)], poll=poll, policy=policy, host_rate=None)
     async with aclosing(stream) as updates:  # type: ignore[type-var]  # an async generator
         got = 0
         async for _ in updates:

@@ -153,9 +153,7 @@ def test_watch_skips_repeated_statuses_and_on_change_sees_the_same() -> None:
     t = FakeTime()
     job = Job(t, duration=50.0)  # no progress: every running status is the same
     changes: list[JobStatus] = []
-    seen = list(
-        docstatus.watch("artos:doc-1", poll=job.poll, clock=t.clock, sleep=t.sleep, on_change=changes.append)
-    )
+    seen = list(docstatus.watch("artos:doc-1", poll=job.poll, clock=t.clock, sleep=t.sleep, on_change=changes.append))
     assert [s.state for s in seen] == [State.RUNNING, State.SUCCEEDED]
     assert changes == seen
     assert len(job.polls) > 2
@@ -165,9 +163,7 @@ def test_wait_calls_the_progress_hook_per_change() -> None:
     t = FakeTime()
     job = Job(t, duration=10.0, progress=True)
     changes: list[JobStatus] = []
-    final = docstatus.wait(
-        "artos:doc-1", poll=job.poll, clock=t.clock, sleep=t.sleep, on_change=changes.append
-    )
+    final = docstatus.wait("artos:doc-1", poll=job.poll, clock=t.clock, sleep=t.sleep, on_change=changes.append)
     assert changes[-1] == final
     assert len(changes) >= 2
 
@@ -274,9 +270,7 @@ def test_bad_refs_and_configuration_raise_before_any_request(monkeypatch: pytest
     with pytest.raises(ConfigurationError, match="DOCSTATUS_ARTOS_TOKEN"):
         docstatus.watch("artos:doc-1")  # at the call, not at the first next()
     with pytest.raises(ConfigurationError):
-        docstatus.wait(
-            "artos:doc-1", config=ProviderConfig(provider="sarvam", base_url="http://x", token="t")
-        )
+        docstatus.wait("artos:doc-1", config=ProviderConfig(provider="sarvam", base_url="http://x", token="t"))
 
 
 # --- sync over HTTP (canned_server): hints from headers, errors translated, no secrets
@@ -291,9 +285,7 @@ def test_wait_over_http_honours_retry_after_on_429_and_on_200(canned_server: Can
     )
     t = FakeTime()
     policy = WaitPolicy(jitter=0.0, min_delay=0.25)
-    final = docstatus.wait(
-        "artos:doc-1", config=config(canned_server), clock=t.clock, sleep=t.sleep, policy=policy
-    )
+    final = docstatus.wait("artos:doc-1", config=config(canned_server), clock=t.clock, sleep=t.sleep, policy=policy)
     assert final.state is State.SUCCEEDED
     assert t.sleeps == [3.0, 2.5, 0.25]
     assert len(canned_server.requests) == 4
@@ -379,9 +371,7 @@ def test_a_dropped_connection_is_retried(canned_server: CannedServer) -> None:
 async def test_wait_async_with_an_injected_clock() -> None:
     t = FakeTime()
     job = Job(t, duration=300.0)
-    final = await docstatus.wait_async(
-        "artos:doc-1", poll=job.apoll, clock=t.clock, sleep=t.asleep, timeout=900
-    )
+    final = await docstatus.wait_async("artos:doc-1", poll=job.apoll, clock=t.clock, sleep=t.asleep, timeout=900)
     assert final.state is State.SUCCEEDED
     assert t.now - 300.0 <= 31.0
 
@@ -413,9 +403,7 @@ async def test_watch_async_yields_changes() -> None:
 
 @pytest.mark.anyio
 async def test_wait_async_over_http(canned_server: CannedServer) -> None:
-    canned_server.reply(
-        Canned(429, b"", headers={"Retry-After": "2"}), Canned(200, RUNNING), Canned(200, READY)
-    )
+    canned_server.reply(Canned(429, b"", headers={"Retry-After": "2"}), Canned(200, RUNNING), Canned(200, READY))
     t = FakeTime()
     final = await docstatus.wait_async(
         "artos:doc-1",
@@ -451,9 +439,7 @@ async def test_cancelling_wait_async_leaves_nothing_running(canned_server: Canne
     canned_server.reply(Canned(200, RUNNING))
     policy = WaitPolicy(initial_delay=0.05, min_delay=0.05, jitter=0.0, lag_ratio=None, multiplier=1.0)
     before = asyncio.all_tasks()
-    task = asyncio.create_task(
-        docstatus.wait_async("artos:doc-1", config=config(canned_server), policy=policy)
-    )
+    task = asyncio.create_task(docstatus.wait_async("artos:doc-1", config=config(canned_server), policy=policy))
     for _ in range(200):
         if len(canned_server.requests) >= 3:
             break

@@ -102,9 +102,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help=f"deadline in seconds for every job (default: {DEFAULT_TIMEOUT:g})",
     )
-    wait.add_argument(
-        "--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars"
-    )
+    wait.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     wait.set_defaults(handler=_wait)
 
     demo = subparsers.add_parser(
@@ -116,9 +114,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "the live display. Takes about 15 seconds; no network, no keys."
         ),
     )
-    demo.add_argument(
-        "--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars"
-    )
+    demo.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     demo.set_defaults(handler=_demo)
 
 
@@ -261,9 +257,7 @@ class LiveBars:
             expand=False,
         )
         self.rows = {
-            ref: self.progress.add_task(
-                "", total=None, label=_label(ref), state="[dim]waiting[/]", percent="", step=""
-            )
+            ref: self.progress.add_task("", total=None, label=_label(ref), state="[dim]waiting[/]", percent="", step="")
             for ref in refs
         }
 
@@ -305,11 +299,7 @@ class LiveBars:
 
         text, style = _ended_as(update)
         status = update.status
-        done = (
-            1.0
-            if status is not None and status.state is State.SUCCEEDED
-            else (status and status.progress) or 0.0
-        )
+        done = 1.0 if status is not None and status.state is State.SUCCEEDED else (status and status.progress) or 0.0
         self.progress.update(row, total=1.0, completed=done, state=f"[{style}]{escape(text)}[/]")
         self.progress.stop_task(row)
 
@@ -413,9 +403,7 @@ def _demo(args: argparse.Namespace) -> int:
         sim.inject(Fault.error(503), provider="neurolinker")
         sim.inject(Fault.drop(), provider="neurolinker")
         configs = [
-            ProviderConfig(
-                provider=cast("Provider", p), base_url=sim.base_url(p), token=sim.tokens.get(p), timeout=5.0
-            )
+            ProviderConfig(provider=cast("Provider", p), base_url=sim.base_url(p), token=sim.tokens.get(p), timeout=5.0)
             for p, *_ in DEMO_JOBS
         ]
         title = f"docstatus demo: five providers, simulated at {sim.url} (Ctrl-C stops)"

@@ -142,9 +142,7 @@ class WaitPolicy:
     min_delay: float = attrs.field(default=0.2, validator=_positive)
     max_hint: float = attrs.field(default=300.0, validator=_positive)
     use_progress: bool = True
-    unknown: Literal["poll", "raise"] = attrs.field(
-        default="poll", validator=attrs.validators.in_(("poll", "raise"))
-    )
+    unknown: Literal["poll", "raise"] = attrs.field(default="poll", validator=attrs.validators.in_(("poll", "raise")))
     request_timeout: float = attrs.field(default=5.0, validator=_positive)
 
     def backoff(self, attempt: int, u: float = 0.0) -> float:
@@ -316,9 +314,7 @@ class Waiter:
 
     # --- internals
 
-    def _schedule(
-        self, now: float, hint: float | None, changed: JobStatus | None, warning: str | None
-    ) -> Step:
+    def _schedule(self, now: float, hint: float | None, changed: JobStatus | None, warning: str | None) -> Step:
         if self.final or now >= self.deadline:
             return Step(action=Action.RAISE, error=self.timeout_error(), changed=changed, warning=warning)
         delay = self._delay(hint, now)

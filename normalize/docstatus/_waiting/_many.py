@@ -250,9 +250,7 @@ class _Fleet:
                 next_time = heap[0][0] if heap else math.inf
                 next_time = min(next_time, self._start_polls(loop, now))
                 await self._idle(loop, None if next_time == math.inf else max(0.0, next_time - now))
-            self.failure = RuntimeError(
-                "internal error: watch_many's dispatcher did not end within its bound"
-            )
+            self.failure = RuntimeError("internal error: watch_many's dispatcher did not end within its bound")
         except Exception as exc:
             if self.failure is None:
                 self.failure = exc

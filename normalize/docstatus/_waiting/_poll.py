@@ -87,9 +87,7 @@ class Configs:
     cache: dict[str, ProviderConfig] = attrs.Factory(dict)
 
     @classmethod
-    def of(
-        cls, config: ProviderConfig | Mapping[str, ProviderConfig] | Iterable[ProviderConfig] | None
-    ) -> Configs:
+    def of(cls, config: ProviderConfig | Mapping[str, ProviderConfig] | Iterable[ProviderConfig] | None) -> Configs:
         if config is None:
             return cls({})
         if isinstance(config, ProviderConfig):
