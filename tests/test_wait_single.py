@@ -32,6 +32,7 @@ from docstatus import (
     WaitTimeout,
 )
 from docstatus._waiting import _single
+from docstatus._waiting._poll import outcome
 
 if TYPE_CHECKING:
     from docstatus._refs import JobRef
@@ -478,3 +479,26 @@ async def test_leaving_watch_async_early_closes_its_client(
             assert status.state is State.RUNNING
             break
     assert clients[0].is_closed
+
+
+# --- what a poll function may return
+
+
+def test_outcome_reads_statuses_fetch_results_and_header_bearing_objects() -> None:
+    status = JobStatus(provider="artos", job_id="doc-1", state=State.RUNNING, provider_state="Generating")
+    assert outcome(status) == (status, None)
+    hinted = docstatus.FetchResult(
+        status=status, status_code=200, headers=httpx.Headers({"Retry-After": "7"}), retry_after=7.0
+    )
+    assert outcome(hinted) == (status, 7.0)
+    plain = docstatus.FetchResult(status=status, status_code=200, headers=httpx.Headers({}), retry_after=None)
+    assert outcome(plain) == (status, None)
+
+    @attrs.frozen
+    class HeadersOnly:
+        status: JobStatus
+        headers: httpx.Headers
+
+    assert outcome(HeadersOnly(status, httpx.Headers({"retry-after-ms": "1500"}))) == (status, 1.5)
+    with pytest.raises(TypeError, match="poll function must return a JobStatus"):
+        outcome({"state": "running"})

@@ -22,9 +22,10 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   longer than ``lag_ratio`` of the time waited so far plus ``initial_delay``, so the end of a job
   is seen within about ``lag_ratio`` of its duration (+ ``initial_delay``).
 - **Progress.** When the job's progress moves, the next poll comes sooner if the job should be
-  done sooner at its observed rate; once three readings show a steady rate, waiting sleeps until
-  the job should be done (within ``[min_delay, max_delay]``), so a steadily progressing job is
-  seen as it ends with few polls. An overdue estimate falls back to backoff.
+  done sooner at its observed rate; once three readings show a steady rate, waiting sleeps half
+  the time the job should still need (within ``[min_delay, max_delay]``, and past the lag
+  bound), so a steadily progressing job is seen as it ends with few polls, and an estimate off
+  by up to 2x costs no lag. An overdue estimate falls back to backoff.
 - **Deadline first.** Nothing is slept past the deadline: the last sleep is cut to the time left
   and one last poll is made at the deadline. If that poll does not end the wait, ``WaitTimeout``
   (with the last status, the ref and, as its ``__cause__``, the last poll's error if it failed).
@@ -126,7 +127,8 @@ class WaitPolicy:
         max_hint: The longest sleep a server hint (``Retry-After``) can impose.
         use_progress: Use the job's progress: a poll is made sooner when the job should be done
             by then at its observed rate, and once three readings show a steady rate, waiting
-            sleeps until it should be done (up to ``max_delay``), past the ``lag_ratio`` bound.
+            sleeps half the time it should still need (up to ``max_delay``, past the
+            ``lag_ratio`` bound).
         unknown: What an ``unknown`` state does: ``"poll"`` goes on (one warning per wait),
             ``"raise"`` stops at once with ``UnknownState``.
         request_timeout: The shortest time a poll may take even at the deadline (the last
@@ -344,9 +346,10 @@ class Waiter:
         if self.errors == 0 and policy.use_progress:
             eta, steady = self._eta(now)
             if eta is not None and eta > 0:
-                if steady:  # the job moves at a steady rate: sleep until it should be done
-                    return min(policy.max_delay, max(policy.min_delay, eta))
-                return max(policy.min_delay, min(delay, eta))  # only ever sooner
+                sooner = max(policy.min_delay, min(delay, eta))  # never later than it should end
+                if steady:  # a steady rate: sleep half the time left (safe if the estimate is 2x off)
+                    return min(policy.max_delay, max(sooner, eta / 2))
+                return sooner
         return delay
 
     def _track(self, status: JobStatus, now: float) -> None:

@@ -195,7 +195,8 @@ def _host_key(ref: JobRef, configs: Configs | None) -> str:
 
 @attrs.define(eq=False)
 class _Fleet:
-    """The dispatcher and the polls of one ``watch_many``."""
+    """The dispatcher and the polls of one ``watch_many`` (``guard``: abandon a poll that takes
+    longer than its request timeout; off for docstatus's own HTTP poll, which times out itself)."""
 
     poll: AsyncPollFn
     policy: WaitPolicy
@@ -204,6 +205,7 @@ class _Fleet:
     concurrency: int
     on_change: Callable[[JobStatus], None] | None
     updates: asyncio.Queue[JobUpdate | None]
+    guard: bool = True
     pending: int = 0
     inflight: int = 0
     heap: list[tuple[float, int, _Job]] = attrs.Factory(list)
@@ -315,9 +317,12 @@ class _Fleet:
         waiter, host, policy = job.waiter, job.host, self.policy
         try:
             step = job.step
+            limit = step.request_timeout + POLL_GRACE
             try:
-                limit = step.request_timeout + POLL_GRACE
-                async with asyncio.timeout(limit):
+                if self.guard:
+                    async with asyncio.timeout(limit):
+                        result = await self.poll(job.ref, step.request_timeout)
+                else:  # docstatus's own HTTP poll: its requests time out by themselves
                     result = await self.poll(job.ref, step.request_timeout)
             except TimeoutError as exc:
                 if isinstance(exc, DocstatusError):
@@ -437,6 +442,7 @@ async def watch_many(
         return
     loop = asyncio.get_running_loop()
     owned: httpx.AsyncClient | None = None
+    guard = poll is not None
     if poll is None:
         assert configs is not None
         if client is None:
@@ -451,6 +457,7 @@ async def watch_many(
         concurrency=concurrency,
         on_change=on_change,
         updates=updates,
+        guard=guard,
     )
     fleet.enlist(jobs, configs, host_concurrency, host_rate, _random_source(rng))
     limit = len(jobs) * (max_polls(resolved) + 2) * 3 + 1000

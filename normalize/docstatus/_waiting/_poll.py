@@ -48,10 +48,11 @@ def outcome(result: Any) -> tuple[JobStatus, float | None]:
             "a poll function must return a JobStatus or an object with a JobStatus `status` "
             f"(like docstatus.FetchResult), not {type(result).__name__}"
         )
-    headers = getattr(result, "headers", None)
-    if headers is not None:
-        return status, retry_after(headers)
     hint = getattr(result, "retry_after", None)
+    headers = getattr(result, "headers", None)
+    # A FetchResult without a hint had no hint header: skip reading the headers again.
+    if headers is not None and (hint is not None or not hasattr(result, "retry_after")):
+        return status, retry_after(headers)
     return status, None if hint is None else float(hint)
 
 
