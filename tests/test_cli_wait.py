@@ -309,3 +309,12 @@ def test_demo_runs_on_a_machine_with_nothing_configured() -> None:
     }
     assert "answered 3 requests with 429" in result.stderr
     assert time.monotonic() - start < 40  # about 15 s
+
+
+def test_ctrl_c_during_the_demo_exits_130_and_stops_the_simulator() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+    code, output = run_in_terminal(["demo"], interrupt_when=b"running", env=env)
+    text = output.decode("utf-8", "replace")
+    assert code == 130
+    assert "Traceback" not in text
+    assert text.rstrip().endswith("docstatus: interrupted")
