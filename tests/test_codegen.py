@@ -355,8 +355,10 @@ def test_manifest_hashes_are_the_files() -> None:
 def test_templates_hash_changes_with_a_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
-    for path in gen.TEMPLATES.glob("*.jinja"):
-        (templates / path.name).write_bytes(path.read_bytes())
+    for path in gen.TEMPLATES.rglob("*.jinja"):
+        copy = templates / path.relative_to(gen.TEMPLATES)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(path.read_bytes())
     monkeypatch.setattr(gen, "TEMPLATES", templates)
     assert gen.templates_sha256() == MANIFEST["templates_sha256"]
     with (templates / "errors.py.jinja").open("a") as f:
