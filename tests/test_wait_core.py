@@ -176,13 +176,17 @@ def test_hints_on_429_and_5xx_errors_are_used() -> None:
     assert w.on_error(ProviderServerError("503", status_code=503, retry_after=2.0), 3.0).delay == 2.0
 
 
-def test_steady_progress_sets_the_delay_to_the_time_left() -> None:
+def test_steady_progress_sleeps_half_the_time_left() -> None:
     w = waiter(WaitPolicy(jitter=0.0, max_delay=60.0))
     w.on_status(status(progress=0.0), 0.0)
     w.on_status(status(progress=0.1), 4.0)
     step = w.on_status(status(progress=0.2), 8.0)  # 10 % per 4 s, twice: 32 s to go
-    assert step.delay == pytest.approx(32.0)
+    assert step.delay == pytest.approx(16.0)  # half of it
     assert step.delay > 0.1 * 8.0 + 1.0  # past the lag bound: the rate is steady
+    step = w.on_status(status(progress=0.6), 24.0)
+    assert step.delay == pytest.approx(8.0)
+    step = w.on_status(status(progress=0.95), 38.0)  # 2 s to go: no later than that
+    assert step.delay == pytest.approx(2.0)
 
 
 def test_one_progress_rate_only_ever_makes_the_next_poll_sooner() -> None:
