@@ -142,7 +142,8 @@ class Simulator:
             if self._server is not None:
                 raise SimulatorError(f"the simulator is running already at {self.url}")
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only then (else ~40 ms Nagle stalls).
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             try:
                 sock.bind((self.host, self._port))
             except OSError as exc:
