@@ -54,12 +54,8 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "error_message": "",
         "job_details": [
             {
-                "inputs": [
-                    {"file_name": "Invoice_20250101.pdf", "file_id": "b2c4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f"}
-                ],
-                "outputs": [
-                    {"file_name": "Invoice_20250101.zip", "file_id": "c3d5f7a9-2b4c-4d6e-9f0a-1b2c3d4e5f6a"}
-                ],
+                "inputs": [{"file_name": "Invoice_20250101.pdf", "file_id": "b2c4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f"}],
+                "outputs": [{"file_name": "Invoice_20250101.zip", "file_id": "c3d5f7a9-2b4c-4d6e-9f0a-1b2c3d4e5f6a"}],
                 "state": "PartialSuccess",
                 "total_pages": 24,
                 "pages_processed": 24,
@@ -211,8 +207,7 @@ def peer_table() -> list[str]:
         "|---|---:|---:|",
         f"| json.loads | {t_json * 1e6:.1f} µs | 1.00x |",
         f"| docstatus.parse | {t_parse * 1e6:.1f} µs | {t_parse / t_json:.2f}x |",
-        f"| sarvamai {version('sarvamai')} `get_status` parsing "
-        f"| {t_sdk * 1e6:.1f} µs | {t_sdk / t_json:.2f}x |",
+        f"| sarvamai {version('sarvamai')} `get_status` parsing | {t_sdk * 1e6:.1f} µs | {t_sdk / t_json:.2f}x |",
         "",
         f"docstatus is **{speedup:.1f}x** faster than the SDK's parsing "
         f"(target >= 30x: {'ok' if speedup >= 30 else 'MISSED'}).",

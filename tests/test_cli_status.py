@@ -18,9 +18,7 @@ from docstatus._cli import EXIT_AUTH_OR_NOT_FOUND, EXIT_MALFORMED, EXIT_OK, EXIT
 TOKEN = "tok-CLI-SECRET-42"
 
 
-def run(
-    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[bytes]:
+def run(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "docstatus._cli", *args],
         input=stdin,
@@ -48,9 +46,7 @@ def test_normalize_one_object_from_stdin_subprocess():
 
 def test_normalize_array_file_gives_one_line_per_element(tmp_path, capsys):
     path = tmp_path / "bodies.json"
-    path.write_text(
-        json.dumps([body("sarvam", "Running"), body("sarvam", "Completed"), body("sarvam", "Accepted")])
-    )
+    path.write_text(json.dumps([body("sarvam", "Running"), body("sarvam", "Completed"), body("sarvam", "Accepted")]))
     assert main(["normalize", "sarvam", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     assert [s.state for s in statuses(out)] == [State.RUNNING, State.SUCCEEDED, State.ACTION_REQUIRED]
@@ -59,9 +55,7 @@ def test_normalize_array_file_gives_one_line_per_element(tmp_path, capsys):
 
 def test_normalize_json_lines(tmp_path, capsys):
     path = tmp_path / "bodies.jsonl"
-    path.write_text(
-        "\n".join(json.dumps(body("neurolinker", s)) for s in ("pending", "processing", "completed"))
-    )
+    path.write_text("\n".join(json.dumps(body("neurolinker", s)) for s in ("pending", "processing", "completed")))
     assert main(["normalize", "neurolinker", str(path)]) == EXIT_OK
     assert [s.state for s in statuses(capsys.readouterr().out)] == [
         State.QUEUED,

@@ -160,9 +160,7 @@ def test_patch_add_replace_remove() -> None:
 
 
 def test_pointer_unescapes_tilde_and_slash() -> None:
-    patched = gen.apply_patches(
-        {"a/b": {"c~d": 1}}, [{"op": "remove", "path": "/a~1b/c~0d", "why": "w"}], "acme"
-    )
+    patched = gen.apply_patches({"a/b": {"c~d": 1}}, [{"op": "remove", "path": "/a~1b/c~0d", "why": "w"}], "acme")
     assert patched == {"a/b": {}}
 
 
@@ -228,8 +226,7 @@ def _provider(specs: Path, name: str, page: str, spec: str = "embedded", patches
     folder = specs / name
     folder.mkdir()
     (folder / "source.toml").write_text(
-        f'provider = "{name}"\nurl = "https://example.test/{name}"\n'
-        f'captured = "2026-11-22"\nspec = "{spec}"\n'
+        f'provider = "{name}"\nurl = "https://example.test/{name}"\ncaptured = "2026-11-22"\nspec = "{spec}"\n'
     )
     (folder / "page.md").write_text(page)
     if patches is not None:
@@ -272,9 +269,7 @@ def test_a_changed_page_breaks_a_stale_patch(scratch_specs: Path, tmp_path: Path
     """Sarvam's real patches against its real page with the path renamed, as a re-capture might."""
     page = (SPECS / "sarvam" / "page.md").read_text("utf-8")
     assert page.count("/doc-digitization/job/v1/{job_id}/status:") == 1
-    changed = page.replace(
-        "/doc-digitization/job/v1/{job_id}/status:", "/doc-digitization/job/v2/{job_id}/status:"
-    )
+    changed = page.replace("/doc-digitization/job/v1/{job_id}/status:", "/doc-digitization/job/v2/{job_id}/status:")
     _provider(
         scratch_specs,
         "sarvam",

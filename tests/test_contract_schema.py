@@ -24,9 +24,7 @@ FULL = JobStatus(
     updated_at=datetime(2025, 10, 15, 9, 52, tzinfo=UTC),
     completed_at=datetime(2025, 10, 15, 9, 52, 15, tzinfo=UTC),
     error=ErrorInfo(code="PAGE_ERRORS", message="2 pages failed"),
-    pages=Pages(
-        total=12, processed=12, succeeded=10, failed=2, errors=(PageError(page=3, code="X", message="y"),)
-    ),
+    pages=Pages(total=12, processed=12, succeeded=10, failed=2, errors=(PageError(page=3, code="X", message="y"),)),
     outputs=(Output(name="a.md"), Output(name="path", uri="https://x/y.pdf")),
 )
 GOOD = FULL.to_dict()

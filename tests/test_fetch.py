@@ -294,9 +294,7 @@ async def test_rate_limited_retry_after_http_date(canned_server, mode):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("code", [500, 503, 520])
 async def test_server_error_keeps_retry_after(canned_server, code, mode):
-    canned_server.reply(
-        Canned(code, envelope("sarvam", code, "High load", "high_load_error"), {"Retry-After": "30"})
-    )
+    canned_server.reply(Canned(code, envelope("sarvam", code, "High load", "high_load_error"), {"Retry-After": "30"}))
     with pytest.raises(docstatus.ProviderServerError) as info:
         await get(mode, REFS["sarvam"], config=config("sarvam", canned_server.base_url))
     assert info.value.retry_after == 30.0
@@ -469,14 +467,8 @@ def test_shared_sync_client_is_reused_and_never_gets_the_token(canned_server):
         Canned(200, body("markdown2pdf", "Done")),
     )
     with httpx.Client(timeout=600) as client:
-        a = check(
-            docstatus.get_status(REFS["artos"], config=config("artos", canned_server.base_url), client=client)
-        )
-        s = check(
-            docstatus.get_status(
-                REFS["sarvam"], config=config("sarvam", canned_server.base_url), client=client
-            )
-        )
+        a = check(docstatus.get_status(REFS["artos"], config=config("artos", canned_server.base_url), client=client))
+        s = check(docstatus.get_status(REFS["sarvam"], config=config("sarvam", canned_server.base_url), client=client))
         m = check(
             docstatus.get_status(
                 REFS["markdown2pdf"], config=config("markdown2pdf", canned_server.base_url), client=client

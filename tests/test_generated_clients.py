@@ -80,9 +80,7 @@ SARVAM_EXAMPLE: dict[str, Any] = {
             "pages_failed": 1,
             "error_message": "",
             "error_code": None,
-            "page_errors": [
-                {"page_number": 2, "error_code": "page_unreadable", "error_message": "Page 2 is blank"}
-            ],
+            "page_errors": [{"page_number": 2, "error_code": "page_unreadable", "error_message": "Page 2 is blank"}],
         }
     ],
 }
@@ -373,9 +371,7 @@ async def test_sarvam_timestamps_are_aware_and_nested_models_typed(mode: str, ca
 
 async def test_neurolinker_and_aitronos_timestamps(mode: str, canned_server) -> None:
     nl = (
-        await fetch_one(
-            BY_NAME["neurolinker"], canned_server, mode, Canned(200, BY_NAME["neurolinker"].examples[0])
-        )
+        await fetch_one(BY_NAME["neurolinker"], canned_server, mode, Canned(200, BY_NAME["neurolinker"].examples[0]))
     ).parsed
     assert nl.started_at == datetime.datetime(2025, 10, 15, 9, 49, 50, 574754, tzinfo=datetime.UTC)
     assert nl.completed_at - nl.started_at == datetime.timedelta(seconds=145, microseconds=47821)
@@ -428,9 +424,7 @@ async def test_sarvam_error_with_a_new_code_still_parses(mode: str, canned_serve
 
 def _aitronos_404() -> dict[str, Any]:
     (path,) = _spec("aitronos")["paths"].values()
-    return path["get"]["responses"]["404"]["content"]["application/json"]["examples"]["fileNotInStore"][
-        "value"
-    ]
+    return path["get"]["responses"]["404"]["content"]["application/json"]["examples"]["fileNotInStore"]["value"]
 
 
 async def test_aitronos_404_is_the_pages_envelope(mode: str, canned_server) -> None:
@@ -450,9 +444,7 @@ async def test_aitronos_404_is_the_pages_envelope(mode: str, canned_server) -> N
 
 
 @pytest.mark.parametrize(("status", "code"), [(401, "UNAUTHORIZED"), (403, "FORBIDDEN")])
-async def test_aitronos_auth_errors_use_the_envelope(
-    status: int, code: str, mode: str, canned_server
-) -> None:
+async def test_aitronos_auth_errors_use_the_envelope(status: int, code: str, mode: str, canned_server) -> None:
     case = BY_NAME["aitronos"]
     body = {"success": False, "error": {"code": code, "message": "Not allowed", "status": status}}
     response = await fetch_one(case, canned_server, mode, Canned(status, body))
@@ -466,9 +458,7 @@ async def test_aitronos_auth_errors_use_the_envelope(
 async def test_markdown2pdf_422_validation_error(mode: str, canned_server) -> None:
     case = BY_NAME["markdown2pdf"]
     models = case.module("models")
-    body = {
-        "detail": [{"loc": ["path", "job_id"], "msg": "value is not a valid uuid", "type": "type_error.uuid"}]
-    }
+    body = {"detail": [{"loc": ["path", "job_id"], "msg": "value is not a valid uuid", "type": "type_error.uuid"}]}
     response = await fetch_one(case, canned_server, mode, Canned(422, body))
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert isinstance(response.parsed, models.HTTPValidationError)
@@ -579,15 +569,11 @@ def _malformed(case: Case) -> list[tuple[str, Canned]]:
     return found
 
 
-MALFORMED = [
-    pytest.param(case, answer, id=f"{case}-{name}") for case in CASES for name, answer in _malformed(case)
-]
+MALFORMED = [pytest.param(case, answer, id=f"{case}-{name}") for case in CASES for name, answer in _malformed(case)]
 
 
 @pytest.mark.parametrize(("case", "answer"), MALFORMED)
-async def test_malformed_body_raises_malformed_response(
-    case: Case, answer: Canned, mode: str, canned_server
-) -> None:
+async def test_malformed_body_raises_malformed_response(case: Case, answer: Canned, mode: str, canned_server) -> None:
     errors = case.module("errors")
     with pytest.raises(Exception) as info:  # the type is asserted right below
         await fetch_one(case, canned_server, mode, answer)
@@ -616,9 +602,7 @@ async def test_malformed_error_body_keeps_its_status(
 ) -> None:
     case = BY_NAME[provider]
     with pytest.raises(case.module("errors").MalformedResponse) as info:
-        await fetch_one(
-            case, canned_server, mode, Canned(status, body, headers={"Content-Type": "text/html"})
-        )
+        await fetch_one(case, canned_server, mode, Canned(status, body, headers={"Content-Type": "text/html"}))
     assert info.value.status_code == status
     assert info.value.content == (body if isinstance(body, bytes) else json_bytes(body))
 
@@ -642,9 +626,7 @@ async def test_json_array_of_pairs_is_malformed(case: Case, canned_server) -> No
     ("provider", "key", "value"),
     [("neurolinker", "started_at", "yesterday"), ("aitronos", "completed_at", "2025-13-45T99:00:00Z")],
 )
-async def test_unparsable_nullable_timestamp_is_malformed(
-    provider: str, key: str, value: Any, canned_server
-) -> None:
+async def test_unparsable_nullable_timestamp_is_malformed(provider: str, key: str, value: Any, canned_server) -> None:
     case = BY_NAME[provider]
     with pytest.raises(case.module("errors").MalformedResponse):
         await fetch_one(case, canned_server, "sync", Canned(200, {**case.examples[0], key: value}))
@@ -774,20 +756,14 @@ def test_bearer_token_not_in_httpx_client_headers_repr(case: Case) -> None:
 
 
 def _all_finite(timeout: httpx.Timeout) -> bool:
-    return all(
-        t is not None and 0 < t < 600 for t in (timeout.connect, timeout.read, timeout.write, timeout.pool)
-    )
+    return all(t is not None and 0 < t < 600 for t in (timeout.connect, timeout.read, timeout.write, timeout.pool))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("kind", ["Client", "AuthenticatedClient"])
 def test_default_timeout_is_finite(case: Case, kind: str) -> None:
     cls = getattr(case.module(), kind)
-    client = (
-        cls(base_url="http://127.0.0.1:9")
-        if kind == "Client"
-        else cls(base_url="http://127.0.0.1:9", token="t")
-    )
+    client = cls(base_url="http://127.0.0.1:9") if kind == "Client" else cls(base_url="http://127.0.0.1:9", token="t")
     assert _all_finite(client.get_httpx_client().timeout)
     assert _all_finite(client.get_async_httpx_client().timeout)
 
@@ -832,9 +808,7 @@ QUOTED = quote(NASTY, safe="")
         ),
     ],
 )
-async def test_ids_are_url_quoted(
-    provider: str, args: dict[str, str], path: str, mode: str, canned_server
-) -> None:
+async def test_ids_are_url_quoted(provider: str, args: dict[str, str], path: str, mode: str, canned_server) -> None:
     case = BY_NAME[provider]
     canned_server.reply(Canned(520, b""))  # undocumented for all five: parsed None, no body needed
     await fetch(case, case.client(canned_server.base_url), mode, **args)

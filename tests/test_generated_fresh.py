@@ -92,8 +92,7 @@ def test_generated_is_fresh(fresh: Path) -> None:
     problems = gen.diff_trees(fresh, ROOT)
     if problems:
         pytest.fail(
-            f"{len(problems)} generated file(s) differ from a fresh generation; {HINT}.\n\n"
-            + "\n".join(problems),
+            f"{len(problems)} generated file(s) differ from a fresh generation; {HINT}.\n\n" + "\n".join(problems),
             pytrace=False,
         )
 

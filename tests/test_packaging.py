@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 LISTED = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
 PROVIDERS = sorted(p.parent.name for p in (ROOT / "specs").glob("*/source.toml"))
-GENERATED = sorted(
-    d.name for d in (ROOT / "generated").iterdir() if d.is_dir() and d.name.startswith("docstatus_")
-)
+GENERATED = sorted(d.name for d in (ROOT / "generated").iterdir() if d.is_dir() and d.name.startswith("docstatus_"))
 BUILD_TIMEOUT = 300
 
 # pip's ways of saying it could not reach a package index.
@@ -88,9 +86,7 @@ def _dist_info(wheel: zipfile.ZipFile, name: str) -> str:
 
 def test_wheel_holds_the_hand_written_package(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    source = sorted(
-        p.relative_to(ROOT / "normalize").as_posix() for p in (ROOT / "normalize/docstatus").rglob("*.py")
-    )
+    source = sorted(p.relative_to(ROOT / "normalize").as_posix() for p in (ROOT / "normalize/docstatus").rglob("*.py"))
     assert source
     assert set(source) <= names
     assert "docstatus/py.typed" in names
@@ -100,9 +96,7 @@ def test_wheel_holds_the_hand_written_package(wheel: zipfile.ZipFile) -> None:
 def test_wheel_holds_each_client_typed(wheel: zipfile.ZipFile, provider: str) -> None:
     names = set(wheel.namelist())
     package = f"docstatus_{provider}_client"
-    source = {
-        p.relative_to(ROOT / "generated").as_posix() for p in (ROOT / "generated" / package).rglob("*.py")
-    }
+    source = {p.relative_to(ROOT / "generated").as_posix() for p in (ROOT / "generated" / package).rglob("*.py")}
     assert f"{package}/__init__.py" in source
     assert source <= names
     assert f"{package}/py.typed" in names
@@ -136,9 +130,7 @@ def test_wheel_entry_points_name_modules_it_holds(wheel: zipfile.ZipFile) -> Non
     assert targets
     for module in targets:
         path = module.replace(".", "/")
-        assert f"{path}.py" in names or f"{path}/__init__.py" in names, (
-            f"entry point module {module} not in wheel"
-        )
+        assert f"{path}.py" in names or f"{path}/__init__.py" in names, f"entry point module {module} not in wheel"
 
 
 def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
@@ -155,8 +147,7 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     ("output", "offline"),
     [
         (
-            "ERROR: Could not find a version that satisfies the requirement hatchling>=1.25"
-            " (from versions: none)",
+            "ERROR: Could not find a version that satisfies the requirement hatchling>=1.25 (from versions: none)",
             True,
         ),
         ("WARNING: Retrying ... NewConnectionError('<...>: Failed to establish a new connection')", True),

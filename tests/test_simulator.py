@@ -85,9 +85,7 @@ def test_clock_only_moves_forward(bad):
 
 
 def test_script_timeline():
-    s = Script(
-        name="s", phases=[Phase(state="a", duration=1), Phase(state="b", duration=2), Phase(state="c")]
-    )
+    s = Script(name="s", phases=[Phase(state="a", duration=1), Phase(state="b", duration=2), Phase(state="c")])
     assert [s.index_at(t) for t in (0, 0.99, 1, 2.99, 3, 1e9)] == [
         (0, 0),
         (0, 0),
@@ -153,16 +151,13 @@ def test_create_job_errors(sim):
 
 
 def test_a_state_the_spec_does_not_list_needs_off_spec(sim):
-    with pytest.raises(
-        ValueError, match=r"States the spec lists: Pending, Ingesting, Generating, Ready, Failed"
-    ):
+    with pytest.raises(ValueError, match=r"States the spec lists: Pending, Ingesting, Generating, Ready, Failed"):
         sim.create_job("artos", Script(name="typo", phases=[Phase(state="Readyy")]))
     with pytest.raises(ValueError, match="is documented"):
         sim.create_job("artos", Script(name="x", phases=[Phase(state="Ready", off_spec=True)]))
     ref = sim.create_job("artos", Script(name="x", phases=[Phase(state="Readyy", off_spec=True)]))
     assert (
-        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).json()["status"]
-        == "Readyy"
+        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).json()["status"] == "Readyy"
     )
 
 
@@ -263,9 +258,7 @@ def test_truncated_body_declares_more_than_it_sends(sim):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = int(
-        next(
-            line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-        )
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
     )
     assert head.startswith(b"HTTP/1.1 200")
     assert 0 < len(body) < length
@@ -373,17 +366,13 @@ def test_control_index_and_scripts(sim):
 
 
 def test_control_create_job_advance_and_list(sim):
-    response = control(
-        sim, "POST", "/_sim/jobs", {"provider": "sarvam", "script": "partial_success", "step": 1}
-    )
+    response = control(sim, "POST", "/_sim/jobs", {"provider": "sarvam", "script": "partial_success", "step": 1})
     assert response.status_code == 201
     ref = response.json()["ref"]
     assert response.json()["job"]["state"] == "Pending"
     assert control(sim, "POST", "/_sim/clock/advance", {"seconds": 5}).status_code == 200
     jobs = control(sim, "GET", "/_sim/jobs").json()["jobs"]
-    assert [(j["ref"], j["state"], j["phase"], j["phases"]) for j in jobs] == [
-        (ref, "PartiallyCompleted", 2, 3)
-    ]
+    assert [(j["ref"], j["state"], j["phase"], j["phases"]) for j in jobs] == [(ref, "PartiallyCompleted", 2, 3)]
     body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
     assert body["job_state"] == "PartiallyCompleted"
 
@@ -416,9 +405,7 @@ def test_control_custom_script_and_job_faults(sim):
 
 
 def test_control_faults(sim):
-    response = control(
-        sim, "POST", "/_sim/faults", {"kind": "error", "status": 520, "count": 2, "provider": "artos"}
-    )
+    response = control(sim, "POST", "/_sim/faults", {"kind": "error", "status": 520, "count": 2, "provider": "artos"})
     assert response.status_code == 201
     assert response.json()["faults"] == [
         {
@@ -433,14 +420,10 @@ def test_control_faults(sim):
         }
     ]
     ref = sim.create_job("artos")
-    assert (
-        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 520
-    )
+    assert httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 520
     assert control(sim, "GET", "/_sim/faults").json()["faults"][0]["remaining"] == 1
     assert control(sim, "DELETE", "/_sim/faults").json() == {"faults": []}
-    assert (
-        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 200
-    )
+    assert httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 200
     response = control(sim, "POST", "/_sim/faults", {"kind": "slow", "delay": 0.1, "ref": ref})
     assert response.json()["faults"][0]["scope"] == ref
 
@@ -515,9 +498,7 @@ def test_custom_tokens():
         ref = sim.create_job("artos")
         url = url_of(sim, "artos", job_id_of(ref))
         assert httpx.get(url, headers={"Authorization": "Bearer custom"}).status_code == 200
-        assert (
-            httpx.get(url, headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"}).status_code == 401
-        )
+        assert httpx.get(url, headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"}).status_code == 401
     with pytest.raises(ValueError, match="unknown providers"):
         Simulator(tokens={"nope": "x"})
 

@@ -90,8 +90,7 @@ def test_simulate_prints_exports_and_refs_that_work_then_stops_on_ctrl_c(simulat
     assert lines[0].startswith("# docstatus simulator at http://127.0.0.1:")
     env, refs = parse_banner(lines)
     assert sorted(k for k in env if k.endswith("_BASE_URL")) == [
-        f"DOCSTATUS_{p.upper()}_BASE_URL"
-        for p in ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam")
+        f"DOCSTATUS_{p.upper()}_BASE_URL" for p in ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam")
     ]
     assert "DOCSTATUS_MARKDOWN2PDF_TOKEN" not in env
     assert len(refs) == READY_LINES
@@ -172,14 +171,8 @@ def test_bad_arguments_are_exit_2(args, needle):
 
 
 def test_without_the_extra_it_says_what_to_install():
-    code = (
-        "import sys; sys.modules['pydantic'] = None\n"
-        "from docstatus._cli import main\n"
-        "sys.exit(main(['simulate']))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
+    code = "import sys; sys.modules['pydantic'] = None\nfrom docstatus._cli import main\nsys.exit(main(['simulate']))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 2
     assert "pip install 'docstatus[simulator]'" in out.stderr
     assert "Traceback" not in out.stderr

@@ -42,9 +42,7 @@ SCHEMAS = {p: schemathesis.openapi.from_path(SPECS / p / "openapi.yaml") for p i
 DOCUMENTED = {
     p: {
         int(code)
-        for code in yaml.safe_load((SPECS / p / "openapi.yaml").read_text())["paths"][OPERATION[p]]["get"][
-            "responses"
-        ]
+        for code in yaml.safe_load((SPECS / p / "openapi.yaml").read_text())["paths"][OPERATION[p]]["get"]["responses"]
     }
     for p in PROVIDERS
 }
@@ -70,9 +68,7 @@ def operation(provider: str) -> Any:
     return SCHEMAS[provider][OPERATION[provider]]["GET"]
 
 
-def call(
-    sim: Simulator, provider: str, job_id: str, headers: dict[str, str] | None = None
-) -> tuple[Any, Any]:
+def call(sim: Simulator, provider: str, job_id: str, headers: dict[str, str] | None = None) -> tuple[Any, Any]:
     case = operation(provider).Case(
         path_parameters=path_params(provider, job_id),
         headers=auth_headers(sim, provider) if headers is None else headers,
@@ -218,9 +214,7 @@ DOCUMENTED_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("provider", "fault", "code"), DOCUMENTED_FAULTS, ids=lambda v: getattr(v, "kind", v)
-)
+@pytest.mark.parametrize(("provider", "fault", "code"), DOCUMENTED_FAULTS, ids=lambda v: getattr(v, "kind", v))
 def test_faults_the_spec_documents_conform(sim, provider, fault, code):
     ref = sim.create_job(provider, "happy_path")
     sim.inject(fault, ref=ref)

@@ -44,9 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     normalize.add_argument("provider", choices=PROVIDERS, metavar="PROVIDER", help=", ".join(PROVIDERS))
-    normalize.add_argument(
-        "file", nargs="?", default="-", metavar="FILE", help="the body; '-' or absent: stdin"
-    )
+    normalize.add_argument("file", nargs="?", default="-", metavar="FILE", help="the body; '-' or absent: stdin")
     normalize.add_argument(
         "--job-id",
         help="the job id when the body carries none (required for aitronos: ORG_ID/STORE_ID/FILE_ID)",
@@ -188,9 +186,7 @@ def _table(rows: list[tuple[str, JobStatus]]) -> str:
     ]
     cells = [header, *[tuple(" ".join(c.split())[:60] for c in row) for row in body]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells
-    )
+    return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells)
 
 
 def _when(status: JobStatus) -> str:

@@ -427,9 +427,7 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any) -> FetchResult:
     except _PARSE_ERRORS as exc:
         reason = str(exc) if isinstance(exc, Malformed) else f"{type(exc).__name__}: {exc}"
         raise _malformed(job, cfg, reason, response.content) from exc
-    return FetchResult(
-        status=status, status_code=status_code, headers=headers, retry_after=parse_retry_after(headers)
-    )
+    return FetchResult(status=status, status_code=status_code, headers=headers, retry_after=parse_retry_after(headers))
 
 
 def _envelope(parsed: Any, content: bytes) -> tuple[str | None, str | None]:
@@ -496,9 +494,7 @@ def _error_for_status(
         )
     elif status_code in (401, 403):
         build = AuthenticationError
-        text = (
-            f"{p} refused the credentials for {job} ({said}); check {env}_TOKEN or ProviderConfig(token=...)"
-        )
+        text = f"{p} refused the credentials for {job} ({said}); check {env}_TOKEN or ProviderConfig(token=...)"
     elif status_code == 429:
         retry_after = parse_retry_after(headers)
         build = RateLimited

@@ -50,9 +50,7 @@ _FOLDED: Final = folded_table(STATES)
 def normalize(model: FileProcessingStatus, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Aitronos status; ``job_id`` (``org_id/store_id/file_id``) is required."""
     if not job_id:
-        raise InvalidJobRef(
-            "an Aitronos status body carries no ids: pass job_id='<org_id>/<store_id>/<file_id>'"
-        )
+        raise InvalidJobRef("an Aitronos status body carries no ids: pass job_id='<org_id>/<store_id>/<file_id>'")
     raw = enum_value(model.status, "status")
     state = match_state(PROVIDER, raw, STATES, _FOLDED)
     return JobStatus(

@@ -128,9 +128,7 @@ class ScriptIn(_In):
     phases: list[PhaseIn] = Field(min_length=1)
 
     def to_script(self) -> Script:
-        return Script(
-            name=self.name, description=self.description, phases=[p.to_phase() for p in self.phases]
-        )
+        return Script(name=self.name, description=self.description, phases=[p.to_phase() for p in self.phases])
 
 
 _DEFAULT_STATUS: Final = {"rate_limit": 429, "error": 500, "html": 502}
@@ -294,9 +292,7 @@ class SimulatorApp:
     ) -> None:
         job_id = sim.match(rest)
         if job_id is None:
-            answer = sim.error(
-                404, f"no {sim.name} endpoint at {path!r}; the status path is {sim.path('{id}')}"
-            )
+            answer = sim.error(404, f"no {sim.name} endpoint at {path!r}; the status path is {sim.path('{id}')}")
             self._record(scope, path, sim.name, None, answer.status, "no_route")
             await send_answer(send, answer)
             return
@@ -322,9 +318,7 @@ class SimulatorApp:
             answer = sim.error(fault.status, f"{phrase} (simulated fault)", headers)
         elif fault.kind == "html":
             page = HTML_PAGE.format(status=fault.status, reason=_phrase(fault.status))
-            answer = Answer(
-                status=fault.status, body=page.encode(), content_type="text/html", headers=headers
-            )
+            answer = Answer(status=fault.status, body=page.encode(), content_type="text/html", headers=headers)
         elif fault.kind == "slow":
             if not await self._pause(fault.delay, receive):
                 self._record(scope, path, sim.name, job_id, None, outcome + ":abandoned")
@@ -381,9 +375,7 @@ class SimulatorApp:
     async def _close(self, scope: Scope, receive: Receive) -> None:
         transport = scope.get(TRANSPORT_KEY)
         if transport is None:
-            raise _NoTransportError(
-                "dropping a connection needs the simulator's own server (Simulator.start())"
-            )
+            raise _NoTransportError("dropping a connection needs the simulator's own server (Simulator.start())")
         transport.close()
         try:
             await asyncio.wait_for(_wait_disconnect(receive), CLOSE_WAIT)
@@ -396,9 +388,7 @@ class SimulatorApp:
         if answer.content_type is not None:
             headers.append((b"content-type", answer.content_type.encode()))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": answer.body[: len(answer.body) // 2], "more_body": True}
-        )
+        await send({"type": "http.response.body", "body": answer.body[: len(answer.body) // 2], "more_body": True})
         await self._close(scope, receive)
 
     # --- control surface

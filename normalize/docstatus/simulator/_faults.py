@@ -61,45 +61,25 @@ class Fault:
     def __attrs_post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(FAULT_KINDS)}")
-        if (
-            not isinstance(self.count, int)
-            or isinstance(self.count, bool)
-            or not 1 <= self.count <= MAX_COUNT
-        ):
+        if not isinstance(self.count, int) or isinstance(self.count, bool) or not 1 <= self.count <= MAX_COUNT:
             raise ValueError(f"a fault's count must be an integer from 1 to {MAX_COUNT}, not {self.count!r}")
         if self.retry_after is not None and not (
-            isinstance(self.retry_after, int | float)
-            and math.isfinite(self.retry_after)
-            and self.retry_after >= 0
+            isinstance(self.retry_after, int | float) and math.isfinite(self.retry_after) and self.retry_after >= 0
         ):
             raise ValueError(f"retry_after must be finite seconds >= 0 or None, not {self.retry_after!r}")
         if self.retry_after_form not in get_args(RetryAfterForm):
-            raise ValueError(
-                f"retry_after_form must be 'seconds' or 'http-date', not {self.retry_after_form!r}"
-            )
+            raise ValueError(f"retry_after_form must be 'seconds' or 'http-date', not {self.retry_after_form!r}")
         low, high = _STATUS_RANGES.get(self.kind, (200, 200))
-        if (
-            not isinstance(self.status, int)
-            or isinstance(self.status, bool)
-            or not low <= self.status <= high
-        ):
+        if not isinstance(self.status, int) or isinstance(self.status, bool) or not low <= self.status <= high:
             raise ValueError(f"status {self.status!r} does not fit a {self.kind} fault")
         if self.kind == "slow":
-            if not (
-                isinstance(self.delay, int | float)
-                and math.isfinite(self.delay)
-                and 0 < self.delay <= MAX_DELAY
-            ):
-                raise ValueError(
-                    f"a slow fault's delay must be > 0 and <= {MAX_DELAY:g} seconds, not {self.delay!r}"
-                )
+            if not (isinstance(self.delay, int | float) and math.isfinite(self.delay) and 0 < self.delay <= MAX_DELAY):
+                raise ValueError(f"a slow fault's delay must be > 0 and <= {MAX_DELAY:g} seconds, not {self.delay!r}")
         elif self.delay:
             raise ValueError(f"only a slow fault has a delay, not a {self.kind} fault")
 
     @classmethod
-    def rate_limit(
-        cls, retry_after: float | None = 1.0, *, form: RetryAfterForm = "seconds", count: int = 1
-    ) -> Fault:
+    def rate_limit(cls, retry_after: float | None = 1.0, *, form: RetryAfterForm = "seconds", count: int = 1) -> Fault:
         """429 with ``Retry-After`` in seconds or as an HTTP-date (``None``: no header)."""
         return cls(kind="rate_limit", status=429, retry_after=retry_after, retry_after_form=form, count=count)
 

@@ -80,9 +80,7 @@ class Clock:
     def advance(self, seconds: float) -> float:
         """Move the clock ``seconds`` forward (finite, >= 0) without sleeping; return ``now()``."""
         if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(
-                f"the clock only moves forward: seconds must be finite and >= 0, not {seconds!r}"
-            )
+            raise ValueError(f"the clock only moves forward: seconds must be finite and >= 0, not {seconds!r}")
         with self._lock:
             self.offset += float(seconds)
         return self.now()
@@ -214,9 +212,7 @@ class Script:
             raise ValueError(f"script {self.name!r} has no phases; give at least one Phase")
         for phase in self.phases:
             if not isinstance(phase, Phase):
-                raise TypeError(
-                    f"script {self.name!r}: phases must be Phase values, not {type(phase).__name__}"
-                )
+                raise TypeError(f"script {self.name!r}: phases must be Phase values, not {type(phase).__name__}")
 
     def with_step(self, seconds: float) -> Script:
         """The same script with every phase lasting ``seconds``."""

@@ -130,18 +130,14 @@ def states_of(model: type[BaseModel], field: str) -> tuple[str, ...]:
     return _literal_values(model.model_fields[field].annotation)
 
 
-def build(
-    model: type[BaseModel], values: Mapping[str, Any], state_field: str, *, off_spec: bool
-) -> BaseModel:
+def build(model: type[BaseModel], values: Mapping[str, Any], state_field: str, *, off_spec: bool) -> BaseModel:
     """``model(**values)``, validated; with ``off_spec`` the state alone is set unvalidated."""
     if not off_spec:
         return model(**values)
     raw = values[state_field]
     documented = states_of(model, state_field)
     if raw in documented:
-        raise ValueError(
-            f"state {raw!r} is documented; off_spec=True is only for a state the spec does not list"
-        )
+        raise ValueError(f"state {raw!r} is documented; off_spec=True is only for a state the spec does not list")
     checked = model(**{**values, state_field: documented[0]})
     annotation = model.model_fields[state_field].annotation
     state: Any = raw
@@ -407,9 +403,7 @@ class Sarvam(ProviderSim):
 
     def unauthorized(self, problem: AuthProblem) -> Answer:
         text = (
-            "Missing api-subscription-key header"
-            if problem == "missing"
-            else "Invalid API subscription key provided"
+            "Missing api-subscription-key header" if problem == "missing" else "Invalid API subscription key provided"
         )
         return self._envelope(403, text)
 
@@ -461,8 +455,7 @@ class Sarvam(ProviderSim):
             }
             if pages.errors:
                 detail["page_errors"] = [
-                    {"page_number": e.page, "error_code": e.code, "error_message": e.message}
-                    for e in pages.errors
+                    {"page_number": e.page, "error_code": e.code, "error_message": e.message} for e in pages.errors
                 ]
             values["job_details"] = [detail]
         return values

@@ -56,15 +56,12 @@ def _artos() -> dict[str, Script]:
 
 
 def _sarvam() -> dict[str, Script]:
-    def pages(
-        processed: int, succeeded: int, failed: int = 0, errors: tuple[PageFailure, ...] = ()
-    ) -> PageCounts:
+    def pages(processed: int, succeeded: int, failed: int = 0, errors: tuple[PageFailure, ...] = ()) -> PageCounts:
         return PageCounts(total=4, processed=processed, succeeded=succeeded, failed=failed, errors=errors)
 
     bad_page = PageFailure(page=3, code="PAGE_PROCESSING_FAILED", message="Page 3 could not be read")
     all_bad = tuple(
-        PageFailure(page=n, code="PAGE_PROCESSING_FAILED", message=f"Page {n} could not be read")
-        for n in range(1, 5)
+        PageFailure(page=n, code="PAGE_PROCESSING_FAILED", message=f"Page {n} could not be read") for n in range(1, 5)
     )
     return {
         "happy_path": Script(
@@ -207,9 +204,7 @@ def _markdown2pdf() -> dict[str, Script]:
             phases=(
                 Phase(state="Not Started", progress=0.0),
                 Phase(state="Processing", progress=0.4, step="Rendering PDF"),
-                Phase(
-                    state="Error", progress=0.4, error="LaTeX compilation failed: undefined control sequence"
-                ),
+                Phase(state="Error", progress=0.4, error="LaTeX compilation failed: undefined control sequence"),
             ),
         ),
         "unknown_state": Script(

@@ -118,9 +118,7 @@ class State:
         elif isinstance(script, Script):
             script = script if step is None else script.with_step(step)
         else:
-            raise TypeError(
-                f"script must be a ready-made script's name or a Script, not {type(script).__name__}"
-            )
+            raise TypeError(f"script must be a ready-made script's name or a Script, not {type(script).__name__}")
         job_id = sim.canonical_id(sim.new_job_id() if job_id is None else job_id)
         faults = list(faults)
         for fault in faults:
