@@ -381,7 +381,10 @@ async def test_dropped_connection_is_transport_error(canned_server, mode):
         assert info.value.provider == provider
         assert info.value.ref == REFS[provider]
         assert REFS[provider] in str(info.value)
-        assert isinstance(info.value.__cause__, httpx.TransportError)
+        # No cause: httpx's exception holds the request, credential included; its type is named.
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+        assert "RemoteProtocolError" in str(info.value)
         assert_no_secret(info.value)
 
 
@@ -393,7 +396,8 @@ async def test_timeout_is_transport_error(provider, mode):
         with pytest.raises(docstatus.TransportError, match=r"timed out after 0\.3 s") as info:
             await get(mode, REFS[provider], config=config(provider, url, timeout=0.3))
         assert time.monotonic() - started < 5
-    assert isinstance(info.value.__cause__, httpx.TimeoutException)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
     assert_no_secret(info.value)
 
 

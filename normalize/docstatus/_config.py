@@ -36,18 +36,72 @@ DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
 #: Providers whose status endpoint needs no credential.
 NO_AUTH: Final = frozenset({"markdown2pdf"})
 
-#: Seconds one status request may take, unless configured otherwise.
+#: Seconds one status request may take, unless configured otherwise: connecting, sending, and
+#: reading the headers and the whole body, together.
 DEFAULT_TIMEOUT: Final = 30.0
+
+#: Bytes a status response body may have (after decompression), unless configured otherwise.
+#: The documented status bodies are a few kB; a Sarvam job of thousands of pages stays far below.
+DEFAULT_MAX_BODY: Final = 8 * 1024 * 1024
 
 
 def _check_url(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"base_url {value!r} is not an http(s) URL; set e.g. 'https://api.example.com'")
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"base_url must be a string like 'https://api.example.com', not {type(value).__name__}"
+        )
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        host = None
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or len(value) > 2048
+        or any(not (" " < c <= "~") for c in value)
+    ):
+        raise ConfigurationError(
+            f"base_url {value[:100]!r} is not an http(s) URL of printable ASCII; set e.g. 'https://api.example.com'"
+        )
+    if parts.username is not None or parts.password is not None:
+        # The URL appears in messages: a credential in it would leak. Say so without echoing it.
+        raise ConfigurationError(
+            f"base_url for {parts.scheme}://{host} carries a user name or password; "
+            "pass the credential as ProviderConfig(token=...) or DOCSTATUS_<PROVIDER>_TOKEN"
+        )
+
+
+def _clean_token(value: object) -> str | None:
+    """Surrounding whitespace stripped (a token read from a file keeps its newline); empty is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"token must be a string or None, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def _check_token(instance: ProviderConfig, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    # Never show the token itself: say what is wrong with it and where.
+    if value is None:
+        return
+    for i, char in enumerate(value):
+        if not (" " <= char <= "~"):
+            kind = "a control character" if char.isascii() or not char.isprintable() else "a non-ASCII character"
+            raise ConfigurationError(
+                f"the {instance.provider} token has {kind} at position {i} (of {len(value)}); HTTP headers carry "
+                f"printable ASCII only: check DOCSTATUS_{instance.provider.upper()}_TOKEN or ProviderConfig(token=...)"
+            )
+
+
+def _check_max_body(_instance: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"max_body must be a whole number of bytes >= 1, not {value!r}")
 
 
 def _check_timeout(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
-    if not (value > 0 and value != float("inf")):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value < float("inf")):
         raise ConfigurationError(f"timeout must be a finite number of seconds > 0, not {value!r}")
 
 
@@ -58,14 +112,20 @@ class ProviderConfig:
     Attributes:
         provider: The provider name.
         base_url: The API's base URL.
-        token: The credential, or ``None``. Never shown in ``repr``.
-        timeout: Seconds one request may take (finite).
+        token: The credential, or ``None``. Never shown in ``repr``. Surrounding whitespace is
+            stripped; control and non-ASCII characters are refused with ``ConfigurationError``
+            (whose message does not contain the token).
+        timeout: Seconds one request may take, whole: connecting, sending, the headers and the
+            body together (finite).
+        max_body: Bytes a response body may have after decompression; a larger one is a
+            ``MalformedResponse`` naming this limit (default ``DEFAULT_MAX_BODY``, 8 MiB).
     """
 
     provider: Provider
     base_url: str = attrs.field(validator=_check_url)
-    token: str | None = attrs.field(default=None, repr=False)
+    token: str | None = attrs.field(default=None, repr=False, converter=_clean_token, validator=_check_token)
     timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=_check_timeout)
+    max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_check_max_body)
 
     @classmethod
     def from_env(cls, provider: str, environ: Mapping[str, str] | None = None) -> ProviderConfig:
@@ -75,7 +135,7 @@ class ProviderConfig:
         env = os.environ if environ is None else environ
         prefix = f"DOCSTATUS_{provider.upper()}_"
         base_url = env.get(prefix + "BASE_URL") or DEFAULT_BASE_URLS[provider]
-        token = env.get(prefix + "TOKEN") or None
+        token = env.get(prefix + "TOKEN")
         return cls(provider=provider, base_url=base_url.rstrip("/"), token=token)
 
     def require_token(self) -> str:

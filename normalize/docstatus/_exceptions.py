@@ -18,6 +18,9 @@ Exception tree::
     └── WaitTimeout ............... the deadline passed before the job ended (``last_status`` kept)
 
 Messages say what happened, to which job, and what to do; they never contain credentials.
+
+Warnings: ``InsecureCredentialWarning`` (a ``UserWarning``), once per provider and host, when a
+credential is about to be sent over plain ``http://`` to a host other than this machine.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def truncate(body: bytes | str | None, limit: int = BODY_LIMIT) -> bytes | None:
 
 class DocstatusError(Exception):
     """Base class of every error docstatus raises."""
+
+
+class InsecureCredentialWarning(UserWarning):
+    """A credential is about to go over plain ``http://`` to a host other than this machine."""
 
 
 class ConfigurationError(DocstatusError):

@@ -21,7 +21,24 @@ answer                                 result
 5xx, 408, non-standard (e.g. 520)      ``ProviderServerError`` (``retry_after`` if sent)
 1xx, other 2xx, 3xx                    ``ProviderError``
 no answer (refused, dropped, timeout)  ``TransportError``
+3xx (redirects are never followed)     ``ProviderError`` naming the ``Location``
+a body over ``max_body`` bytes         ``MalformedResponse`` naming the limit (200)
 =====================================  ===========================================
+
+Every request has one **whole-request deadline**, ``ProviderConfig.timeout``: connecting,
+sending, the headers and the body together (httpx's own timeouts are per read, so a server
+that trickles a body would otherwise hold a request forever). The sync functions wait for the
+request in a worker thread and give up at the deadline; the async ones cancel it. Bodies are
+read incrementally and decoded (gzip, deflate) with bounded output, so neither an endless body
+nor a compression bomb takes more than ``ProviderConfig.max_body`` bytes.
+
+No exception but the ``DocstatusError`` tree leaves these functions, whatever the server sends:
+deep JSON, invalid UTF-8, broken compression, protocol errors. Errors are raised without a
+``__cause__``/``__context__``: httpx's exceptions hold the request, credential included, and
+the generated client's hold the whole body. The credential is sent only to the configured
+base URL's origin (redirects are not followed, even on a client that would), and a
+``docstatus.InsecureCredentialWarning`` is emitted once when it would go over plain ``http://``
+to a host other than this machine.
 
 Provider error envelopes become the exception's ``code`` and message: Sarvam's and Aitronos's
 ``error.code``/``error.message``, markdown2pdf's 422 ``detail[].msg``. Credentials never appear
@@ -30,16 +47,22 @@ in messages or in kept bodies.
 
 from __future__ import annotations
 
+import base64
 import importlib
+import ipaddress
 import json
 import math
+import threading
 import time
+import warnings
+import zlib
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cache
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 import attrs
@@ -51,6 +74,8 @@ from ._exceptions import (
     AuthenticationError,
     BadRequest,
     ConfigurationError,
+    DocstatusError,
+    InsecureCredentialWarning,
     JobNotFound,
     MalformedResponse,
     ProviderError,
@@ -64,7 +89,7 @@ from ._refs import FORMS, JobRef, parse_ref
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Iterator, Mapping
 
     from ._status import JobStatus
 
@@ -144,41 +169,187 @@ _OPERATIONS: Final[Mapping[str, _Operation]] = MappingProxyType(
 )
 
 
-# --- the generated operations call ``client.get_httpx_client().request(method=, url=)``; these
-# --- stand-ins send that request through the caller's (or a fresh) httpx client instead.
+# --- one request. The generated operations call ``client.get_httpx_client().request(method=, url=)``;
+# --- ``_Bound`` answers that call: it sends the request through the caller's (or a fresh) httpx
+# --- client with the credential, never following redirects, reads the body incrementally under
+# --- the size cap and the whole-request deadline, and hands back a complete ``httpx.Response``.
+
+
+class _Deadline(Exception):
+    """The whole-request deadline passed while the body was being read."""
 
 
 @attrs.define
 class _Bound:
-    """Sends the generated operation's request: absolute URL, auth header, timeout, kept response."""
+    """Sends the generated operation's request (see above) and keeps what came back.
 
-    http: httpx.Client | httpx.AsyncClient
+    Attributes:
+        http: The httpx client to send with.
+        base_url: The configured base URL, without a trailing ``/``.
+        headers: Headers of the request, credential included (never shown in ``repr``).
+        max_body: Bytes the decoded body may have.
+        deadline: ``time.monotonic()`` by which the whole request must be done.
+        last: The response, once the headers came (its body as far as it was read).
+        truncated: True when the body was cut at ``max_body``.
+        problem: Why the body could not be decoded (an unknown or broken content coding), or ``None``.
+    """
+
+    http: httpx.Client | httpx.AsyncClient = attrs.field(repr=False)
     base_url: str
-    headers: dict[str, str]
-    timeout: httpx.Timeout
-    last: httpx.Response | None = None
+    headers: dict[str, str] = attrs.field(repr=False)
+    max_body: int
+    deadline: float
+    last: httpx.Response | None = attrs.field(default=None, repr=False)
+    truncated: bool = False
+    problem: str | None = None
+
+    def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return self.http.build_request(
+            method,
+            self.base_url + _no_dot_segments(url),
+            headers=self.headers,
+            timeout=httpx.Timeout(left),
+            **kwargs,
+        )
+
+    def _start(self, response: httpx.Response) -> _Body:
+        self.last = response
+        return _Body.start(response, self.max_body)
+
+    def _finish(self, response: httpx.Response, body: _Body) -> httpx.Response:
+        self.truncated, self.problem = body.truncated, body.problem
+        self.last = body.complete(response)
+        return self.last
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert isinstance(self.http, httpx.Client)
-        self.last = self.http.request(
-            method,
-            self.base_url + _no_dot_segments(url),
-            headers=self.headers,
-            timeout=self.timeout,
-            **kwargs,
-        )
-        return self.last
+        response = self.http.send(self._build(method, url, **kwargs), stream=True, follow_redirects=False)
+        try:
+            body = self._start(response)
+            for chunk in response.iter_raw():
+                if body.feed(chunk) or time.monotonic() > self.deadline:
+                    break
+        finally:
+            response.close()
+        if not body.truncated and time.monotonic() > self.deadline:
+            raise _Deadline
+        return self._finish(response, body)
 
     async def arequest(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert isinstance(self.http, httpx.AsyncClient)
-        self.last = await self.http.request(
-            method,
-            self.base_url + _no_dot_segments(url),
-            headers=self.headers,
-            timeout=self.timeout,
-            **kwargs,
+        response = await self.http.send(self._build(method, url, **kwargs), stream=True, follow_redirects=False)
+        try:
+            body = self._start(response)
+            async for chunk in response.aiter_raw():
+                if body.feed(chunk):
+                    break
+        finally:
+            await response.aclose()
+        return self._finish(response, body)
+
+
+#: Content codings docstatus asks for and decodes itself, under the size cap.
+_ACCEPT_ENCODING: Final = "gzip, deflate"
+
+
+@attrs.define
+class _Body:
+    """A response body read chunk by chunk: decoded (gzip/deflate) with bounded output, cut at
+    ``cap`` bytes. Compression bombs stop at the cap, whatever their ratio."""
+
+    cap: int
+    decoders: list[Any] = attrs.Factory(list)
+    parts: list[bytes] = attrs.Factory(list)
+    size: int = 0
+    truncated: bool = False
+    problem: str | None = None
+
+    @classmethod
+    def start(cls, response: httpx.Response, cap: int) -> _Body:
+        """The body of ``response``, to be fed its raw chunks."""
+        body = cls(cap)
+        codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
+        for coding in reversed([c for c in codings if c and c != "identity"]):
+            if coding in ("gzip", "x-gzip"):
+                body.decoders.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+            elif coding == "deflate":
+                body.decoders.append(_Deflate())
+            else:
+                body.problem = f"content-encoding {coding!r} is not supported (docstatus asks for {_ACCEPT_ENCODING})"
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap and not body.decoders:
+            body.truncated = True
+        return body
+
+    def feed(self, raw: bytes) -> bool:
+        """Take the next raw chunk; True when reading should stop (cut at the cap, or undecodable)."""
+        if self.truncated or self.problem is not None:
+            return True
+        data = [raw]
+        try:
+            for decoder in self.decoders:
+                data = [out for piece in data for out in _inflate(decoder, piece, self.cap - self.size + 1)]
+        except zlib.error as exc:
+            self.problem = f"the compressed body does not decode ({exc})"
+            return True
+        for piece in data:
+            self.size += len(piece)
+            if self.size > self.cap:
+                self.parts.append(piece[: len(piece) - (self.size - self.cap)])
+                self.size = self.cap
+                self.truncated = True
+                return True
+            self.parts.append(piece)
+        return False
+
+    def complete(self, response: httpx.Response) -> httpx.Response:
+        """A response carrying the decoded body (as far as it was read), for the generated parser."""
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(self.parts),
+            request=response.request,
         )
-        return self.last
+
+
+@attrs.define
+class _Deflate:
+    """``Content-Encoding: deflate``: zlib-wrapped as RFC 9110 says, or raw deflate as some send."""
+
+    inner: Any = attrs.Factory(zlib.decompressobj)
+    first: bool = True
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self.first:
+            self.first = False
+            try:
+                return bytes(self.inner.decompress(data, max_length))
+            except zlib.error:
+                self.inner = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self.inner.decompress(data, max_length))
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return bytes(self.inner.unconsumed_tail)
+
+
+def _inflate(decoder: Any, data: bytes, limit: int) -> Iterator[bytes]:
+    """Decompress ``data`` in pieces of at most 64 kB, stopping once ``limit`` bytes came out."""
+    produced = 0
+    while data and produced < limit:
+        out = decoder.decompress(data, 65536)
+        produced += len(out)
+        if out:
+            yield out
+        data = decoder.unconsumed_tail
+        if not out and not data:
+            break
 
 
 def _no_dot_segments(path: str) -> str:
@@ -219,50 +390,63 @@ def fetch_status(
 ) -> FetchResult:
     """Fetch one job's status; see the module docstring for what each answer becomes.
 
+    The whole request (connecting, sending, the headers and the body) ends within the
+    configuration's ``timeout``, whatever the server does: past it, ``TransportError``.
+
     Args:
         ref: A job reference (``"artos:<id>"``, ...) or a ``JobRef``.
         config: Where and how to reach the provider; default ``ProviderConfig.from_env``.
         client: An ``httpx.Client`` to send the request with (kept open); default a fresh one,
-            closed after the request.
+            closed after the request. Its redirect setting is not used: docstatus never
+            follows a redirect (the credential stays with the configured origin).
     """
-    job, cfg, op = _prepare(ref, config)
-    module = importlib.import_module(op.module)
+    plan = _Plan.of(ref, config)
     owned = client is None
     http = httpx.Client(verify=_ssl_context()) if client is None else client
-    bound = _bound(http, cfg, op)
-    try:
+    bound = plan.bound(http)
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def send() -> None:  # in a worker thread, so that the caller's wait can end at the deadline
         try:
-            response = module.sync_detailed(**op.args(job), client=_Session(bound))
-        except httpx.RequestError as exc:
-            raise _transport_error(job, cfg, exc) from exc
-        except _generated_malformed(op) as exc:
-            raise _translate_malformed(job, cfg, exc, bound.last) from exc
-    finally:
-        if owned:
-            http.close()
-    return _translate(job, cfg, response)
+            outcome.append(plan.module.sync_detailed(**plan.args, client=_Session(bound)))
+        except BaseException as exc:  # carried to the caller's thread below
+            outcome.append(exc)
+        finally:
+            if owned:
+                http.close()
+            done.set()
+
+    threading.Thread(target=send, name=f"docstatus-fetch {plan.job}", daemon=True).start()
+    if not done.wait(max(0.0, bound.deadline - time.monotonic())):
+        # The worker stops reading at the deadline too, and closes what it opened.
+        raise _timeout_error(plan, "the deadline passed")
+    return plan.result(outcome[0], bound)
 
 
 async def fetch_status_async(
     ref: str | JobRef, *, config: ProviderConfig | None = None, client: httpx.AsyncClient | None = None
 ) -> FetchResult:
-    """The async twin of ``fetch_status`` (takes an ``httpx.AsyncClient``)."""
-    job, cfg, op = _prepare(ref, config)
-    module = importlib.import_module(op.module)
+    """The async twin of ``fetch_status`` (takes an ``httpx.AsyncClient``); runs on asyncio or trio."""
+    import anyio  # noqa: PLC0415  # httpx's own dependency
+
+    plan = _Plan.of(ref, config)
     owned = client is None
     http = httpx.AsyncClient(verify=_ssl_context()) if client is None else client
-    bound = _bound(http, cfg, op)
+    bound = plan.bound(http)
+    outcome: Any
     try:
-        try:
-            response = await module.asyncio_detailed(**op.args(job), client=_Session(bound))
-        except httpx.RequestError as exc:
-            raise _transport_error(job, cfg, exc) from exc
-        except _generated_malformed(op) as exc:
-            raise _translate_malformed(job, cfg, exc, bound.last) from exc
+        with anyio.fail_after(max(0.0, bound.deadline - time.monotonic())):
+            outcome = await plan.module.asyncio_detailed(**plan.args, client=_Session(bound))
+    except TimeoutError:
+        outcome = _Deadline()
+    except Exception as exc:  # translated below, outside this handler
+        outcome = exc
     finally:
         if owned:
-            await http.aclose()
-    return _translate(job, cfg, response)
+            with anyio.CancelScope(shield=True):
+                await http.aclose()
+    return plan.result(outcome, bound)
 
 
 def get_status(
@@ -273,7 +457,8 @@ def get_status(
     ``ref`` is ``"<provider>:<id>"`` (see ``docstatus.parse_ref``) or a ``JobRef``. Configuration
     is ``config`` or, by default, the environment (``DOCSTATUS_<PROVIDER>_BASE_URL`` and
     ``DOCSTATUS_<PROVIDER>_TOKEN``). Raises a ``docstatus.DocstatusError`` subclass for every
-    answer that is not a status (``JobNotFound``, ``AuthenticationError``, ``RateLimited``, ...).
+    answer that is not a status (``JobNotFound``, ``AuthenticationError``, ``RateLimited``, ...),
+    and ``TransportError`` when the whole request takes longer than the configured timeout.
     """
     return fetch_status(ref, config=config, client=client).status
 
@@ -285,31 +470,37 @@ async def get_status_async(
     return (await fetch_status_async(ref, config=config, client=client)).status
 
 
+#: The longest wait a ``Retry-After`` may ask for, in seconds; longer hints are clamped to it.
+MAX_RETRY_AFTER: Final = 86400.0
+
+
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP-date).
 
     ``headers`` must be case-insensitive (``httpx.Headers``) or use lower-case names. Returns
-    ``None`` when there is no usable hint; a date in the past gives ``0.0``.
+    ``None`` when there is no usable hint; a date in the past gives ``0.0``; a hint longer than
+    ``MAX_RETRY_AFTER`` (one day) gives ``MAX_RETRY_AFTER``.
     """
     ms = headers.get("retry-after-ms")
     if ms is not None:
         seconds = _number(ms)
         if seconds is not None:
-            return seconds / 1000.0
+            return min(seconds / 1000.0, MAX_RETRY_AFTER)
     value = headers.get("retry-after")
     if value is None:
         return None
     seconds = _number(value)
     if seconds is not None:
-        return seconds
+        return min(seconds, MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; one without a zone is read as such
+            when = when.replace(tzinfo=UTC)
+        stamp = when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; one without a zone is read as such
-        when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return min(max(0.0, stamp - current), MAX_RETRY_AFTER)
 
 
 # --- helpers
@@ -329,24 +520,113 @@ def _number(text: str) -> float | None:
     return value if value >= 0 and math.isfinite(value) else None
 
 
-def _prepare(ref: str | JobRef, config: ProviderConfig | None) -> tuple[JobRef, ProviderConfig, _Operation]:
-    job = parse_ref(str(ref) if isinstance(ref, JobRef) else ref)
-    cfg = ProviderConfig.from_env(job.provider) if config is None else config
-    if cfg.provider != job.provider:
-        raise ConfigurationError(
-            f"the configuration is for {cfg.provider}, but the job {job} is at {job.provider}; "
-            f"pass ProviderConfig(provider={job.provider!r}, ...)"
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain"})
+_warned_plain: set[tuple[str, str]] = set()
+
+
+def _warn_plain_http(cfg: ProviderConfig) -> None:
+    """Warn once per provider and host when a credential is about to go over plain HTTP to a
+    host that is not this machine."""
+    parts = urlsplit(cfg.base_url)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host in _LOOPBACK_NAMES or (cfg.provider, host) in _warned_plain:
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    _warned_plain.add((cfg.provider, host))
+    warnings.warn(
+        f"the {cfg.provider} credential is sent over plain http:// to {host}, readable on the way; "
+        f"use an https:// base URL (DOCSTATUS_{cfg.provider.upper()}_BASE_URL)",
+        InsecureCredentialWarning,
+        stacklevel=4,
+    )
+
+
+@attrs.define
+class _Plan:
+    """One status request, prepared: the job, its configuration, and the generated operation."""
+
+    job: JobRef
+    cfg: ProviderConfig
+    op: _Operation
+    module: Any
+    args: dict[str, Any]
+
+    @classmethod
+    def of(cls, ref: str | JobRef, config: ProviderConfig | None) -> _Plan:
+        job = parse_ref(str(ref) if isinstance(ref, JobRef) else ref)
+        cfg = ProviderConfig.from_env(job.provider) if config is None else config
+        if cfg.provider != job.provider:
+            raise ConfigurationError(
+                f"the configuration is for {cfg.provider}, but the job {job} is at {job.provider}; "
+                f"pass ProviderConfig(provider={job.provider!r}, ...)"
+            )
+        op = _OPERATIONS[job.provider]
+        if job.provider not in NO_AUTH:
+            cfg.require_token()
+            _warn_plain_http(cfg)
+        return cls(job, cfg, op, importlib.import_module(op.module), op.args(job))
+
+    def bound(self, http: httpx.Client | httpx.AsyncClient) -> _Bound:
+        headers = {"Accept": "application/json", "Accept-Encoding": _ACCEPT_ENCODING}
+        if self.op.auth_header is not None and self.cfg.token is not None:
+            headers[self.op.auth_header] = self.op.auth_prefix + self.cfg.token
+        return _Bound(
+            http,
+            self.cfg.base_url.rstrip("/"),
+            headers,
+            self.cfg.max_body,
+            time.monotonic() + self.cfg.timeout,
         )
-    if job.provider not in NO_AUTH:
-        cfg.require_token()
-    return job, cfg, _OPERATIONS[job.provider]
+
+    def result(self, outcome: Any, bound: _Bound) -> FetchResult:
+        """The ``FetchResult`` of what the generated operation returned, or raise what it raised,
+        translated. Errors are raised outside any ``except`` block and without a cause: the
+        causes hold the request (with its credential) or the server's body."""
+        if isinstance(outcome, BaseException):
+            error = self.error(outcome, bound)
+            if error is None:
+                raise outcome
+            raise error
+        return _translate(self.job, self.cfg, outcome, bound)
+
+    def error(self, exc: BaseException, bound: _Bound) -> DocstatusError | None:
+        """The docstatus error for what the request raised (``None``: not ours to translate)."""
+        if isinstance(exc, _Deadline | httpx.TimeoutException):
+            return _timeout_error(self, type(exc).__name__)
+        if isinstance(exc, _generated_malformed(self.op)):
+            return _translate_malformed(self.job, self.cfg, exc, bound)
+        if isinstance(exc, RecursionError | MemoryError):
+            content = bound.last.content if bound.last is not None and bound.last.is_stream_consumed else b""
+            status = bound.last.status_code if bound.last is not None else 200
+            if status != 200:
+                headers = bound.last.headers if bound.last is not None else httpx.Headers()
+                return _error_for_status(self.job, self.cfg, status, content, headers, None)
+            return _malformed(self.job, self.cfg, f"{type(exc).__name__} while decoding the JSON", content)
+        if isinstance(exc, httpx.InvalidURL):
+            return ConfigurationError(
+                _scrub(
+                    f"the status URL for {self.job} at {self.cfg.base_url} is not valid ({_one_line(exc)}); "
+                    "check the base URL and the job id",
+                    self.cfg,
+                )
+            )
+        if isinstance(exc, Exception):  # httpx.RequestError and whatever else sending raised
+            return _transport_error(self.job, self.cfg, exc)
+        return None  # KeyboardInterrupt, SystemExit, cancellation: not errors of the request
 
 
-def _bound(http: httpx.Client | httpx.AsyncClient, cfg: ProviderConfig, op: _Operation) -> _Bound:
-    headers = {"Accept": "application/json"}
-    if op.auth_header is not None and cfg.token is not None:
-        headers[op.auth_header] = op.auth_prefix + cfg.token
-    return _Bound(http, cfg.base_url.rstrip("/"), headers, httpx.Timeout(cfg.timeout))
+def _timeout_error(plan: _Plan, why: str) -> TransportError:
+    cfg = plan.cfg
+    return TransportError(
+        f"the status request for {plan.job} to {cfg.provider} timed out after {cfg.timeout:g} s (the whole "
+        f"request: connecting, sending, headers and body; {why}); retry later, or raise ProviderConfig(timeout=...)",
+        provider=cfg.provider,
+        ref=str(plan.job),
+    )
 
 
 def _generated_malformed(op: _Operation) -> type[Exception]:
@@ -355,45 +635,73 @@ def _generated_malformed(op: _Operation) -> type[Exception]:
     return cls
 
 
+def _secret_forms(token: str) -> list[str]:
+    """The token and the ways it may be spelled in text: escaped (repr, JSON), percent-encoded,
+    base64 (Basic auth), longest first."""
+    forms = {
+        token,
+        repr(token)[1:-1],
+        repr(token.encode())[2:-1],
+        json.dumps(token)[1:-1],
+        quote(token, safe=""),
+        base64.b64encode(token.encode()).decode(),
+    }
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 def _scrub(text: str, cfg: ProviderConfig) -> str:
     if cfg.token:
-        text = text.replace(cfg.token, "***")
+        for form in _secret_forms(cfg.token):
+            text = text.replace(form, "***")
     return text
 
 
 def _scrub_body(body: bytes | None, cfg: ProviderConfig) -> bytes | None:
     if body is None or not cfg.token:
         return body
-    return body.replace(cfg.token.encode("utf-8", "replace"), b"***")
+    for form in _secret_forms(cfg.token):
+        body = body.replace(form.encode(), b"***")
+    return body
 
 
-def _transport_error(job: JobRef, cfg: ProviderConfig, exc: httpx.RequestError) -> TransportError:
-    if isinstance(exc, httpx.TimeoutException):
-        what = f"timed out after {cfg.timeout:g} s ({type(exc).__name__})"
-        todo = "retry later, or raise ProviderConfig(timeout=...)"
-    else:
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        what = f"failed: {detail}"
-        env = f"DOCSTATUS_{cfg.provider.upper()}_BASE_URL"
-        todo = f"check the network and the base URL ({cfg.base_url}; {env})"
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _transport_error(job: JobRef, cfg: ProviderConfig, exc: BaseException) -> TransportError:
+    env = f"DOCSTATUS_{cfg.provider.upper()}_BASE_URL"
     return TransportError(
-        _scrub(f"the status request for {job} to {cfg.provider} {what}; {todo}", cfg),
+        _scrub(
+            f"the status request for {job} to {cfg.provider} failed: {type(exc).__name__}: {_one_line(exc)}; "
+            f"check the network and the base URL ({cfg.base_url}; {env})",
+            cfg,
+        ),
         provider=cfg.provider,
         ref=str(job),
     )
 
 
-def _translate_malformed(
-    job: JobRef, cfg: ProviderConfig, exc: Exception, response: httpx.Response | None
-) -> ProviderError:
+def _translate_malformed(job: JobRef, cfg: ProviderConfig, exc: Exception, bound: _Bound) -> ProviderError:
     """The generated client could not parse the body into its model (for any status)."""
     status_code = int(getattr(exc, "status_code", 0) or 0)
     content: bytes = getattr(exc, "content", b"") or b""
     reason = str(getattr(exc, "reason", "")) or type(exc).__name__
     if status_code != 200:
-        headers = response.headers if response is not None else httpx.Headers()
+        headers = bound.last.headers if bound.last is not None else httpx.Headers()
         return _error_for_status(job, cfg, status_code, content, headers, None)
-    return _malformed(job, cfg, reason, content)
+    if bound.truncated:
+        return _too_large(job, cfg, content)
+    return _malformed(job, cfg, bound.problem or reason, content)
+
+
+def _too_large(job: JobRef, cfg: ProviderConfig, content: bytes) -> MalformedResponse:
+    return _malformed(
+        job,
+        cfg,
+        f"the body is larger than max_body={cfg.max_body} bytes (reading stopped there); if such bodies are "
+        "expected, raise ProviderConfig(max_body=...)",
+        content,
+    )
 
 
 def _malformed(job: JobRef, cfg: ProviderConfig, reason: str, content: bytes) -> MalformedResponse:
@@ -411,11 +719,15 @@ def _malformed(job: JobRef, cfg: ProviderConfig, reason: str, content: bytes) ->
     )
 
 
-def _translate(job: JobRef, cfg: ProviderConfig, response: Any) -> FetchResult:
+def _translate(job: JobRef, cfg: ProviderConfig, response: Any, bound: _Bound) -> FetchResult:
     status_code = int(response.status_code)
     headers: Mapping[str, str] = response.headers
     if status_code != 200:
         raise _error_for_status(job, cfg, status_code, response.content, headers, response.parsed)
+    if bound.truncated:
+        raise _too_large(job, cfg, response.content)
+    if bound.problem is not None:
+        raise _malformed(job, cfg, bound.problem, response.content)
     m = mapper(job.provider)
     parsed = response.parsed
     if not isinstance(parsed, m.MODEL):
@@ -426,8 +738,22 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any) -> FetchResult:
         status = m.normalize(parsed, job_id=job.job_id)
     except _PARSE_ERRORS as exc:
         reason = str(exc) if isinstance(exc, Malformed) else f"{type(exc).__name__}: {exc}"
-        raise _malformed(job, cfg, reason, response.content) from exc
-    return FetchResult(status=status, status_code=status_code, headers=headers, retry_after=parse_retry_after(headers))
+        error = _malformed(job, cfg, reason, response.content)
+    else:
+        if cfg.token and _scrub_body(response.content, cfg) != response.content:
+            status = _scrubbed_status(status, cfg)  # the server echoed the credential into the status
+        return FetchResult(
+            status=status, status_code=status_code, headers=headers, retry_after=parse_retry_after(headers)
+        )
+    raise error
+
+
+def _scrubbed_status(status: JobStatus, cfg: ProviderConfig) -> JobStatus:
+    """``status`` with the credential replaced by ``***`` in every text it carries."""
+    from ._status import JobStatus  # noqa: PLC0415  # only on this rare path
+
+    clean = JobStatus.from_dict(json.loads(_scrub(status.to_json(), cfg)))
+    return attrs.evolve(clean, model=status.model)
 
 
 def _envelope(parsed: Any, content: bytes) -> tuple[str | None, str | None]:

@@ -33,6 +33,11 @@ FORMS: Final = MappingProxyType(
 )
 
 
+#: The longest reference accepted, in characters: far above any provider's ids, far below what
+#: a URL may carry (httpx refuses URLs over 64 KiB).
+MAX_REF_LENGTH: Final = 1024
+
+
 def _bad_chars(text: str) -> bool:
     return any(c.isspace() or not c.isprintable() for c in text)
 
@@ -63,6 +68,11 @@ def parse_ref(text: str) -> JobRef:
     """Parse ``<provider>:<id>``; raise ``InvalidJobRef`` naming the expected form."""
     if not isinstance(text, str):
         raise InvalidJobRef(f"a job reference is a string like 'artos:<document_id>', not {type(text).__name__}")
+    if len(text) > MAX_REF_LENGTH:
+        raise InvalidJobRef(
+            f"job reference {text[:40]!r}... is {len(text)} characters long; references have at most "
+            f"{MAX_REF_LENGTH} (e.g. 'artos:<document_id>')"
+        )
     provider, sep, job_id = text.partition(":")
     if not sep or provider not in FORMS:
         known = ", ".join(FORMS.values())
