@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import subprocess
@@ -16,7 +17,11 @@ import pytest
 from _simulator_support import PROVIDERS, auth_headers, fresh, job_id_of, serve, url_of
 from docstatus.simulator import (
     DEFAULT_TOKENS,
+    MAX_ADVANCE,
+    MAX_COUNT,
     MAX_DELAY,
+    MAX_OFFSET,
+    MAX_RETRY_AFTER,
     SCRIPTS,
     Clock,
     Fault,
@@ -54,10 +59,14 @@ def control(sim: Simulator, method: str, path: str, body: Any = None) -> httpx.R
 # --- clock
 
 
+def _short_id(value: object) -> str:
+    return value.__name__ if isinstance(value, type) else repr(value)[:24]
+
+
 def test_clock_follows_real_time_by_default():
     clock = Clock()
     before = time.time()
-    assert before - 0.01 <= clock.now() <= time.time() + 0.01
+    assert before - 1e-6 <= clock.now() <= time.time() + 1e-6  # read between two real-time readings
     assert not clock.frozen
 
 
@@ -68,17 +77,81 @@ def test_clock_advance_freeze_unfreeze_reset():
     time.sleep(0.02)
     assert clock.now() == now  # frozen: real time does not move it
     assert clock.advance(10) == pytest.approx(now + 10)
+    # Bounds measured around each call, not a fixed tolerance: a loaded machine may pause anywhere.
+    before = time.monotonic()
     clock.unfreeze()  # no jump back or forward
-    assert clock.now() == pytest.approx(now + 10, abs=0.05)
+    moved = clock.now() - (now + 10)
+    assert -1e-6 <= moved <= time.monotonic() - before + 1e-6
     clock.reset()
-    assert clock.now() == pytest.approx(time.time(), abs=0.05)
+    low = time.time()
+    reset_now = clock.now()
+    assert low - 1e-6 <= reset_now <= time.time() + 1e-6
     assert clock.datetime().tzinfo is not None
 
 
-@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "1"])
-def test_clock_only_moves_forward(bad):
-    with pytest.raises(ValueError, match="only moves forward"):
-        Clock().advance(bad)
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (-1, ValueError),
+        (-1e-9, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (float("-inf"), ValueError),
+        (1e308, ValueError),  # issue 9: broke every later clock and job call until reset
+        (MAX_ADVANCE * 1.000001, ValueError),
+        (10**400, ValueError),  # an int too large for a float
+        ("1", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+        ([1], TypeError),
+    ],
+    ids=_short_id,
+)
+def test_clock_only_moves_forward_by_bounded_seconds(bad, error):
+    clock = Clock()
+    clock.freeze()
+    before = (clock.offset, clock.now())
+    with pytest.raises(error, match="only moves forward"):
+        clock.advance(bad)
+    assert (clock.offset, clock.now()) == before  # state unchanged
+    assert clock.advance(1) == before[1] + 1  # and it still works
+    assert clock.datetime().year == time.gmtime(before[1] + 1).tm_year
+
+
+def test_clock_advance_is_capped_in_total_and_every_date_stays_valid():
+    clock = Clock()
+    clock.freeze()
+    start = clock.now()
+    steps = round(MAX_OFFSET / MAX_ADVANCE)
+    for _ in range(steps):
+        clock.advance(MAX_ADVANCE)  # the largest single move is allowed, again and again
+    assert clock.offset == pytest.approx(MAX_OFFSET)
+    with pytest.raises(ValueError, match="reset"):
+        clock.advance(MAX_ADVANCE)
+    assert clock.offset == pytest.approx(MAX_OFFSET)  # unchanged by the refusal
+    assert clock.datetime().year - time.gmtime(start).tm_year in (1000, 1001)  # a valid date, a thousand years on
+    clock.reset()
+    assert clock.offset == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"offset": 1e308}, ValueError),
+        ({"offset": -1e308}, ValueError),
+        ({"offset": float("nan")}, ValueError),
+        ({"offset": MAX_OFFSET * 2}, ValueError),
+        ({"offset": "5"}, TypeError),
+        ({"offset": True}, TypeError),
+        ({"frozen_at": float("inf")}, ValueError),
+        ({"frozen_at": 1e308}, ValueError),
+        ({"frozen_at": -1.0}, ValueError),
+        ({"frozen_at": "now"}, TypeError),
+    ],
+)
+def test_clock_fields_are_checked(kwargs, error):
+    with pytest.raises(error, match="Clock"):
+        Clock(**kwargs)
 
 
 # --- scripts, phases
@@ -120,11 +193,24 @@ def test_ready_made_scripts():
     [
         (lambda: Script(name="x", phases=[]), "no phases"),
         (lambda: Phase(state="a", progress=1.5), "fraction"),
-        (lambda: Phase(state="a", duration=-1), ">= 0"),
+        (lambda: Phase(state="a", duration=-1), "duration must be finite seconds from 0"),
+        (lambda: Phase(state="a", duration=1e308), "duration must be finite seconds from 0"),
+        (lambda: Phase(state="a", duration=float("inf")), "duration must be finite seconds from 0"),
+        (lambda: Phase(state="a", duration=MAX_ADVANCE + 1), "duration must be finite seconds from 0"),
+        (lambda: Phase(state="a", duration="2"), "duration must be a number"),
+        (lambda: Phase(state="a", duration=True), "duration must be a number"),
+        (lambda: Phase(state="a", progress=float("nan")), "fraction"),
+        (lambda: Phase(state="a", progress=True), "fraction"),
+        (
+            lambda: Script(name="x", phases=[Phase(state="a", duration=MAX_ADVANCE)] * 11 + [Phase(state="b")]),
+            "more than",
+        ),
         (lambda: Phase(state="a", outputs="file.pdf"), "not the string"),
         (lambda: PageCounts(total=2, processed=3), "processed <= total"),
         (lambda: PageCounts(total=2, processed=2, succeeded=2, failed=1), "succeeded \\+ failed"),
-        (lambda: PageCounts(total=-1), "integer >= 0"),
+        (lambda: PageCounts(total=-1), "integer from 0 to"),
+        (lambda: PageCounts(total=10**7), "integer from 0 to"),
+        (lambda: PageCounts(total=True), "integer from 0 to"),
     ],
 )
 def test_values_are_checked(build, match):
@@ -212,6 +298,18 @@ def test_custom_script_with_pages_and_outputs(sim):
     [
         (lambda: Fault.rate_limit(count=0), "count"),
         (lambda: Fault.rate_limit(-1), "retry_after"),
+        (lambda: Fault.rate_limit(1e308), "retry_after"),
+        (lambda: Fault.rate_limit(MAX_RETRY_AFTER + 1, form="http-date"), "retry_after"),
+        (lambda: Fault.rate_limit(float("nan")), "retry_after"),
+        (lambda: Fault.rate_limit(retry_after=True), "retry_after"),  # type: ignore[arg-type]
+        (lambda: Fault.error(503, retry_after=float("inf")), "retry_after"),
+        (lambda: Fault.rate_limit(count=True), "count"),  # type: ignore[arg-type]
+        (lambda: Fault.rate_limit(count=MAX_COUNT + 1), "count"),
+        (lambda: Fault.rate_limit(count=2.0), "count"),  # type: ignore[arg-type]
+        (lambda: Fault.error(status=True), "does not fit"),  # type: ignore[arg-type]
+        (lambda: Fault.slow(delay=True), "delay"),  # type: ignore[arg-type]
+        (lambda: Fault.slow(float("nan")), "delay"),
+        (lambda: Fault.slow(1e308), "delay"),
         (lambda: Fault.rate_limit(1, form="date"), "retry_after_form"),  # type: ignore[arg-type]
         (lambda: Fault.error(200), "does not fit"),
         (lambda: Fault.error(600), "does not fit"),
@@ -480,6 +578,222 @@ def test_control_body_must_be_json_and_bounded(sim):
     assert "not JSON" in response.json()["detail"]
     response = httpx.post(sim.url + "/_sim/jobs", content=b" " * (1 << 20 + 1))
     assert response.status_code == 413
+
+
+# --- hostile control input: every endpoint refuses bad values with a JSON 400/422, changes
+# nothing, and every later call still works (issue 9: POST /_sim/clock/advance {"seconds": 1e308}
+# answered 500 to every later clock and job call until reset)
+
+_TEN_YEARS_PHASES = [{"state": "Pending", "duration": MAX_ADVANCE}] * 11 + [{"state": "Ready"}]
+
+#: (path, JSON body or raw bytes, status, a word the error names). A raw body is bytes.
+_BAD_CONTROL = [
+    # clock
+    ("/_sim/clock/advance", {"seconds": 1e308}, 400, "ten years"),
+    ("/_sim/clock/advance", {"seconds": 1e20}, 400, "ten years"),
+    ("/_sim/clock/advance", {"seconds": MAX_ADVANCE + 1}, 400, "ten years"),
+    ("/_sim/clock/advance", {"seconds": 10**400}, 422, "seconds"),  # not a float
+    ("/_sim/clock/advance", {"seconds": -1}, 400, "only moves forward"),
+    ("/_sim/clock/advance", b'{"seconds": Infinity}', 422, "finite_number"),
+    ("/_sim/clock/advance", b'{"seconds": -Infinity}', 422, "finite_number"),
+    ("/_sim/clock/advance", b'{"seconds": NaN}', 422, "finite_number"),
+    ("/_sim/clock/advance", b'{"seconds": 1e999}', 422, "finite_number"),
+    ("/_sim/clock/advance", {"seconds": "5"}, 422, "seconds"),
+    ("/_sim/clock/advance", {"seconds": True}, 422, "seconds"),
+    ("/_sim/clock/advance", {"seconds": None}, 422, "seconds"),
+    ("/_sim/clock/advance", {"seconds": [1]}, 422, "seconds"),
+    ("/_sim/clock/advance", {}, 422, "missing"),
+    ("/_sim/clock/advance", [], 422, "model_type"),
+    ("/_sim/clock/advance", None, 422, "missing"),  # no body at all reads as {}
+    ("/_sim/clock/advance", {"seconds": 1, "minutes": 2}, 422, "extra_forbidden"),
+    ("/_sim/clock/advance", b"{seconds: 1}", 400, "not JSON"),
+    ("/_sim/clock/advance", b'{"seconds": ' + b"9" * 5000 + b"}", 400, "not JSON"),
+    ("/_sim/clock/advance", b"[" * 100_000, 400, "nested too deeply"),
+    ("/_sim/clock/advance", b'{"seconds": 1}\xff', 400, "not JSON"),
+    # jobs
+    ("/_sim/jobs", {"provider": "neurolinker", "step": 1e308}, 400, "step"),
+    ("/_sim/jobs", {"provider": "neurolinker", "step": -1}, 400, "step"),
+    ("/_sim/jobs", {"provider": "neurolinker", "step": "2"}, 422, "step"),
+    ("/_sim/jobs", {"provider": "neurolinker", "step": True}, 422, "step"),
+    ("/_sim/jobs", b'{"provider": "neurolinker", "step": NaN}', 422, "step"),
+    ("/_sim/jobs", {}, 422, "provider"),
+    ("/_sim/jobs", {"provider": 5}, 422, "provider"),
+    ("/_sim/jobs", {"provider": "artos", "job_id": 123}, 422, "job_id"),
+    ("/_sim/jobs", {"provider": "artos", "job_id": "x" * 5000}, 400, "at most"),
+    ("/_sim/jobs", {"provider": "artos", "job_id": ""}, 400, "non-empty"),
+    ("/_sim/jobs", {"provider": "artos", "job_id": "a\x00b"}, 400, "control characters"),
+    ("/_sim/jobs", {"provider": "artos", "script": {"phases": []}}, 422, "phases"),
+    ("/_sim/jobs", {"provider": "artos", "script": 5}, 422, "script"),
+    (
+        "/_sim/jobs",
+        {"provider": "neurolinker", "script": {"phases": [{"state": "pending", "duration": 1e308}]}},
+        400,
+        "duration",
+    ),
+    ("/_sim/jobs", {"provider": "artos", "script": {"phases": _TEN_YEARS_PHASES}}, 400, "hundred years"),
+    ("/_sim/jobs", {"provider": "artos", "script": {"phases": [{"state": "Ready", "progress": 2}]}}, 400, "fraction"),
+    (
+        "/_sim/jobs",
+        b'{"provider": "artos", "script": {"phases": [{"state": "Ready", "progress": NaN}]}}',
+        422,
+        "progress",
+    ),
+    (
+        "/_sim/jobs",
+        {"provider": "sarvam", "script": {"phases": [{"state": "Running", "pages": {"total": -1}}]}},
+        400,
+        "total",
+    ),
+    (
+        "/_sim/jobs",
+        {"provider": "sarvam", "script": {"phases": [{"state": "Running", "pages": {"total": 10**7}}]}},
+        400,
+        "total",
+    ),
+    (
+        "/_sim/jobs",
+        {"provider": "sarvam", "script": {"phases": [{"state": "Running", "pages": {"total": 1.5}}]}},
+        422,
+        "total",
+    ),
+    ("/_sim/jobs", {"provider": "artos", "faults": [{"kind": "rate_limit", "retry_after": 1e308}]}, 400, "retry_after"),
+    ("/_sim/jobs", {"provider": "artos", "faults": "rate_limit"}, 422, "faults"),
+    # faults
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after": 1e308}, 400, "retry_after"),
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after": 1e308, "retry_after_form": "http-date"}, 400, "retry_after"),
+    ("/_sim/faults", {"kind": "error", "retry_after": MAX_RETRY_AFTER * 2}, 400, "retry_after"),
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after": -1}, 400, "retry_after"),
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after": "2"}, 422, "retry_after"),
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after": True}, 422, "retry_after"),
+    ("/_sim/faults", b'{"kind": "rate_limit", "retry_after": Infinity}', 422, "retry_after"),
+    ("/_sim/faults", {"kind": "rate_limit", "retry_after_form": "date"}, 422, "retry_after_form"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": 0}, 400, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": -5}, 400, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": MAX_COUNT + 1}, 400, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": 10**30}, 400, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": 2.0}, 422, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": "3"}, 422, "count"),
+    ("/_sim/faults", {"kind": "rate_limit", "count": True}, 422, "count"),
+    ("/_sim/faults", {"kind": "slow", "delay": 1e308}, 400, "delay"),
+    ("/_sim/faults", {"kind": "slow", "delay": -1}, 400, "delay"),
+    ("/_sim/faults", {"kind": "slow", "delay": True}, 422, "delay"),
+    ("/_sim/faults", b'{"kind": "slow", "delay": NaN}', 422, "delay"),
+    ("/_sim/faults", {"kind": "drop", "delay": 1}, 400, "only a slow fault"),
+    ("/_sim/faults", {"kind": "error", "status": 1000}, 400, "does not fit"),
+    ("/_sim/faults", {"kind": "error", "status": "500"}, 422, "status"),
+    ("/_sim/faults", {"kind": "explode"}, 422, "kind"),
+    ("/_sim/faults", {}, 422, "kind"),
+    ("/_sim/faults", {"kind": "drop", "provider": 5}, 422, "provider"),
+    ("/_sim/faults", {"kind": "drop", "provider": "nope"}, 400, "unknown provider"),
+    ("/_sim/faults", {"kind": "drop", "ref": "artos:"}, 400, "expected artos:<document_id>"),
+]
+
+
+def _snapshot(sim: Simulator) -> dict[str, Any]:
+    return {path: control(sim, "GET", path).json() for path in ("/_sim/clock", "/_sim/jobs", "/_sim/faults")}
+
+
+def _post(sim: Simulator, path: str, body: Any) -> httpx.Response:
+    if isinstance(body, bytes):
+        return httpx.post(sim.url + path, content=body, timeout=5)
+    if body is None:
+        return httpx.post(sim.url + path, timeout=5)
+    return control(sim, "POST", path, body)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "needle"), _BAD_CONTROL, ids=[str(i) for i in range(len(_BAD_CONTROL))]
+)
+def test_control_refuses_bad_input_and_changes_nothing(sim, path, body, status, needle):
+    ref = sim.create_job("neurolinker", step=1.0)  # a provider whose bodies carry dates
+    before = _snapshot(sim)
+    response = _post(sim, path, body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    detail = response.json()["detail"]
+    assert detail
+    assert needle in json.dumps(detail)
+    assert _snapshot(sim) == before  # nothing changed
+    # and every later call still works
+    moved = control(sim, "POST", "/_sim/clock/advance", {"seconds": 1.5})
+    assert moved.status_code == 200
+    assert moved.json()["offset"] == pytest.approx(before["/_sim/clock"]["offset"] + 1.5)
+    created = control(sim, "POST", "/_sim/jobs", {"provider": "neurolinker", "step": 1.0})
+    assert created.status_code == 201
+    for job in (ref, created.json()["ref"]):
+        answer = httpx.get(url_of(sim, "neurolinker", job_id_of(job)), headers=auth_headers(sim, "neurolinker"))
+        assert answer.status_code == 200
+    assert control(sim, "GET", "/_sim/jobs").status_code == 200
+
+
+def test_control_clock_advance_at_the_limits(sim):
+    ref = sim.create_job("neurolinker", step=1.0)
+    start = sim.clock.now()
+    steps = round(MAX_OFFSET / MAX_ADVANCE)
+    for _ in range(steps):
+        assert control(sim, "POST", "/_sim/clock/advance", {"seconds": MAX_ADVANCE}).status_code == 200
+    refused = control(sim, "POST", "/_sim/clock/advance", {"seconds": 1})
+    assert refused.status_code == 400
+    assert "reset" in refused.json()["detail"]
+    clock = control(sim, "GET", "/_sim/clock").json()
+    assert clock["offset"] == pytest.approx(MAX_OFFSET)
+    assert int(clock["now"][:4]) - time.gmtime(start).tm_year in (1000, 1001)
+    body = httpx.get(url_of(sim, "neurolinker", job_id_of(ref)), headers=auth_headers(sim, "neurolinker")).json()
+    assert body["status"] == "completed"
+    created = control(sim, "POST", "/_sim/jobs", {"provider": "neurolinker", "step": MAX_ADVANCE})
+    assert created.status_code == 201
+    assert control(sim, "POST", "/_sim/reset").status_code == 200
+    assert control(sim, "GET", "/_sim/clock").json()["offset"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"provider": "neurolinker", "step": 1e308}, ValueError, "step"),
+        ({"provider": "neurolinker", "step": float("nan")}, ValueError, "step"),
+        ({"provider": "neurolinker", "step": -1}, ValueError, "step"),
+        ({"provider": "neurolinker", "step": "1"}, TypeError, "step"),
+        ({"provider": "neurolinker", "step": True}, TypeError, "step"),
+        ({"provider": "artos", "job_id": 5}, TypeError, "job_id"),
+        ({"provider": "artos", "job_id": "x" * 5000}, ValueError, "at most"),
+        ({"provider": "artos", "step": MAX_ADVANCE + 1}, ValueError, "step"),
+    ],
+    ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None,
+)
+def test_python_api_refuses_bad_input_and_changes_nothing(sim, kwargs, error, match):
+    sim.create_job("neurolinker")
+    before = (sim.clock.offset, sim.jobs, sim.faults)
+    with pytest.raises(error, match=match):
+        sim.create_job(**kwargs)
+    assert (sim.clock.offset, sim.jobs, sim.faults) == before
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "form", "header"),
+    [
+        (7, "seconds", "7"),
+        (0, "seconds", "0"),
+        (0.5, "seconds", "0.5"),
+        (2.0, "seconds", "2"),
+        (1234567, "seconds", "1234567"),  # once rendered "1.23457e+06"
+        (1e-7, "seconds", "0.0000001"),
+        (MAX_RETRY_AFTER, "seconds", "1000000000"),
+    ],
+)
+def test_retry_after_is_served_in_plain_decimal(sim, retry_after, form, header):
+    ref = sim.create_job("artos")
+    sim.inject(Fault.rate_limit(retry_after, form=form), ref=ref)
+    response = httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    assert (response.status_code, response.headers["retry-after"]) == (429, header)
+
+
+def test_largest_retry_after_as_http_date_is_a_valid_date(sim):
+    ref = sim.create_job("artos")
+    sim.inject(Fault.rate_limit(MAX_RETRY_AFTER, form="http-date"), ref=ref)
+    response = httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    assert response.status_code == 429
+    when = email.utils.parsedate_to_datetime(response.headers["retry-after"])
+    assert when.timestamp() - time.time() == pytest.approx(MAX_RETRY_AFTER, abs=3600)
 
 
 # --- lifecycle, env, log

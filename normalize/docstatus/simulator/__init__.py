@@ -18,8 +18,20 @@ foreground; the pytest fixture ``docstatus_sim`` gives one per test session.
 from __future__ import annotations
 
 from ._app import CONTROL_ROUTES, SimulatorApp
-from ._faults import FAULT_KINDS, MAX_DELAY, Fault
-from ._jobs import DEFAULT_STEP, Clock, Job, JobInfo, PageCounts, PageFailure, Phase, Script
+from ._faults import FAULT_KINDS, MAX_COUNT, MAX_DELAY, MAX_RETRY_AFTER, Fault
+from ._jobs import (
+    DEFAULT_STEP,
+    MAX_ADVANCE,
+    MAX_OFFSET,
+    MAX_SCRIPT_LENGTH,
+    Clock,
+    Job,
+    JobInfo,
+    PageCounts,
+    PageFailure,
+    Phase,
+    Script,
+)
 from ._render import DEFAULT_TOKENS
 from ._scripts import SCRIPTS, script
 from ._server import Simulator, SimulatorError
@@ -30,7 +42,12 @@ __all__ = [
     "DEFAULT_STEP",
     "DEFAULT_TOKENS",
     "FAULT_KINDS",
+    "MAX_ADVANCE",
+    "MAX_COUNT",
     "MAX_DELAY",
+    "MAX_OFFSET",
+    "MAX_RETRY_AFTER",
+    "MAX_SCRIPT_LENGTH",
     "SCRIPTS",
     "Clock",
     "Fault",

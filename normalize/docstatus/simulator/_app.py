@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import decimal
 import email.utils
 import json
 import math
@@ -69,7 +70,12 @@ CONTROL_ROUTES: Final = (
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Control input: JSON types as written (strict: no ``"5"`` for 5, no ``true`` for 1, no
+    NaN or infinities), no unknown fields. Ranges are checked by the Python API's values
+    (``Fault``, ``Phase``, ``Clock.advance``): a wrong type or shape answers 422, a value out
+    of range 400, and neither changes the state."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class PageFailureIn(_In):
@@ -186,10 +192,13 @@ class _NoTransportError(RuntimeError):
 
 
 def retry_after_value(seconds: float, form: RetryAfterForm) -> str:
-    """The ``Retry-After`` value: delay-seconds, or an HTTP-date of real time + seconds (rounded up)."""
+    """The ``Retry-After`` value: delay-seconds in plain decimal (``7``, ``0.5``, ``1000000000``,
+    never an exponent), or an HTTP-date of real time + seconds (rounded up)."""
     if form == "http-date":
         return email.utils.formatdate(math.ceil(time.time() + seconds), usegmt=True)
-    return f"{seconds:g}"
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return format(decimal.Decimal(repr(float(seconds))), "f")
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -518,6 +527,8 @@ def _parse(model: type[_M], body: bytes) -> _M:
         data = json.loads(body or b"{}")
     except ValueError as exc:
         raise _BadRequestError(400, f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise _BadRequestError(400, "the body is not JSON the simulator reads: nested too deeply") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

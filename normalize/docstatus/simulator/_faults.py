@@ -14,10 +14,11 @@ test always ends. Build one with the class methods::
 
 from __future__ import annotations
 
-import math
 from typing import Any, Final, Literal, get_args
 
 import attrs
+
+from ._jobs import finite, is_number
 
 FaultKind = Literal["rate_limit", "error", "slow", "drop", "truncate", "html"]
 RetryAfterForm = Literal["seconds", "http-date"]
@@ -28,6 +29,9 @@ FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 MAX_DELAY: Final = 60.0
 #: Most requests one fault may apply to.
 MAX_COUNT: Final = 1_000_000
+#: Largest ``retry_after`` a fault may send, in seconds (about 31.7 years: far enough to test
+#: a client's clamp, near enough that the HTTP-date form is still a valid date).
+MAX_RETRY_AFTER: Final = 1e9
 #: Statuses each fault kind may serve (inclusive); the others keep the normal answer's (200).
 _STATUS_RANGES: Final = {"rate_limit": (429, 429), "error": (400, 599), "html": (200, 599)}
 
@@ -45,7 +49,8 @@ class Fault:
         count: How many requests it applies to (1 to ``MAX_COUNT``).
         status: The HTTP status served (429 for ``rate_limit``; 200 for ``slow``, ``drop``
             and ``truncate``, which keep the normal answer's).
-        retry_after: Seconds to send in ``Retry-After``, or ``None`` for no header.
+        retry_after: Seconds to send in ``Retry-After`` (0 to ``MAX_RETRY_AFTER``), or ``None``
+            for no header.
         retry_after_form: ``"seconds"`` (``Retry-After: 2``) or ``"http-date"``
             (``Retry-After: Wed, 21 Oct 2026 07:28:00 GMT``, rounded up to the second).
         delay: Seconds a ``slow`` fault waits before answering (0 < delay <= ``MAX_DELAY``).
@@ -64,16 +69,18 @@ class Fault:
         if not isinstance(self.count, int) or isinstance(self.count, bool) or not 1 <= self.count <= MAX_COUNT:
             raise ValueError(f"a fault's count must be an integer from 1 to {MAX_COUNT}, not {self.count!r}")
         if self.retry_after is not None and not (
-            isinstance(self.retry_after, int | float) and math.isfinite(self.retry_after) and self.retry_after >= 0
+            is_number(self.retry_after) and finite(self.retry_after) and 0 <= self.retry_after <= MAX_RETRY_AFTER
         ):
-            raise ValueError(f"retry_after must be finite seconds >= 0 or None, not {self.retry_after!r}")
+            raise ValueError(
+                f"retry_after must be finite seconds from 0 to {MAX_RETRY_AFTER:g}, or None, not {self.retry_after!r}"
+            )
         if self.retry_after_form not in get_args(RetryAfterForm):
             raise ValueError(f"retry_after_form must be 'seconds' or 'http-date', not {self.retry_after_form!r}")
         low, high = _STATUS_RANGES.get(self.kind, (200, 200))
         if not isinstance(self.status, int) or isinstance(self.status, bool) or not low <= self.status <= high:
             raise ValueError(f"status {self.status!r} does not fit a {self.kind} fault")
         if self.kind == "slow":
-            if not (isinstance(self.delay, int | float) and math.isfinite(self.delay) and 0 < self.delay <= MAX_DELAY):
+            if not (is_number(self.delay) and finite(self.delay) and 0 < self.delay <= MAX_DELAY):
                 raise ValueError(f"a slow fault's delay must be > 0 and <= {MAX_DELAY:g} seconds, not {self.delay!r}")
         elif self.delay:
             raise ValueError(f"only a slow fault has a delay, not a {self.kind} fault")

@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 import attrs
 
@@ -24,16 +24,68 @@ if TYPE_CHECKING:
 
 #: Seconds each phase of a ready-made script lasts unless told otherwise.
 DEFAULT_STEP: Final = 2.0
+#: Most seconds one ``Clock.advance`` may move the clock (ten years), and longest phase.
+MAX_ADVANCE: Final = 10 * 365.25 * 86_400
+#: Most seconds the clock may be away from real time in all (a thousand years), so every
+#: time it serves stays a valid date.
+MAX_OFFSET: Final = 100 * MAX_ADVANCE
+#: Most seconds a script may run before its last phase (a hundred years).
+MAX_SCRIPT_LENGTH: Final = 10 * MAX_ADVANCE
+#: Most pages a phase may report.
+MAX_PAGES: Final = 1_000_000
 
 
-def _finite_non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, not {value!r}")
+def is_number(value: object) -> TypeGuard[float]:
+    """True for an ``int`` or ``float`` that is not a ``bool``."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def finite(value: float) -> bool:
+    """True when the number is finite as a float (an int too large for a float is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_seconds(name: str, value: object, high: float) -> float:
+    """``value`` as float seconds in ``[0, high]``: ``TypeError`` for a non-number (or a bool),
+    ``ValueError`` for NaN, infinities, negatives and values over ``high``."""
+    if not is_number(value):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__} {_shown(value)}")
+    if not (finite(value) and 0 <= value <= high):
+        raise ValueError(f"{name} must be finite seconds from 0 to {high:g}, not {_shown(value)}")
+    return float(value)
+
+
+def _duration(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    check_seconds(attribute.name, value, MAX_ADVANCE)
 
 
 def _fraction(_instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
-    if value is not None and not (isinstance(value, int | float) and 0.0 <= value <= 1.0):
+    if value is not None and not (is_number(value) and finite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"{attribute.name} must be a fraction in [0, 1] or None, not {value!r}")
+
+
+def _offset(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not is_number(value):
+        raise TypeError(f"Clock.{attribute.name} must be a number of seconds, not {type(value).__name__}")
+    if not (finite(value) and abs(value) <= MAX_OFFSET):
+        raise ValueError(f"Clock.{attribute.name} must be finite and within {MAX_OFFSET:g} s of 0, not {_shown(value)}")
+
+
+def _frozen_at(_instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is None:
+        return
+    if not is_number(value):
+        raise TypeError(f"Clock.{attribute.name} must be a time in seconds or None, not {type(value).__name__}")
+    if not (finite(value) and 0 <= value <= time.time() + MAX_OFFSET):
+        raise ValueError(f"Clock.{attribute.name} must be a real time (seconds since the epoch), not {_shown(value)}")
 
 
 def _failures(value: Iterable[PageFailure]) -> tuple[PageFailure, ...]:
@@ -51,15 +103,19 @@ class Clock:
     """The simulator's time, in seconds since the epoch.
 
     Real time by default; ``advance`` moves it forward without sleeping, and ``freeze`` stops
-    real time from moving it (tests then move it only with ``advance``). Thread-safe.
+    real time from moving it (tests then move it only with ``advance``). Thread-safe. It never
+    leaves the range of valid dates: one ``advance`` moves it at most ``MAX_ADVANCE`` seconds
+    (ten years), and in all it stays within ``MAX_OFFSET`` (a thousand years) of real time;
+    past either, ``advance`` raises ``ValueError`` and the clock does not move.
 
     Attributes:
-        offset: Seconds added to real time (the sum of every ``advance``).
+        offset: Seconds added to real time (the sum of every ``advance``), at most
+            ``MAX_OFFSET`` either way.
         frozen_at: The real time it was frozen at, or ``None`` when it follows real time.
     """
 
-    offset: float = 0.0
-    frozen_at: float | None = None
+    offset: float = attrs.field(default=0.0, validator=_offset)
+    frozen_at: float | None = attrs.field(default=None, validator=_frozen_at)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
 
     def now(self) -> float:
@@ -78,11 +134,30 @@ class Clock:
         return self.frozen_at is not None
 
     def advance(self, seconds: float) -> float:
-        """Move the clock ``seconds`` forward (finite, >= 0) without sleeping; return ``now()``."""
-        if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"the clock only moves forward: seconds must be finite and >= 0, not {seconds!r}")
+        """Move the clock ``seconds`` forward without sleeping; return ``now()``.
+
+        ``seconds`` is a number from 0 to ``MAX_ADVANCE`` (ten years): ``TypeError`` for
+        another type (a bool too), ``ValueError`` for NaN, infinities, negatives, more than
+        ``MAX_ADVANCE``, or a move that takes the clock more than ``MAX_OFFSET`` from real
+        time (``reset()`` it). On an error the clock does not move.
+        """
+        if not is_number(seconds):
+            raise TypeError(
+                f"the clock only moves forward by a number of seconds, not {type(seconds).__name__} {_shown(seconds)}"
+            )
+        if not (finite(seconds) and 0 <= seconds <= MAX_ADVANCE):
+            raise ValueError(
+                f"the clock only moves forward, at most {MAX_ADVANCE:g} s (ten years) at once: "
+                f"seconds must be finite, >= 0 and <= {MAX_ADVANCE:g}, not {_shown(seconds)}"
+            )
         with self._lock:
-            self.offset += float(seconds)
+            offset = self.offset + float(seconds)
+            if offset > MAX_OFFSET:
+                raise ValueError(
+                    f"the clock would be {offset:g} s ahead of real time, more than {MAX_OFFSET:g} s "
+                    "(a thousand years); reset() it"
+                )
+            self.offset = offset
         return self.now()
 
     def freeze(self) -> None:
@@ -141,8 +216,8 @@ class PageCounts:
     def __attrs_post_init__(self) -> None:
         for name in ("total", "processed", "succeeded", "failed"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"PageCounts.{name} must be an integer >= 0, not {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_PAGES:
+                raise ValueError(f"PageCounts.{name} must be an integer from 0 to {MAX_PAGES}, not {value!r}")
         if self.succeeded + self.failed > self.processed or self.processed > self.total:
             raise ValueError(
                 f"PageCounts: need succeeded + failed <= processed <= total, got {self.succeeded} + "
@@ -161,7 +236,8 @@ class Phase:
     Attributes:
         state: The provider-native state, exactly as served (``"Running"``, ``"processing"``,
             ``"Not Started"``, ...). It must be one the provider's spec lists, unless ``off_spec``.
-        duration: Seconds until the next phase (ignored for the last phase, which lasts forever).
+        duration: Seconds until the next phase, from 0 to ``MAX_ADVANCE`` (ten years); ignored
+            for the last phase, which lasts forever.
         progress: Fraction done in ``[0, 1]``, served in the provider's unit (a percentage for
             Artos and Aitronos, a fraction for markdown2pdf), or ``None`` to leave it out.
         step: The current step (Aitronos ``current_step``, markdown2pdf ``status_meta``).
@@ -178,7 +254,7 @@ class Phase:
     """
 
     state: str
-    duration: float = attrs.field(default=DEFAULT_STEP, validator=_finite_non_negative)
+    duration: float = attrs.field(default=DEFAULT_STEP, validator=_duration)
     progress: float | None = attrs.field(default=None, validator=_fraction)
     step: str | None = None
     pages: PageCounts | None = None
@@ -199,7 +275,8 @@ class Script:
 
     Attributes:
         name: A short name (``"happy_path"``, ``"failure"``, or your own).
-        phases: The phases, at least one; the last lasts forever.
+        phases: The phases, at least one; the last lasts forever. Those before it last
+            ``MAX_SCRIPT_LENGTH`` seconds (a hundred years) at most in all.
         description: What the script shows.
     """
 
@@ -213,6 +290,11 @@ class Script:
         for phase in self.phases:
             if not isinstance(phase, Phase):
                 raise TypeError(f"script {self.name!r}: phases must be Phase values, not {type(phase).__name__}")
+        if self.length > MAX_SCRIPT_LENGTH:
+            raise ValueError(
+                f"script {self.name!r} runs {self.length:g} s before its last phase, more than "
+                f"{MAX_SCRIPT_LENGTH:g} s (a hundred years)"
+            )
 
     def with_step(self, seconds: float) -> Script:
         """The same script with every phase lasting ``seconds``."""

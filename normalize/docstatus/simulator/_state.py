@@ -16,7 +16,7 @@ from docstatus._refs import parse_ref
 from docstatus._status import PROVIDERS
 
 from ._faults import ArmedFault, Fault
-from ._jobs import Clock, Job, JobInfo, Script
+from ._jobs import MAX_ADVANCE, Clock, Job, JobInfo, Script, check_seconds
 from ._render import DEFAULT_TOKENS, PROVIDER_SIMS
 from ._scripts import script as ready_script
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 #: Most jobs one simulator holds (``reset()`` clears them).
 MAX_JOBS: Final = 10_000
+#: Longest job id ``create_job`` takes, in characters.
+MAX_JOB_ID: Final = 1_000
 #: Requests the log keeps (the oldest go first).
 LOG_SIZE: Final = 10_000
 #: Headers whose values the request log never keeps.
@@ -113,12 +115,18 @@ class State:
         sim = PROVIDER_SIMS.get(provider)
         if sim is None:
             raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if step is not None:
+            step = check_seconds("step", step, MAX_ADVANCE)
         if isinstance(script, str):
             script = ready_script(provider, script, step=step)
         elif isinstance(script, Script):
             script = script if step is None else script.with_step(step)
         else:
             raise TypeError(f"script must be a ready-made script's name or a Script, not {type(script).__name__}")
+        if job_id is not None and not isinstance(job_id, str):
+            raise TypeError(f"job_id must be a string or None, not {type(job_id).__name__}")
+        if job_id is not None and len(job_id) > MAX_JOB_ID:
+            raise ValueError(f"a job id has at most {MAX_JOB_ID} characters, not {len(job_id)}")
         job_id = sim.canonical_id(sim.new_job_id() if job_id is None else job_id)
         faults = list(faults)
         for fault in faults:
