@@ -265,12 +265,6 @@ def test_format_ref_refuses(args, needle):
     assert needle in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="format_ref joins its parts with '/' before checking, so a part holding '/' passes as two parts "
-    "(format_ref('aitronos', 'org/store', 'file') gives 'aitronos:org/store/file'); "
-    "_refs.format_ref should refuse a part that contains '/' or a wrong number of parts",
-)
 @pytest.mark.parametrize(
     "parts", [("org/store", "file"), ("org", "store/file"), ("org/store/file",)], ids=["2a", "2b", "1"]
 )

@@ -101,4 +101,11 @@ def format_ref(provider: str, *parts: str) -> str:
     ``format_ref("artos", document_id)``. The result parses back with ``parse_ref``."""
     if provider not in PROVIDERS:
         raise InvalidJobRef(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    wanted = 3 if provider == "aitronos" else 1
+    if len(parts) != wanted or any(not isinstance(p, str) or "/" in p for p in parts):
+        need = "three non-empty parts" if wanted == 3 else "one part"
+        raise InvalidJobRef(
+            f"format_ref({provider!r}, ...) needs {need}, none holding '/' (got {len(parts)}); "
+            f"expected {FORMS[provider]}"
+        )
     return str(parse_ref(f"{provider}:{'/'.join(parts)}"))
