@@ -549,3 +549,26 @@ async def test_a_json_array_of_pairs_is_not_a_status(canned_server, mode):
     canned_server.reply(Canned(200, [["task_id", "d"], ["status", "Ready"]]))
     with pytest.raises(docstatus.MalformedResponse, match="expected a JSON object"):
         await get(mode, REFS["artos"], config=config("artos", canned_server.base_url))
+
+
+async def test_a_client_of_the_other_kind_is_a_type_error_naming_the_right_function():
+    async with httpx.AsyncClient() as aclient:
+        with pytest.raises(TypeError, match="use fetch_status_async / get_status_async"):
+            docstatus.get_status(REFS["artos"], config=config("artos", "http://127.0.0.1:9"), client=aclient)
+    with httpx.Client() as client, pytest.raises(TypeError, match="use fetch_status / get_status"):
+        await docstatus.get_status_async(REFS["artos"], config=config("artos", "http://127.0.0.1:9"), client=client)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_closed_client_is_a_transport_error(mode):
+    cfg = config("artos", "http://127.0.0.1:9")
+    if mode == "sync":
+        client = httpx.Client()
+        client.close()
+        with pytest.raises(docstatus.TransportError, match="closed"):
+            docstatus.get_status(REFS["artos"], config=cfg, client=client)
+    else:
+        aclient = httpx.AsyncClient()
+        await aclient.aclose()
+        with pytest.raises(docstatus.TransportError, match="closed"):
+            await docstatus.get_status_async(REFS["artos"], config=cfg, client=aclient)

@@ -400,6 +400,11 @@ def fetch_status(
             closed after the request. Its redirect setting is not used: docstatus never
             follows a redirect (the credential stays with the configured origin).
     """
+    if client is not None and not isinstance(client, httpx.Client):
+        raise TypeError(
+            f"fetch_status takes an httpx.Client, not {type(client).__name__}; "
+            "with an httpx.AsyncClient, use fetch_status_async / get_status_async"
+        )
     plan = _Plan.of(ref, config)
     owned = client is None
     http = httpx.Client(verify=_ssl_context()) if client is None else client
@@ -430,6 +435,11 @@ async def fetch_status_async(
     """The async twin of ``fetch_status`` (takes an ``httpx.AsyncClient``); runs on asyncio or trio."""
     import anyio  # noqa: PLC0415  # httpx's own dependency
 
+    if client is not None and not isinstance(client, httpx.AsyncClient):
+        raise TypeError(
+            f"fetch_status_async takes an httpx.AsyncClient, not {type(client).__name__}; "
+            "with an httpx.Client, use fetch_status / get_status"
+        )
     plan = _Plan.of(ref, config)
     owned = client is None
     http = httpx.AsyncClient(verify=_ssl_context()) if client is None else client
@@ -599,13 +609,12 @@ class _Plan:
             return _timeout_error(self, type(exc).__name__)
         if isinstance(exc, _generated_malformed(self.op)):
             return _translate_malformed(self.job, self.cfg, exc, bound)
-        if isinstance(exc, RecursionError | MemoryError):
-            content = bound.last.content if bound.last is not None and bound.last.is_stream_consumed else b""
-            status = bound.last.status_code if bound.last is not None else 200
-            if status != 200:
-                headers = bound.last.headers if bound.last is not None else httpx.Headers()
-                return _error_for_status(self.job, self.cfg, status, content, headers, None)
-            return _malformed(self.job, self.cfg, f"{type(exc).__name__} while decoding the JSON", content)
+        if isinstance(exc, RecursionError) and bound.last is not None:  # JSON nested too deep to decode
+            last = bound.last
+            content = last.content if hasattr(last, "_content") else b""
+            if last.status_code != 200:
+                return _error_for_status(self.job, self.cfg, last.status_code, content, last.headers, None)
+            return _malformed(self.job, self.cfg, "the JSON is nested too deeply to decode", content)
         if isinstance(exc, httpx.InvalidURL):
             return ConfigurationError(
                 _scrub(
