@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import pytest
 from docstatus import (
     ActionRequired,
     ConfigurationError,
+    DocstatusError,
     InvalidJobRef,
     JobNotFound,
     JobStatus,
@@ -22,7 +24,8 @@ from docstatus import (
     WaitPolicy,
     WaitTimeout,
 )
-from docstatus._waiting._many import MIN_RATE, RECOVERY, HostBudget
+from docstatus._refs import parse_ref
+from docstatus._waiting._many import FINAL_GRACE, FLOOR, MIN_RATE, POLL_GRACE, RECOVERY, HostBudget
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -254,7 +257,7 @@ async def test_a_429_from_one_job_pauses_every_job_of_that_host_only() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_throttled_host_is_polled_slower_then_recovers() -> None:
+async def test_a_throttled_host_is_polled_slower_then_recovers_within_a_few_answers() -> None:
     fleet = Fleet()
     refs = [f"artos:a{i}" for i in range(40)]
     for ref in refs:
@@ -266,47 +269,201 @@ async def test_a_throttled_host_is_polled_slower_then_recovers() -> None:
     policy = WaitPolicy(jitter=0.0, initial_delay=0.5, lag_ratio=None, max_delay=0.5, use_progress=False)
     await collect(fleet.run(refs, host_rate=8.0, host_concurrency=1, policy=policy, timeout=900))
     t429 = next(t for t, r in fleet.polls if r == "artos:a0")
+    after = sorted(t for t, _ in fleet.polls if t > t429)
+    assert after[0] >= t429 + 1.0  # the pause
+    gaps = [b - a for a, b in itertools.pairwise(after[:6])]
+    assert 1 / 8.0 < gaps[0] <= 1 / 4.0 + 1e-9  # halved (4 per second, and each answer adds back)...
+    assert all(b < a for a, b in itertools.pairwise(gaps[:5]))  # ...faster with each answer...
 
     def rate(start: float, seconds: float) -> float:
         return sum(1 for t, _ in fleet.polls if start <= t < start + seconds) / seconds
 
-    assert rate(t429 + 1.0, RECOVERY - 1.0) <= 8.0 / 2 + 0.2  # halved for every job of the host
-    assert rate(t429 + 2 * RECOVERY, 60.0) == pytest.approx(8.0, rel=0.05)  # back to the limit
+    assert rate(t429 + 3.0, 60.0) == pytest.approx(8.0, rel=0.05)  # ...back to the limit within 2 s
 
 
-def test_host_budget_throttle_and_recovery() -> None:
+def test_host_budget_lowers_the_rate_once_per_window_and_raises_it_per_answer() -> None:
     policy = WaitPolicy()
-    host = HostBudget(key="artos x", concurrency=2, rate=10.0)
-    host.throttle(100.0, 3.0, policy)
-    assert host.pause_until == 103.0
+    host = HostBudget(key="artos x", concurrency=4, rate=10.0)
+    seqs = [host.take(100.0) for _ in range(4)]  # four polls in flight
+    host.throttle(100.1, 3.0, policy, seqs[0])
+    assert host.pause_until == pytest.approx(103.1)
     assert host.current == 5.0
-    assert host.ready_at(101.0) >= 103.0
-    host.throttle(101.0, None, policy)  # no hint: a backoff pause
-    assert host.pause_until >= 103.0
+    for seq in seqs[1:]:  # the same burst of 429s, to polls sent before the decrease: no more
+        host.throttle(100.2, 3.0, policy, seq)
+    assert host.current == 5.0
+    assert host.ready_at(101.0) >= 103.1
+    host.answered(seqs[0])  # an answer to a poll of the old window raises nothing
+    assert host.current == 5.0
+    late = host.take(103.1)
+    host.throttle(103.2, None, policy, late)  # a new window: lowered again (no hint: a backoff pause)
     assert host.current == 2.5
-    for _ in range(200):
-        host.throttle(102.0, 0.0, policy)
-    assert host.current == MIN_RATE
-    now = 102.0
-    for _ in range(20):
-        now += RECOVERY
-        host.ready_at(now)
+    assert host.pause_until > 103.2
+    for _ in range(50):  # every new window halves, down to the floor, not to nothing
+        host.throttle(103.3, 0.0, policy, host.take(103.3))
+    assert host.current == max(MIN_RATE, FLOOR * 10.0)
+    answers = 0
+    while host.current != 10.0:
+        host.answered(host.take(104.0))
+        answers += 1
+    assert answers == 9  # from the floor to the limit: + INCREASE * limit per answer
+    assert host.decreased_at is None
+
+
+def test_host_budget_recovers_in_full_after_a_quiet_spell() -> None:
+    host = HostBudget(key="artos x", concurrency=2, rate=10.0)
+    host.throttle(0.0, 1.0, WaitPolicy(), host.take(0.0))
+    assert host.current == 5.0
+    host.ready_at(RECOVERY - 0.1)
+    assert host.current == 5.0
+    host.ready_at(RECOVERY)
     assert host.current == 10.0
-    assert host.throttled_at is None
+
+
+def test_host_budget_resumes_after_a_pause_without_a_burst() -> None:
+    host = HostBudget(key="artos x", concurrency=8, rate=10.0)
+    host.throttle(0.0, 2.0, WaitPolicy(), host.take(0.0))
+    assert host.ready_at(0.0) == pytest.approx(2.0)  # one poll when the pause ends...
+    host.take(2.0)
+    assert host.ready_at(2.0) == pytest.approx(2.0 + 1 / host.current)  # ...then at the rate
 
 
 def test_host_budget_without_a_rate_slows_to_half_the_pace_that_met_the_429() -> None:
     host = HostBudget(key="artos x", concurrency=4, rate=None)
+    seq = 0
     for i in range(50):
-        host.take(i * 0.05)  # 20 polls per second
+        seq = host.take(i * 0.05)  # 20 polls per second
         host.done()
-    host.throttle(3.0, 1.0, WaitPolicy())
+    host.throttle(3.0, 1.0, WaitPolicy(), seq)
     assert host.current == pytest.approx(10.0)
-    now = 3.0
-    for _ in range(5):
-        now += RECOVERY
-        host.ready_at(now)
+    for _ in range(6):
+        host.answered(host.take(4.0))
     assert host.current is None  # unlimited again
+
+
+@pytest.mark.anyio
+async def test_sparse_429s_cost_little_throughput_on_a_fake_clock() -> None:
+    fleet = Fleet()
+    refs = [f"artos:j{i}" for i in range(500)]
+    limited = RateLimited("429", retry_after=0.1)
+    done = [JobStatus(provider="artos", job_id="x", state=State.SUCCEEDED, provider_state="Ready")]
+    for i, ref in enumerate(refs):  # 8 % of first answers are 429
+        fleet.script[ref] = [limited, *done] if i % 12 == 5 else list(done)
+    policy = WaitPolicy(timeout=120.0, min_delay=0.1)
+    final = ends(await collect(fleet.run(refs, host_rate=20.0, host_concurrency=4, policy=policy)))
+    assert len(final) == 500
+    assert all(u.final is not None for u in final.values())
+    ideal = len(fleet.polls) / 20.0
+    assert fleet.now < 2.0 * ideal  # the old rule (halve per 429, recover after 10 s) took > 10x
+
+
+# --- deadlines that no pause or budget pushes back
+
+
+@pytest.mark.anyio
+async def test_a_huge_retry_after_cannot_push_a_job_past_its_deadline() -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(20)]
+    for ref in refs:
+        fleet.script[ref] = [RateLimited("429", retry_after=1e9)]
+    policy = WaitPolicy(timeout=3.0, max_hint=20.0)
+    updates = await collect(fleet.run(refs, policy=policy, host_concurrency=4))
+    final = ends(updates)
+    assert set(final) == set(refs)
+    polled = {r for _, r in fleet.polls}
+    for ref, update in final.items():
+        assert isinstance(update.error, WaitTimeout)
+        if ref in polled:
+            assert isinstance(update.error.__cause__, RateLimited)
+        else:  # held by the pause from the first poll on: never polled, and it says so
+            assert "no status was received" in str(update.error)
+    assert fleet.now == pytest.approx(3.0)  # every job ended at its deadline, none waited out the pause
+    assert all(t < 3.0 for t, _ in fleet.polls)
+    assert len(fleet.polls) == 4  # one burst, then the host's pause held every job
+
+
+@pytest.mark.anyio
+async def test_jobs_starved_by_the_rate_budget_end_on_time() -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(100)]
+    for ref in refs:
+        fleet.durations[ref] = 1e6
+    policy = WaitPolicy(timeout=10.0)
+    updates = await collect(fleet.run(refs, policy=policy, host_rate=2.0, host_concurrency=2))
+    final = ends(updates)
+    assert set(final) == set(refs)
+    assert all(isinstance(u.error, WaitTimeout) for u in final.values())
+    assert fleet.now <= 10.0 + FINAL_GRACE + 1e-9
+    assert max(t for t, _ in fleet.polls) <= 10.0 + FINAL_GRACE + 1e-9
+    never = [u for u in final.values() if u.status is None]
+    assert never  # 100 jobs at 2 per second: most were never polled, and say so
+    assert all(u.error is not None and u.error.last_status is None for u in never)  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_the_last_poll_at_the_deadline_is_made_when_the_budget_allows() -> None:
+    fleet = Fleet()
+    fleet.durations["artos:a"] = 1e6
+    await collect(fleet.run(["artos:a"], policy=WaitPolicy(timeout=50.0)))
+    assert max(t for t, _ in fleet.polls) == pytest.approx(50.0)
+
+
+@pytest.mark.anyio
+async def test_a_poll_that_overruns_is_abandoned_within_the_deadline() -> None:
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:
+        await asyncio.sleep(3600)
+        raise AssertionError  # pragma: no cover
+
+    policy = WaitPolicy(timeout=0.5, request_timeout=0.2)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    updates = await collect(docstatus.watch_many(["artos:a", "artos:b"], poll=poll, policy=policy))
+    assert loop.time() - start < 0.5 + FINAL_GRACE + 0.5 + POLL_GRACE + 1.0
+    for update in ends(updates).values():
+        assert isinstance(update.error, WaitTimeout)
+        assert "abandoned" in str(update.error.__cause__)
+
+
+# --- refs as given
+
+
+@pytest.mark.anyio
+async def test_each_ref_is_reported_as_given_and_spellings_of_one_job_are_polled_once() -> None:
+    fleet = Fleet()
+    upper = f"sarvam:{SARVAM.upper()}"
+    lower = f"sarvam:{SARVAM}"
+    parsed = parse_ref("artos:x")
+    refs: list[str | JobRef] = [upper, "artos:a", upper, lower, parsed, "artos:x"]
+    fleet.durations = {lower: 5.0}
+    updates = await collect(docstatus.watch_many(refs, poll=fleet.poll, clock=fleet.clock, sleep=fleet.sleep))
+    final = ends(updates)
+    assert sorted(final) == sorted([upper, lower, "artos:a", "artos:x"])  # each string once, as given
+    assert final[upper].job == final[lower].job == parse_ref(lower)
+    assert [u.status for u in updates if u.ref == upper] == [u.status for u in updates if u.ref == lower]
+    assert final[upper].final is not None
+    assert sorted(r for _, r in fleet.polls if r != lower) == ["artos:a", "artos:x"]  # one job each
+
+
+# --- errors stay with their job
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConfigurationError("bad settings for this one"),
+        InvalidJobRef("a ref the poll function refused"),
+        WaitTimeout("an inner wait gave up", ref="artos:bad", last_status=None, timeout=1.0),
+        DocstatusError("something else"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+@pytest.mark.anyio
+async def test_any_docstatus_error_from_a_poll_ends_only_its_job(error: DocstatusError) -> None:
+    fleet = Fleet()
+    refs = [f"artos:a{i}" for i in range(30)]
+    fleet.script["artos:bad"] = [error]
+    final = ends(await collect(fleet.run([*refs, "artos:bad"])))
+    assert final["artos:bad"].error is error
+    assert all(final[r].final is not None for r in refs)
 
 
 # --- leaving early, failures, cancellation

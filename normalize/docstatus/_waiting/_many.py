@@ -7,14 +7,47 @@ due it goes to its host's queue, and polls start while three budgets allow:
 - per host (a provider at one base URL), ``host_concurrency`` polls in flight and ``host_rate``
   polls per second (a token bucket that allows bursts of ``host_concurrency``);
 - a 429 (or a 5xx with ``Retry-After``) from any job pauses every job of that host for the hint
-  (or a backoff), and halves the host's rate; the rate doubles back every ``RECOVERY`` seconds
-  without another 429.
+  (clamped like any hint to ``[min_delay, max_hint]``; without a hint, a backoff).
 
-Each job's own timing (hints, backoff, deadline, states) is the sans-IO ``Waiter``'s, exactly as
-for ``wait``. A job costs one ``Waiter`` and its last status while it waits, not a task, so ten
-thousand jobs are cheap. Time is the event loop's unless ``clock`` and ``sleep`` are given: then
-time is virtual, for tests and benchmarks — only the dispatcher sleeps, and only while no poll is
-in flight, so a fake clock advanced by ``sleep`` runs hours in milliseconds.
+**Rate adaptation (AIMD).** A 429 also lowers the host's rate, at most once per window: the
+rate is halved (from the configured ``host_rate``, or from the pace that met the 429 when there
+is none), but a 429 answering a poll that was sent before the last decrease lowers nothing
+more, so a burst of 429s to the polls already in flight counts once. The rate never goes
+below ``max(MIN_RATE, FLOOR * limit)`` (nor above the limit; the pauses still honour every
+hint). Every poll sent after the last decrease that gets an answer other than a 429 adds
+``INCREASE * limit`` back, and ``RECOVERY`` seconds without a decrease restore the limit in
+full: a halved rate is back after about five answers, from the floor after about nine, so
+sparse 429s (a few percent of answers) cost a few pauses, not the host's throughput.
+
+**Deadlines first.** Every job has ``wait``'s deadline, which no pause or budget pushes back:
+each job's timing (hints, backoff, deadline, states) is the sans-IO ``Waiter``'s, exactly as
+for ``wait``, and its last poll is due at the deadline. A job whose poll has not started by
+then, because its host is paused by a 429 or its budget is spent, gets ``FINAL_GRACE`` seconds
+more to start it; when its host cannot start it by then (a pause or the rate says so) it ends
+at the deadline, else at the end of the grace, with ``WaitTimeout`` (its ``__cause__`` the last
+poll's error) and no further request. Every poll runs under an outer timeout of its request
+timeout (the provider configuration's own, when shorter) plus ``POLL_GRACE``, whatever the
+poll function or the transport does. So every job ends by its deadline + ``FINAL_GRACE`` +
+one request timeout + ``POLL_GRACE``.
+
+**Refs.** Each string given is reported under that same string (``JobUpdate.ref``; a
+``JobRef`` given is reported as ``str(ref)``), with the parsed, canonical ``JobRef`` in
+``JobUpdate.job``. The same string given twice is reported once. Two strings that name one
+job (e.g. a Sarvam uuid in upper and in lower case) are polled as one job, and each string
+gets every update of it.
+
+**Errors.** One job's error never stops the others: every ``DocstatusError`` a poll raises is
+that job's (retried within its deadline when transient, else its last update's ``error``). An
+exception that is not a ``DocstatusError``, from docstatus's own HTTP poll, ends that job only,
+with a ``DocstatusError`` naming the exception's type (its text is not kept, as it may hold
+server data or a credential). From a poll function of your own it is a bug in that function and
+``watch_many`` raises it, as it raises an exception from ``on_change``; the polls in flight are
+cancelled.
+
+A job costs one ``Waiter`` and its last status while it waits, not a task, so ten thousand jobs
+are cheap. Time is the event loop's unless ``clock`` and ``sleep`` are given: then time is
+virtual, for tests and benchmarks — only the dispatcher sleeps, and only while no poll is in
+flight, so a fake clock advanced by ``sleep`` runs hours in milliseconds.
 """
 
 from __future__ import annotations
@@ -31,11 +64,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from docstatus._exceptions import DocstatusError, ProviderServerError, RateLimited, TransportError
+from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerError, RateLimited
+from docstatus._refs import JobRef
 
 from ._core import Action, Step, Waiter, WaitPolicy
-from ._poll import Configs, fetch_poller_async, new_async_client, outcome, to_ref
-from ._single import POLL_GRACE, _random_source, max_polls, resolve_policy
+from ._poll import Configs, fetch_poller_async, new_async_client, to_ref
+from ._single import POLL_GRACE, abandoned, max_polls, random_source, resolve_policy, settle
 
 if TYPE_CHECKING:
     import random as _random
@@ -44,17 +78,23 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
-    from docstatus._refs import JobRef
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn
 
 logger: Final = logging.getLogger("docstatus")
 
-#: Seconds without a 429 after which a throttled host's rate doubles (up to its limit).
-RECOVERY: Final = 10.0
-#: The slowest a throttled host is ever polled, in requests per second.
-MIN_RATE: Final = 0.2
+#: The fraction of a host's limit that each answer (not a 429) to a poll sent after the last
+#: decrease adds back to a throttled rate.
+INCREASE: Final = 0.1
+#: Seconds without a decrease after which a throttled host's rate is back to its limit.
+RECOVERY: Final = 5.0
+#: A throttled host's rate never goes below ``max(MIN_RATE, FLOOR * limit)`` requests per second
+#: (nor above the limit itself).
+MIN_RATE: Final = 1.0
+FLOOR: Final = 0.1
+#: Seconds past its deadline a job's last poll may still start, when its host's budget allows.
+FINAL_GRACE: Final = 0.5
 
 
 @attrs.frozen(kw_only=True)
@@ -62,18 +102,22 @@ class JobUpdate:
     """One event of ``watch_many``: a job's status changed, or waiting on it ended.
 
     Attributes:
-        ref: The job reference, as a string.
+        ref: The job reference exactly as you gave it (``str(ref)`` for a ``JobRef``), so you
+            can match updates to your own strings.
         status: The job's latest ``JobStatus`` (``None`` if no poll has succeeded).
         done: True for the job's last update: it ended (``status`` is final) or waiting on it
             stopped (``error``).
         error: Why waiting stopped without a final status (``WaitTimeout``, ``ActionRequired``,
             ``JobNotFound``, ``AuthenticationError``, ...), else ``None``.
+        job: The parsed, canonical ``JobRef`` (``str(job)`` may differ from ``ref``, e.g. a
+            Sarvam uuid in lower case). Two refs naming one job have the same ``job``.
     """
 
     ref: str
     status: JobStatus | None
     done: bool = False
     error: DocstatusError | None = None
+    job: JobRef
 
     @property
     def final(self) -> JobStatus | None:
@@ -85,17 +129,32 @@ class JobUpdate:
 
 @attrs.define(eq=False)
 class _Job:
-    """A job being watched: its ref, its waiter, its host, and the step it is on."""
+    """A job being watched.
+
+    Attributes:
+        ref: The canonical ``JobRef`` (what is polled).
+        names: The caller's strings for it, each reported once per event.
+        waiter: Its sans-IO ``Waiter``.
+        host: Its host's budget.
+        step: The step it is on (its next poll's timeout).
+        seq: The host's number of its poll in flight (or last poll).
+        inflight: A poll of it is under way.
+        ended: Its last update was given.
+    """
 
     ref: JobRef
+    names: tuple[str, ...]
     waiter: Waiter
     host: HostBudget
     step: Step
+    seq: int = 0
+    inflight: bool = False
+    ended: bool = False
 
 
 @attrs.define(eq=False)
 class HostBudget:
-    """The shared budget of one provider host.
+    """The shared budget of one provider host (the rules are in the module docstring).
 
     Attributes:
         key: ``"<provider> <host:port>"``.
@@ -103,15 +162,20 @@ class HostBudget:
         rate: Polls per second at most when not throttled (``None``: no limit).
         current: The rate now (lower after a 429); ``None``: no limit.
         inflight: Polls in flight now.
-        tat: The token bucket's theoretical arrival time (GCRA).
+        tokens: Polls the token bucket allows now (up to ``concurrency``: the burst).
+        stamp: When ``tokens`` was last refilled (the refill restarts when a pause ends).
         pause_until: No poll starts before this time (set by a 429's hint).
-        throttled_at: When the rate was last lowered or raised after a 429, or ``None``.
+        sent: Polls started so far (numbers each poll, to tell which were sent before a decrease).
+        decreased: ``sent`` at the last decrease: a 429 to a poll numbered up to this is part of
+            the same window and lowers the rate no further.
+        decreased_at: When the rate was last lowered, while it is below its limit, else ``None``.
         strikes: 429s in a row (the pause's backoff exponent when there is no hint).
         observed: Recent seconds between polls (an average), to size the rate after a 429
             when there is no configured rate.
         last_start: When the last poll started.
-        limit_seen: The rate at which the last 429 came, for hosts without a configured rate.
-        ready: Jobs due and waiting for this host's budget, in order.
+        limit_seen: The pace at which the first 429 of a throttling came, for hosts without a
+            configured rate (their limit while throttled).
+        ready: Jobs due and waiting for this host's budget, in order (ended ones are skipped).
     """
 
     key: str
@@ -119,9 +183,12 @@ class HostBudget:
     rate: float | None
     current: float | None = None
     inflight: int = 0
-    tat: float = -math.inf
+    tokens: float = 0.0
+    stamp: float = -math.inf
     pause_until: float = -math.inf
-    throttled_at: float | None = None
+    sent: int = 0
+    decreased: int = 0
+    decreased_at: float | None = None
     strikes: int = 0
     observed: float | None = None
     last_start: float | None = None
@@ -130,6 +197,12 @@ class HostBudget:
 
     def __attrs_post_init__(self) -> None:
         self.current = self.rate
+        self.tokens = float(self.concurrency)
+
+    @property
+    def limit(self) -> float | None:
+        """The rate the host goes back to: the configured one, or the pace that met the 429."""
+        return self.rate if self.rate is not None else self.limit_seen
 
     def free(self) -> bool:
         """True when a poll may start as far as concurrency goes."""
@@ -138,53 +211,81 @@ class HostBudget:
     def ready_at(self, now: float) -> float:
         """The earliest time the next poll may start, as far as pauses and the rate go."""
         self._recover(now)
+        self._refill(now)
         at = self.pause_until
-        if self.current is not None:
-            tolerance = (self.concurrency - 1) / self.current
-            at = max(at, self.tat - tolerance)
+        if self.current is not None and self.tokens < 1.0 - 1e-9:
+            at = max(at, max(now, self.stamp) + (1.0 - self.tokens) / self.current)
         return at
 
-    def take(self, now: float) -> None:
-        """A poll starts now."""
-        if self.current is not None:
-            self.tat = max(self.tat, now) + 1.0 / self.current
+    def take(self, now: float) -> int:
+        """A poll starts now; its number (for ``throttle`` and ``answered``)."""
+        self._refill(now)
+        self.tokens -= 1.0
         if self.last_start is not None:
             gap = max(0.0, now - self.last_start)
             self.observed = gap if self.observed is None else 0.8 * self.observed + 0.2 * gap
         self.last_start = now
         self.inflight += 1
+        self.sent += 1
+        return self.sent
 
     def done(self) -> None:
         """A poll ended."""
         self.inflight -= 1
 
-    def succeeded(self) -> None:
-        """A poll got an answer that was not a 429."""
+    def answered(self, seq: int) -> None:
+        """Poll number ``seq`` got an answer that was not a 429: raise a throttled rate."""
         self.strikes = 0
+        limit = self.limit
+        if self.decreased_at is None or seq <= self.decreased or self.current is None or limit is None:
+            return
+        self.current += INCREASE * limit
+        if self.current >= limit:
+            self._restore()
 
-    def throttle(self, now: float, hint: float | None, policy: WaitPolicy) -> None:
-        """A poll got a 429 (or a 5xx with a hint): pause every poll, and slow down."""
+    def throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
+        """Poll number ``seq`` got a 429 (or a 5xx with a hint) at ``now``: pause every poll,
+        and lower the rate unless it was already lowered since that poll was sent."""
         self.strikes += 1
         pause = policy.clamp_hint(hint) if hint is not None else policy.backoff(self.strikes - 1)
         self.pause_until = max(self.pause_until, now + pause)
-        rate = self.current
-        if rate is None:  # no configured limit: go at half the pace that met the 429
-            pace = 1.0 / self.observed if self.observed else float(self.concurrency)
-            self.limit_seen = pace
-            rate = pace
-        self.current = max(MIN_RATE, rate / 2.0)
-        self.tat = max(self.tat, self.pause_until)
-        self.throttled_at = now
+        if self.decreased_at is None or seq > self.decreased:  # else the same window: sent before the last decrease
+            rate = self.current
+            if rate is None:  # no configured limit: half the pace that met the 429
+                rate = 1.0 / self.observed if self.observed else float(self.concurrency)
+                self.limit_seen = rate
+            limit = self.limit
+            assert limit is not None
+            floor = min(limit, max(MIN_RATE, FLOOR * limit))
+            self.current = max(floor, rate / 2.0)
+            self.decreased = self.sent
+            self.decreased_at = now
+        # Resume after the pause with at most one poll, then at the rate: no burst into a host
+        # that just said 429.
+        self._refill(now)
+        if self.pause_until > self.stamp:
+            assert self.current is not None
+            self.tokens = min(1.0, self.tokens + (self.pause_until - self.stamp) * self.current)
+            self.stamp = self.pause_until
+        else:
+            self.tokens = min(self.tokens, 1.0)
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            if self.current is None:
+                self.tokens = float(self.concurrency)
+            else:
+                self.tokens = min(float(self.concurrency), self.tokens + (now - self.stamp) * self.current)
+            self.stamp = now
 
     def _recover(self, now: float) -> None:
-        if self.throttled_at is None or now - self.throttled_at < RECOVERY or self.current is None:
-            return
-        self.current *= 2.0
-        self.throttled_at = now
-        ceiling = self.rate if self.rate is not None else self.limit_seen
-        if ceiling is None or self.current >= ceiling:
-            self.current = self.rate
-            self.throttled_at = None
+        if self.decreased_at is not None and now - self.decreased_at >= RECOVERY:
+            self._restore()
+
+    def _restore(self) -> None:
+        self.current = self.rate
+        self.limit_seen = None
+        self.decreased_at = None
 
 
 def _host_key(ref: JobRef, configs: Configs | None) -> str:
@@ -195,8 +296,11 @@ def _host_key(ref: JobRef, configs: Configs | None) -> str:
 
 @attrs.define(eq=False)
 class _Fleet:
-    """The dispatcher and the polls of one ``watch_many`` (``guard``: abandon a poll that takes
-    longer than its request timeout; off for docstatus's own HTTP poll, which times out itself)."""
+    """The dispatcher and the polls of one ``watch_many``.
+
+    ``own``: the poll is docstatus's HTTP poll (an unexpected exception from it ends one job,
+    and ``cap`` gives each provider configuration's own request timeout, for the outer guard).
+    """
 
     poll: AsyncPollFn
     policy: WaitPolicy
@@ -205,10 +309,12 @@ class _Fleet:
     concurrency: int
     on_change: Callable[[JobStatus], None] | None
     updates: asyncio.Queue[JobUpdate | None]
-    guard: bool = True
+    own: bool = False
+    cap: Callable[[JobRef], float] | None = None
     pending: int = 0
     inflight: int = 0
     heap: list[tuple[float, int, _Job]] = attrs.Factory(list)
+    expiries: list[tuple[float, int, bool, _Job]] = attrs.Factory(list)
     counter: itertools.count[int] = attrs.Factory(itertools.count)
     hosts: list[HostBudget] = attrs.Factory(list)
     tasks: set[asyncio.Task[None]] = attrs.Factory(set)
@@ -217,25 +323,26 @@ class _Fleet:
 
     def enlist(
         self,
-        jobs: list[JobRef],
+        jobs: dict[JobRef, list[str]],
         configs: Configs | None,
         host_concurrency: int,
         host_rate: float | None,
         draw: Callable[[], float],
+        start: float,
     ) -> None:
-        """Start waiting on ``jobs`` now: each gets a ``Waiter`` and its host's budget."""
+        """Start waiting on ``jobs`` at ``start``: each gets a ``Waiter`` and its host's budget."""
         hosts: dict[str, HostBudget] = {}
-        start = self.clock()
-        for ref in jobs:
+        for ref, names in jobs.items():
             key = _host_key(ref, configs)
             host = hosts.get(key)
             if host is None:
                 host = hosts[key] = HostBudget(key=key, concurrency=host_concurrency, rate=host_rate)
                 self.hosts.append(host)
-            waiter = Waiter.start(str(ref), self.policy, start, draw=draw)
+            waiter = Waiter.start(names[0], self.policy, start, draw=draw)
             self.pending += 1
-            job = _Job(ref=ref, waiter=waiter, host=host, step=waiter.first())
+            job = _Job(ref=ref, names=tuple(names), waiter=waiter, host=host, step=waiter.first())
             heapq.heappush(self.heap, (start, next(self.counter), job))
+            heapq.heappush(self.expiries, (waiter.deadline, next(self.counter), False, job))
 
     async def run(self, limit: int) -> None:
         """Dispatch polls until every job is done (or a poll function or hook fails)."""
@@ -248,9 +355,17 @@ class _Fleet:
                 heap = self.heap
                 while heap and heap[0][0] <= now:
                     job = heapq.heappop(heap)[2]
-                    job.host.ready.append(job)
-                next_time = heap[0][0] if heap else math.inf
-                next_time = min(next_time, self._start_polls(loop, now))
+                    if not job.ended:
+                        job.host.ready.append(job)
+                wake = self._start_polls(loop, now)
+                self._expire(now)
+                if self.pending == 0:
+                    return
+                next_time = min(
+                    heap[0][0] if heap else math.inf,
+                    self.expiries[0][0] if self.expiries else math.inf,
+                    wake,
+                )
                 await self._idle(loop, None if next_time == math.inf else max(0.0, next_time - now))
             self.failure = RuntimeError("internal error: watch_many's dispatcher did not end within its bound")
         except Exception as exc:
@@ -262,7 +377,7 @@ class _Fleet:
     def _start_polls(self, loop: asyncio.AbstractEventLoop, now: float) -> float:
         """Start every poll the budgets allow, one per host in turn; return when to look again."""
         wake = math.inf
-        busy = [h for h in self.hosts if h.ready]
+        busy = [h for h in self.hosts if _has_ready(h)]
         while busy and self.inflight < self.concurrency:
             still: list[HostBudget] = []
             for host in busy:
@@ -275,15 +390,30 @@ class _Fleet:
                     wake = min(wake, at)
                     continue
                 job = host.ready.popleft()
-                host.take(now)
+                job.seq = host.take(now)
+                job.inflight = True
                 self.inflight += 1
                 task = loop.create_task(self._poll(job))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-                if host.ready:
+                if _has_ready(host):
                     still.append(host)
             busy = still
         return wake
+
+    def _expire(self, now: float) -> None:
+        """End the jobs whose deadline has come and whose poll has not started: at once when
+        their host cannot start it within ``FINAL_GRACE``, else once the grace is over."""
+        expiries = self.expiries
+        while expiries and expiries[0][0] <= now:
+            _, _, graced, job = heapq.heappop(expiries)
+            if job.ended or job.inflight:
+                continue  # an answer after the deadline ends it (the waiter says so)
+            end_of_grace = job.waiter.deadline + FINAL_GRACE
+            if graced or job.host.ready_at(now) > end_of_grace:
+                self._end(job, job.waiter.timeout_error())
+            else:
+                heapq.heappush(expiries, (end_of_grace, next(self.counter), True, job))
 
     async def _idle(self, loop: asyncio.AbstractEventLoop, delay: float | None) -> None:
         """Wait ``delay`` seconds (``None``: no limit) or until a poll ends.
@@ -313,43 +443,49 @@ class _Fleet:
         if self.wakeup is not None:
             _resolve(self.wakeup)
 
+    def _limit(self, job: _Job) -> float:
+        timeout = job.step.request_timeout
+        if self.cap is not None:
+            timeout = min(timeout, self.cap(job.ref))
+        return timeout + POLL_GRACE
+
     async def _poll(self, job: _Job) -> None:
-        waiter, host, policy = job.waiter, job.host, self.policy
+        waiter, host = job.waiter, job.host
         try:
-            step = job.step
-            limit = step.request_timeout + POLL_GRACE
+            limit = self._limit(job)
+            result: Any = None
+            error: DocstatusError | None = None
             try:
-                if self.guard:
-                    async with asyncio.timeout(limit):
-                        result = await self.poll(job.ref, step.request_timeout)
-                else:  # docstatus's own HTTP poll: its requests time out by themselves
-                    result = await self.poll(job.ref, step.request_timeout)
-            except TimeoutError as exc:
-                if isinstance(exc, DocstatusError):
-                    raise
-                error = TransportError(
-                    f"the status poll for {job.ref} took longer than {limit:g} s and was abandoned; "
-                    "it is retried within the deadline",
-                    provider=job.ref.provider,
-                    ref=str(job.ref),
+                async with asyncio.timeout(limit):
+                    result = await self.poll(job.ref, job.step.request_timeout)
+            except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
+                error = exc
+            except TimeoutError:
+                error = abandoned(job.ref, limit)
+            except Exception as exc:
+                if not self.own:
+                    raise  # your poll function's bug: watch_many raises it
+                error = DocstatusError(
+                    f"polling {job.ref} failed with an unexpected {type(exc).__name__} (a bug in docstatus: "
+                    "please report it); the other jobs go on"
                 )
-                step = waiter.on_error(error, self.clock())
-            except DocstatusError as exc:
-                now = self.clock()
-                if isinstance(exc, RateLimited) or (
-                    isinstance(exc, ProviderServerError) and exc.retry_after is not None
-                ):
-                    host.throttle(now, exc.retry_after, policy)
-                step = waiter.on_error(exc, now)
-            else:
-                status, hint = outcome(result)
-                host.succeeded()
-                step = waiter.on_status(status, self.clock(), retry_after=hint)
+            now = self.clock()
+            if error is None:
+                host.answered(job.seq)
+            elif isinstance(error, RateLimited) or (
+                isinstance(error, ProviderServerError) and error.retry_after is not None
+            ):
+                host.throttle(now, error.retry_after, self.policy, job.seq)
+            elif isinstance(error, ProviderError):
+                host.answered(job.seq)
+            step = settle(waiter, now, result, error)
+            job.inflight = False
             self._after(job, step)
         except Exception as exc:  # a poll function or hook failed: watch_many raises it
             if self.failure is None:
                 self.failure = exc
         finally:
+            job.inflight = False
             host.done()
             self.inflight -= 1
             self._wake()
@@ -359,21 +495,49 @@ class _Fleet:
             logger.warning(step.warning)
         if step.changed is not None and self.on_change is not None:
             self.on_change(step.changed)
-        ref = job.waiter.ref
         if step.action is Action.POLL:
             if step.changed is not None:
-                self.updates.put_nowait(JobUpdate(ref=ref, status=step.changed))
+                for name in job.names:
+                    self.updates.put_nowait(JobUpdate(ref=name, status=step.changed, job=job.ref))
             job.step = step
             heapq.heappush(self.heap, (self.clock() + step.delay, next(self.counter), job))
             return
+        self._end(job, step.error if step.action is Action.RAISE else None)
+
+    def _end(self, job: _Job, error: DocstatusError | None) -> None:
+        """The job's last update, under each of its names."""
+        job.ended = True
         self.pending -= 1
-        error = step.error if step.action is Action.RAISE else None
-        self.updates.put_nowait(JobUpdate(ref=ref, status=job.waiter.last, done=True, error=error))
+        status = job.waiter.last
+        for name in job.names:
+            self.updates.put_nowait(JobUpdate(ref=name, status=status, done=True, error=error, job=job.ref))
+
+
+def _has_ready(host: HostBudget) -> bool:
+    """True when ``host`` has a job waiting (ended ones at the front are dropped)."""
+    ready = host.ready
+    while ready and ready[0].ended:
+        ready.popleft()
+    return bool(ready)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _group(refs: Iterable[str | JobRef]) -> dict[JobRef, list[str]]:
+    """The jobs to poll, each with the distinct strings the caller gave for it, in order."""
+    jobs: dict[JobRef, list[str]] = {}
+    seen: set[str] = set()
+    for given in refs:
+        job = to_ref(given)
+        name = str(given) if isinstance(given, JobRef) else given
+        if name in seen:
+            continue
+        seen.add(name)
+        jobs.setdefault(job, []).append(name)
+    return jobs
 
 
 async def watch_many(
@@ -397,12 +561,24 @@ async def watch_many(
     Every job gets ``wait``'s rules (hints, backoff, a deadline ``timeout`` counted from the
     start, transient errors retried, states), and one last update with ``done=True``: its final
     status, or the error that stopped waiting on it (``WaitTimeout``, ``ActionRequired``,
-    ``JobNotFound``, ...). One job's error never stops the others. Duplicate refs are watched
-    once. Bad refs and bad configuration raise before any request.
+    ``JobNotFound``, ...). No pause or budget pushes a job past its deadline: each ends by its
+    deadline + ``FINAL_GRACE`` (0.5 s) + one request timeout + ``POLL_GRACE`` (1 s).
+
+    One job's error never stops the others: any ``DocstatusError`` from a poll is that job's
+    own. An exception of another kind from docstatus's own HTTP poll ends that job alone (with a
+    ``DocstatusError``); from your own ``poll`` function, or from ``on_change``, it is raised
+    out of ``watch_many``, which then cancels its polls. Bad refs and bad configuration (e.g. a
+    token missing from the environment) raise before any request.
+
+    Each string in ``refs`` is reported under that same string (``JobUpdate.ref``), once per
+    event, with the canonical ``JobRef`` in ``JobUpdate.job``; a string given twice is reported
+    once. Two strings naming one job (``sarvam:898DFAD4-...`` and ``sarvam:898dfad4-...``) are
+    polled as one, and both get every update.
 
     Polls share budgets: ``concurrency`` in flight in total; per provider host
     ``host_concurrency`` in flight and ``host_rate`` per second (``None``: no limit); a 429 from
-    any job pauses and slows every job of that host, which then recovers.
+    any job pauses every job of that host for its hint and lowers the host's rate, at most once
+    per window, which then climbs back with each answer (see the ``_many`` module docstring).
 
     Leaving the ``async for`` early: close the iterator (``contextlib.aclosing``) so the polls in
     flight are cancelled at once (otherwise that happens when it is garbage-collected).
@@ -419,7 +595,8 @@ async def watch_many(
         concurrency: Polls in flight at most, in total.
         host_concurrency: Polls in flight at most per provider host.
         host_rate: Polls per second at most per provider host (``None``: no limit).
-        on_change: Called with each status that differs from the job's one before.
+        on_change: Called with each status that differs from the job's one before (once per
+            job, however many strings name it).
         clock: Monotonic seconds; give it with ``sleep`` (default: the event loop's).
         sleep: ``await sleep(seconds)``. Given, time is virtual (simulated): ``sleep`` is awaited
             only while no poll is in flight, and must move ``clock`` on by ``seconds``.
@@ -432,7 +609,7 @@ async def watch_many(
     if host_rate is not None and not (host_rate > 0 and math.isfinite(host_rate)):
         raise ValueError(f"watch_many: host_rate must be a finite number > 0 or None, not {host_rate!r}")
     resolved = resolve_policy(policy, timeout)
-    jobs = list(dict.fromkeys(to_ref(r) for r in refs))
+    jobs = _group(refs)
     configs: Configs | None = None
     if poll is None:
         configs = Configs.of(config)
@@ -441,29 +618,34 @@ async def watch_many(
     if not jobs:
         return
     loop = asyncio.get_running_loop()
+    now = clock if clock is not None else loop.time
+    start = now()  # the deadline counts from here, before the client (and httpx) loads
     owned: httpx.AsyncClient | None = None
-    guard = poll is not None
+    cap: Callable[[JobRef], float] | None = None
     if poll is None:
         assert configs is not None
         if client is None:
             client = owned = new_async_client(concurrency)
         poll = fetch_poller_async(configs, client)
+        cap = _config_timeout(configs)
     updates: asyncio.Queue[JobUpdate | None] = asyncio.Queue()
     fleet = _Fleet(
         poll=poll,
         policy=resolved,
-        clock=clock if clock is not None else loop.time,
+        clock=now,
         sleep=sleep,
         concurrency=concurrency,
         on_change=on_change,
         updates=updates,
-        guard=guard,
+        own=cap is not None,
+        cap=cap,
     )
-    fleet.enlist(jobs, configs, host_concurrency, host_rate, _random_source(rng))
+    fleet.enlist(jobs, configs, host_concurrency, host_rate, random_source(rng), start)
+    names = sum(len(n) for n in jobs.values())
     limit = len(jobs) * (max_polls(resolved) + 2) * 3 + 1000
     dispatcher = loop.create_task(fleet.run(limit), name="docstatus-watch-many")
     try:
-        for _ in range(limit):
+        for _ in range(names * (max_polls(resolved) + 2) * 3 + 1000):
             update = await updates.get()
             if update is None:
                 break
@@ -482,3 +664,12 @@ async def watch_many(
             await asyncio.gather(dispatcher, *fleet.tasks, return_exceptions=True)
         if owned is not None:
             await owned.aclose()
+
+
+def _config_timeout(configs: Configs) -> Callable[[JobRef], float]:
+    """Each job's provider configuration's own request timeout."""
+
+    def cap(ref: JobRef) -> float:
+        return configs.for_ref(ref).timeout
+
+    return cap

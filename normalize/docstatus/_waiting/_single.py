@@ -1,8 +1,14 @@
 """Waiting on one job: ``wait``/``watch`` (sync) and ``wait_async``/``watch_async``.
 
 These are thin shells around the sans-IO ``Waiter`` (see ``_core``): they sleep, poll, and hand
-what happened back to it. Everything time-related is injectable: ``clock`` (monotonic seconds)
-and ``sleep``, so a test can run an hour of waiting in milliseconds.
+what happened back to it. What the sync and async loops share (which poll comes next, what an
+outcome means, when the wait is over) is ``_Loop``; each loop only sleeps and polls its own way.
+Everything time-related is injectable: ``clock`` (monotonic seconds) and ``sleep``, so a test
+can run an hour of waiting in milliseconds.
+
+The async loop runs each poll under an outer timeout: its request timeout (the provider
+configuration's own, when shorter, for docstatus's HTTP poll) plus ``POLL_GRACE``; a poll that
+overruns it is abandoned and counts as a ``TransportError``, retried within the deadline.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import attrs
 
 from docstatus._exceptions import DocstatusError, TransportError
 
-from ._core import Action, Waiter, WaitPolicy
+from ._core import Action, Step, Waiter, WaitPolicy
 from ._poll import (
     Configs,
     fetch_poller,
@@ -61,12 +67,73 @@ def max_polls(policy: WaitPolicy) -> int:
     return math.ceil(policy.timeout / policy.min_delay) + 3
 
 
-def _random_source(rng: _random.Random | None) -> Callable[[], float]:
+def random_source(rng: _random.Random | None) -> Callable[[], float]:
+    """``rng.random``, or the ``random`` module's."""
     if rng is None:
         import random  # noqa: PLC0415
 
         return random.random
     return rng.random
+
+
+def settle(waiter: Waiter, now: float, result: Any, error: DocstatusError | None) -> Step:
+    """Hand one poll's outcome to ``waiter``: its ``error``, else what the poll function
+    returned (a ``JobStatus`` or a ``FetchResult``-like object, whose hint is read)."""
+    if error is not None:
+        return waiter.on_error(error, now)
+    status, hint = outcome(result)
+    return waiter.on_status(status, now, retry_after=hint)
+
+
+def abandoned(job: JobRef, limit: float) -> TransportError:
+    """The error of a poll that overran its outer timeout ``limit`` and was abandoned."""
+    return TransportError(
+        f"the status poll for {job} took longer than {limit:g} s and was abandoned; it is retried within the deadline",
+        provider=job.provider,
+        ref=str(job),
+    )
+
+
+@attrs.define
+class _Loop:
+    """What the sync and async loops of one wait share: the next poll, and its outcome.
+
+    Attributes:
+        waiter: The job's ``Waiter``.
+        step: The step it is on.
+        left: Polls left before the loop gives up (``max_polls``: a clock that never moves).
+    """
+
+    waiter: Waiter
+    step: Step
+    left: int
+
+    @classmethod
+    def start(cls, job: JobRef, policy: WaitPolicy, now: float, draw: Callable[[], float]) -> _Loop:
+        waiter = Waiter.start(str(job), policy, now, draw=draw)
+        return cls(waiter=waiter, step=waiter.first(), left=max_polls(policy))
+
+    def due(self) -> Step:
+        """The next poll (sleep its ``delay`` first); ``WaitTimeout`` when the bound is spent."""
+        if self.left <= 0:
+            raise self.waiter.timeout_error()
+        self.left -= 1
+        return self.step
+
+    def report(self, now: float, result: Any, error: DocstatusError | None) -> _Tick:
+        """A poll's outcome at ``now``: what to yield (the changed status, the final status)."""
+        step = self.step = settle(self.waiter, now, result, error)
+        if step.warning is not None:
+            logger.warning(step.warning)
+        return step.changed, step.status
+
+    def over(self) -> bool:
+        """True when the wait has ended with its final status; raises the error it ended with."""
+        step = self.step
+        if step.action is Action.RAISE:
+            assert step.error is not None
+            raise step.error
+        return step.action is Action.RETURN
 
 
 # --- sync
@@ -119,7 +186,7 @@ def watch(
         (configs, client) if poll is None else None,
         clock or time.monotonic,
         sleep or time.sleep,
-        _random_source(rng),
+        random_source(rng),
     )
     return _changes(ticks, on_change)
 
@@ -185,27 +252,20 @@ def _ticks(
             if client is None:
                 client = owned = new_client()
             poll = fetch_poller(configs, client)
-        waiter = Waiter.start(str(job), policy, clock(), draw=rnd)
-        step = waiter.first()
-        for _ in range(max_polls(policy)):
+        loop = _Loop.start(job, policy, clock(), rnd)
+        while True:
+            step = loop.due()
             if step.delay > 0:
                 sleep(step.delay)
+            result: Any = None
+            error: DocstatusError | None = None
             try:
                 result = poll(job, step.request_timeout)
             except DocstatusError as exc:
-                step = waiter.on_error(exc, clock())
-            else:
-                status, hint = outcome(result)
-                step = waiter.on_status(status, clock(), retry_after=hint)
-            if step.warning is not None:
-                logger.warning(step.warning)
-            yield step.changed, step.status
-            if step.action is Action.RETURN:
+                error = exc
+            yield loop.report(clock(), result, error)
+            if loop.over():
                 return
-            if step.action is Action.RAISE:
-                assert step.error is not None
-                raise step.error
-        raise waiter.timeout_error()
     finally:
         if owned is not None:
             owned.close()
@@ -283,7 +343,7 @@ def _aticks_for(
         clock = clock or anyio.current_time
         sleep = sleep or anyio.sleep
     http = None if configs is None else (configs, client)
-    return _aticks(job, resolved, poll, http, clock, sleep, _random_source(rng))
+    return _aticks(job, resolved, poll, http, clock, sleep, random_source(rng))
 
 
 async def _achanges(
@@ -309,6 +369,7 @@ async def _aticks(
     import anyio  # noqa: PLC0415
 
     owned: httpx.AsyncClient | None = None
+    cap = math.inf  # a poll function of your own: its request timeout only
     try:
         if poll is None:  # HTTP: the client opens here, when iteration starts, and closes below
             assert http is not None
@@ -316,39 +377,25 @@ async def _aticks(
             if client is None:
                 client = owned = new_async_client()
             poll = fetch_poller_async(configs, client)
-        waiter = Waiter.start(str(job), policy, clock(), draw=rnd)
-        step = waiter.first()
-        for _ in range(max_polls(policy)):
+            cap = configs.for_ref(job).timeout  # the configuration's own request timeout
+        loop = _Loop.start(job, policy, clock(), rnd)
+        while True:
+            step = loop.due()
             if step.delay > 0:
                 await sleep(step.delay)
+            limit = min(step.request_timeout, cap) + POLL_GRACE
+            result: Any = None
+            error: DocstatusError | None = None
             try:
-                limit = step.request_timeout + POLL_GRACE
                 with anyio.fail_after(limit):
                     result = await poll(job, step.request_timeout)
-            except TimeoutError as exc:
-                if isinstance(exc, DocstatusError):
-                    raise
-                error = TransportError(
-                    f"the status poll for {job} took longer than {limit:g} s and was abandoned; "
-                    "it is retried within the deadline",
-                    provider=job.provider,
-                    ref=str(job),
-                )
-                step = waiter.on_error(error, clock())
-            except DocstatusError as exc:
-                step = waiter.on_error(exc, clock())
-            else:
-                status, hint = outcome(result)
-                step = waiter.on_status(status, clock(), retry_after=hint)
-            if step.warning is not None:
-                logger.warning(step.warning)
-            yield step.changed, step.status
-            if step.action is Action.RETURN:
+            except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
+                error = exc
+            except TimeoutError:
+                error = abandoned(job, limit)
+            yield loop.report(clock(), result, error)
+            if loop.over():
                 return
-            if step.action is Action.RAISE:
-                assert step.error is not None
-                raise step.error
-        raise waiter.timeout_error()
     finally:
         if owned is not None:
             with anyio.CancelScope(shield=True):
