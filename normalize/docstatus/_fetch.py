@@ -52,10 +52,12 @@ import importlib
 import ipaddress
 import json
 import math
+import socket
 import threading
 import time
 import warnings
 import zlib
+from contextlib import suppress
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -202,16 +204,33 @@ class _Bound:
     last: httpx.Response | None = attrs.field(default=None, repr=False)
     truncated: bool = False
     problem: str | None = None
+    streams: list[Any] = attrs.field(factory=list, repr=False)
 
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         left = max(self.deadline - time.monotonic(), 0.001)
-        return self.http.build_request(
+        request = self.http.build_request(
             method,
             self.base_url + _no_dot_segments(url),
             headers=self.headers,
             timeout=httpx.Timeout(left),
             **kwargs,
         )
+        if isinstance(self.http, httpx.Client):
+            request.extensions["trace"] = self._trace
+        return request
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook (sync): keep the connections this request opens, to abort them."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.streams.append(info.get("return_value"))
+
+    def abort(self) -> None:
+        """Shut down the connections this request opened: a worker thread blocked reading from a
+        server that trickles wakes at once and ends (``close`` alone would not wake it)."""
+        for stream in self.streams:
+            sock = getattr(stream, "get_extra_info", lambda _: None)("socket")
+            with suppress(OSError, AttributeError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _start(self, response: httpx.Response) -> _Body:
         self.last = response
@@ -424,7 +443,9 @@ def fetch_status(
 
     threading.Thread(target=send, name=f"docstatus-fetch {plan.job}", daemon=True).start()
     if not done.wait(max(0.0, bound.deadline - time.monotonic())):
-        # The worker stops reading at the deadline too, and closes what it opened.
+        # Wake the worker: it ends, and closes what it opened. (A connection reused from the
+        # caller's pool is not shut; the worker then ends at its next read past the deadline.)
+        bound.abort()
         raise _timeout_error(plan, "the deadline passed")
     return plan.result(outcome[0], bound)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 import traceback
 import tracemalloc
@@ -89,6 +90,17 @@ async def test_a_trickling_server_cannot_hold_a_request_past_its_timeout(mode, b
         elapsed = time.monotonic() - started
     assert 0.9 < elapsed < 2.0, elapsed  # httpx's per-read timeouts alone never fire here
     secret_free(info.value)
+    if mode == "sync":  # the worker thread that sent the request ends too, not hours later
+        assert workers_end_within(1.0)
+
+
+def workers_end_within(seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not [t for t in threading.enumerate() if t.name.startswith("docstatus-fetch")]:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_sync_wait_keeps_its_deadline_against_a_trickling_server():
