@@ -5,23 +5,75 @@ from typing import Any, Self
 import httpx
 from attrs import define, evolve, field
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Marks the requests of one chain (the first one and every redirect httpx builds from it, which
+# copies ``extensions``) as sent with this client's credential.
+_MARK = "docstatus_credential"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
+    return (
+        url.scheme,
+        url.host,
+        url.port if url.port is not None else _DEFAULT_PORTS.get(url.scheme),
+    )
+
 
 class _HeaderAuth(httpx.Auth):
-    """Sets the credential header on each request, so it is in no client's ``headers`` (whose
-    repr masks ``Authorization`` only) and in no repr."""
+    """Sets the credential header, only on requests to the origin (scheme, host, port) of
+    ``home``, so it is in no client's ``headers`` (whose repr masks ``Authorization`` only) and
+    in no repr.
 
-    def __init__(self, name: str, value: str) -> None:
+    httpx runs an auth flow once per request, then follows redirects itself, copying every
+    header to the next hop but ``Authorization`` (and keeping even that on an http->https
+    upgrade of the same host). So :meth:`hop` (:meth:`ahop` for an ``AsyncClient``), installed
+    by ``_guard`` as a request event hook, which httpx runs before every hop, takes the
+    credential off a hop to another origin and puts it back on a hop that returns home.
+    """
+
+    def __init__(self, name: str, value: str, home: httpx.URL) -> None:
         self._name = name
         self._value = value
+        self._home = _origin(home)
 
     def __repr__(self) -> str:
         return f"_HeaderAuth({self._name!r})"
 
+    def _drop(self, request: httpx.Request) -> None:
+        """Remove the header when it carries this credential (a caller's own value is kept)."""
+        if self._value in request.headers.get_list(self._name):
+            del request.headers[self._name]
+
     def auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers[self._name] = self._value
+        request.extensions[_MARK] = self
+        self.hop(request)
         yield request
+
+    def hop(self, request: httpx.Request) -> None:
+        """Request event hook: the credential on requests home, on no other."""
+        if _origin(request.url) != self._home:
+            self._drop(request)
+        elif request.extensions.get(_MARK) is self:
+            request.headers[self._name] = self._value
+
+    async def ahop(self, request: httpx.Request) -> None:
+        """:meth:`hop`, for an ``httpx.AsyncClient``'s event hooks."""
+        self.hop(request)
+
+
+def _guard(client: httpx.Client | httpx.AsyncClient, auth: _HeaderAuth) -> None:
+    """Make ``auth`` the client's auth and its last request hook (replacing an earlier one)."""
+    client.auth = auth
+    hooks = [
+        h
+        for h in client.event_hooks["request"]
+        if not isinstance(getattr(h, "__self__", None), _HeaderAuth)
+    ]
+    hooks.append(auth.hop if isinstance(client, httpx.Client) else auth.ahop)
+    client.event_hooks = {**client.event_hooks, "request": hooks}
 
 
 @define
@@ -234,10 +286,14 @@ class AuthenticatedClient:
             self._async_client.timeout = timeout
         return evolve(self, timeout=timeout)
 
-    def _auth(self) -> _HeaderAuth:
+    def _auth(self, base_url: httpx.URL) -> _HeaderAuth:
+        """The credential, for the origin of ``base_url`` (the httpx client's, which the endpoints'
+        relative paths resolve against), or of this client's ``base_url`` when that has no host."""
+        home = base_url if base_url.host else httpx.URL(self._base_url)
         return _HeaderAuth(
             self.auth_header_name,
             f"{self.prefix} {self.token}" if self.prefix else self.token,
+            home,
         )
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
@@ -245,7 +301,7 @@ class AuthenticatedClient:
 
         **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
         """
-        client.auth = self._auth()
+        _guard(client, self._auth(client.base_url))
         self._client = client
         return self
 
@@ -256,12 +312,12 @@ class AuthenticatedClient:
                 base_url=self._base_url,
                 cookies=self._cookies,
                 headers=self._headers,
-                auth=self._auth(),
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
                 **self._httpx_args,
             )
+            _guard(self._client, self._auth(self._client.base_url))
         return self._client
 
     def __enter__(self) -> Self:
@@ -278,7 +334,7 @@ class AuthenticatedClient:
 
         **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
         """
-        async_client.auth = self._auth()
+        _guard(async_client, self._auth(async_client.base_url))
         self._async_client = async_client
         return self
 
@@ -289,12 +345,12 @@ class AuthenticatedClient:
                 base_url=self._base_url,
                 cookies=self._cookies,
                 headers=self._headers,
-                auth=self._auth(),
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
                 **self._httpx_args,
             )
+            _guard(self._async_client, self._auth(self._async_client.base_url))
         return self._async_client
 
     async def __aenter__(self) -> Self:
