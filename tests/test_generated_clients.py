@@ -752,6 +752,130 @@ def test_bearer_token_not_in_httpx_client_headers_repr(case: Case) -> None:
     assert case.token not in repr(client.get_async_httpx_client().headers)
 
 
+# --- the credential stays at its origin (real sockets: tests/hostile/test_generated_redirects.py) -------
+
+
+def _credential(case: Case) -> tuple[str, str]:
+    """(header, value) the case's credential travels as."""
+    if case.auth == "api-key":
+        return "api-subscription-key", case.token
+    return "authorization", f"Bearer {case.token}"
+
+
+class Recorder:
+    """An httpx.MockTransport handler: answers ``script[url]`` (a redirect target, or 418), records
+    each request's URL and headers."""
+
+    def __init__(self, script: dict[str, str] | None = None) -> None:
+        self.script = script or {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        self.seen.append((url, {k.lower(): v for k, v in request.headers.items()}))
+        if url in self.script:
+            return httpx.Response(307, headers={"Location": self.script[url]})
+        return httpx.Response(418)
+
+    def carried(self, case: Case) -> list[tuple[str, bool]]:
+        """Each URL requested, and whether it carried the case's credential."""
+        name, value = _credential(case)
+        return [(url, headers.get(name) == value) for url, headers in self.seen]
+
+
+def _mocked(case: Case, base_url: str, rec: Recorder, **kwargs: Any) -> Any:
+    """The case's client over an httpx.MockTransport answering with ``rec``."""
+    return case.client(base_url, httpx_args={"transport": httpx.MockTransport(rec)}, **kwargs)
+
+
+async def _get(client: Any, mode: str, url: str, **kwargs: Any) -> httpx.Response:
+    if mode == "sync":
+        return client.get_httpx_client().get(url, **kwargs)
+    return await client.get_async_httpx_client().get(url, **kwargs)
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+async def test_https_upgrade_of_the_same_host_is_another_origin(case: Case, mode: str) -> None:
+    """httpx keeps Authorization on http://h -> https://h (``_is_https_redirect``); that is another
+    origin (scheme and port differ), so the credential stays off it."""
+    rec = Recorder({"http://api.example/x": "https://api.example/x"})
+    client = _mocked(case, "http://api.example", rec, follow_redirects=True)
+    assert (await _get(client, mode, "/x")).status_code == 418
+    assert rec.carried(case) == [("http://api.example/x", True), ("https://api.example/x", False)]
+    assert all(not ({"authorization", "api-subscription-key"} & set(h)) for _, h in rec.seen[1:])
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+async def test_default_port_written_out_is_the_same_origin(case: Case, mode: str) -> None:
+    rec = Recorder({"https://api.example/x": "https://API.example:443/y"})
+    client = _mocked(case, "https://api.example", rec, follow_redirects=True)
+    await _get(client, mode, "/x")
+    assert [carried for _, carried in rec.carried(case)] == [True, True]
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+async def test_next_request_sent_by_hand_to_another_origin_has_no_credential(case: Case, mode: str) -> None:
+    """Without follow_redirects, httpx still builds ``next_request`` with the headers copied;
+    sending it through the client strips the credential."""
+    rec = Recorder({"http://api.example/x": "http://elsewhere.example/y"})
+    client = _mocked(case, "http://api.example", rec)
+    first = await _get(client, mode, "/x")
+    assert first.next_request is not None
+    if mode == "sync":
+        client.get_httpx_client().send(first.next_request)
+    else:
+        await client.get_async_httpx_client().send(first.next_request)
+    assert rec.carried(case) == [("http://api.example/x", True), ("http://elsewhere.example/y", False)]
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+async def test_a_callers_own_header_to_another_origin_is_kept(case: Case, mode: str) -> None:
+    """Only this client's credential is taken off; a header the caller sets with another value
+    (e.g. for another API on the same httpx client) goes where the caller sends it."""
+    name, _ = _credential(case)
+    rec = Recorder()
+    client = _mocked(case, "http://api.example", rec)
+    await _get(client, mode, "http://other.example/z", headers={name: "theirs"})
+    assert rec.seen[0][1][name] == "theirs"
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+async def test_per_request_auth_override_is_not_overwritten_at_home(case: Case, mode: str) -> None:
+    rec = Recorder()
+    client = _mocked(case, "http://api.example", rec)
+    await _get(client, mode, "/x", auth=None)
+    assert rec.carried(case) == [("http://api.example/x", False)]
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+def test_guard_hook_is_installed_once_and_callers_hooks_kept(case: Case) -> None:
+    seen: list[str] = []
+    http = httpx.Client(
+        base_url="http://api.example",
+        transport=httpx.MockTransport(Recorder()),
+        event_hooks={"request": [lambda r: seen.append(str(r.url))]},
+    )
+    first = case.client("http://unused.invalid").set_httpx_client(http)
+    case.client("http://unused.invalid").set_httpx_client(http)
+    first.set_httpx_client(http)
+    hooks = http.event_hooks["request"]
+    assert len(hooks) == 2
+    assert hooks[-1].__self__ is http.auth  # the guard of the auth in force, run last
+    http.get("/x")
+    assert seen == ["http://api.example/x"]
+    assert case.token not in repr(http.event_hooks)
+    assert case.token not in repr(http.auth)
+
+
+@pytest.mark.parametrize("case", AUTHENTICATED, ids=str)
+def test_own_httpx_client_without_base_url_uses_the_clients(case: Case) -> None:
+    rec = Recorder()
+    client = case.client("http://api.example").set_httpx_client(httpx.Client(transport=httpx.MockTransport(rec)))
+    client.get_httpx_client().get("http://api.example/x")
+    client.get_httpx_client().get("http://other.example/x")
+    assert rec.carried(case) == [("http://api.example/x", True), ("http://other.example/x", False)]
+
+
 # --- timeouts -----------------------------------------------------------------------------------------
 
 
