@@ -1,29 +1,75 @@
 """The ``docstatus`` command. Each subcommand lives in its own private module
-(``_cli_<name>.py``) exposing ``register(subparsers)``; this module only dispatches.
+(``_cli_<name>.py``) exposing ``register(subparsers)``; this module dispatches, and holds the exit
+codes and the one rule that turns outcomes into an exit code. This docstring is the reference the
+README's table copies.
 
-Exit codes (documented in the README):
+Exit codes:
 
-====  ==========================================================
-0     success (for ``wait``: every job succeeded)
-1     some job failed, partially succeeded or was cancelled
-2     usage or configuration error (bad arguments, bad reference, no token)
-3     malformed input or response
+====  ==========================================================================================
+0     success: every job or document reported, none failed (see "per command" below)
+1     a job failed, partially succeeded or was cancelled (``wait``: or waits for an action)
+2     usage or configuration error (bad arguments, bad reference, no token or a bad token)
+3     malformed input or response (``normalize``: input not JSON, over ``--max-bytes``, nested
+      too deeply, or not the provider's documented status)
 4     authentication failed or job not found
-5     timeout: a deadline passed before the jobs ended
-6     the provider or the network failed (after retries)
+5     timeout: a deadline passed before the jobs ended (``wait``)
+6     the provider or the network failed (``wait``: until the deadline)
+70    internal error: a bug in docstatus (one line on stderr naming the exception type; please
+      report it). Never a traceback.
 130   interrupted (Ctrl-C)
-====  ==========================================================
+141   stdout was closed early (e.g. ``docstatus normalize ... | head -1``): the command stops
+      quietly, nothing on stderr, as a program killed by SIGPIPE would
+====  ==========================================================================================
+
+Per command:
+
+- ``status``, ``normalize`` and ``wait``: every job (every document for ``normalize``) is
+  handled; one that cannot be does not stop the others. Each problem is one line on stderr, and
+  the exit code is the most serious outcome among them all, in this order: 70, 2, 4, 3, 6, 5, 1,
+  0 (``combine``, ``error_code``, ``state_code``). A job reported in a state that is not final
+  (queued, running, action_required, unknown) by ``status`` or ``normalize`` counts as 0: the
+  command succeeded in reporting it. ``wait`` waits until jobs end, so for it a job that waits
+  for an action is 1 and one not ended at the deadline is 5.
+- ``demo`` deliberately shows a failure and a partial success: it exits 0 when every job ended
+  as its script intends (including the failed and the partially succeeded one), 1 when some job
+  ended otherwise (or not at all), 2 when the ``simulator`` extra is missing, 130 on Ctrl-C.
+- ``simulate`` exits 0 when stopped with Ctrl-C or SIGTERM (the normal end of a foreground
+  server), 2 when the extra is missing or the address cannot be served.
+
+Every message is one line on stderr: whitespace collapsed, control characters escaped, long
+references shortened, and no credential (the values of ``DOCSTATUS_*_TOKEN`` are masked as
+``***`` in everything the CLI prints, as they are, escaped, percent-encoded or in base64).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import functools
 import importlib
+import json
+import os
 import sys
-from typing import TYPE_CHECKING
+import unicodedata
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, quote_plus
+
+from ._exceptions import (
+    ActionRequired,
+    AuthenticationError,
+    BadRequest,
+    ConfigurationError,
+    DocstatusError,
+    JobFailed,
+    JobNotFound,
+    MalformedResponse,
+    WaitTimeout,
+)
+from ._status import State
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -32,16 +78,195 @@ EXIT_MALFORMED = 3
 EXIT_AUTH_OR_NOT_FOUND = 4
 EXIT_TIMEOUT = 5
 EXIT_PROVIDER = 6
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 141
+
+#: Exit codes from the most to the least serious: the first one any job has is the command's.
+SEVERITY: Final = (
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    EXIT_AUTH_OR_NOT_FOUND,
+    EXIT_MALFORMED,
+    EXIT_PROVIDER,
+    EXIT_TIMEOUT,
+    EXIT_JOB_FAILED,
+    EXIT_OK,
+)
+
+#: The states a job ends in without succeeding: exit code 1.
+_FAILED_STATES: Final = frozenset({State.FAILED, State.PARTIALLY_SUCCEEDED, State.CANCELLED})
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = ("_cli_status", "_cli_wait", "_cli_simulate")
+
+#: A reference or file name in a message is cut to this many characters.
+WHERE_LIMIT: Final = 120
+#: A message on stderr is cut to this many characters.
+LINE_LIMIT: Final = 2000
+
+
+# --- outcomes -> exit codes (the one rule for status, normalize and wait)
+
+
+def error_code(error: BaseException) -> int:
+    """The exit code of an error that stopped handling one job or document."""
+    if isinstance(error, ConfigurationError | BadRequest):
+        return EXIT_USAGE
+    if isinstance(error, AuthenticationError | JobNotFound):
+        return EXIT_AUTH_OR_NOT_FOUND
+    if isinstance(error, MalformedResponse):
+        return EXIT_MALFORMED
+    if isinstance(error, WaitTimeout):
+        cause = error.__cause__
+        if isinstance(cause, DocstatusError):  # the polls were failing when the deadline came
+            return EXIT_MALFORMED if isinstance(cause, MalformedResponse) else EXIT_PROVIDER
+        return EXIT_TIMEOUT
+    if isinstance(error, ActionRequired | JobFailed):
+        return EXIT_JOB_FAILED
+    if isinstance(error, DocstatusError):
+        return EXIT_PROVIDER
+    return EXIT_INTERNAL
+
+
+def state_code(state: State) -> int:
+    """The exit code of a job reported in ``state``: 1 when it ended without succeeding, else 0
+    (succeeded, or not ended: the command succeeded in reporting it)."""
+    return EXIT_JOB_FAILED if state in _FAILED_STATES else EXIT_OK
+
+
+def combine(codes: Iterable[int]) -> int:
+    """The most serious of ``codes`` (``SEVERITY`` order); ``EXIT_OK`` for none."""
+    present = set(codes)
+    return next((code for code in SEVERITY if code in present), EXIT_OK)
+
+
+# --- output
+
+
+#: Tokens shorter than this are not masked: masking a few characters would mangle all output.
+MASK_MIN: Final = 6
+
+
+def _configured_tokens() -> tuple[str, ...]:
+    return tuple(
+        sorted(v for k, v in os.environ.items() if k.startswith("DOCSTATUS_") and k.endswith("_TOKEN") and v.strip())
+    )
+
+
+#: The tokens ``mask`` hides, read from the environment once per ``main`` (``None``: read each time).
+_tokens: tuple[str, ...] | None = None
+
+
+@functools.lru_cache(maxsize=8)
+def _token_forms(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of ``tokens`` that could show up in text, longest first."""
+    forms: set[str] = set()
+    for value in tokens:
+        for token in {value, value.strip()}:
+            if len(token) < MASK_MIN:
+                continue
+            forms.update(
+                {
+                    token,
+                    repr(token)[1:-1],
+                    ascii(token)[1:-1],
+                    json.dumps(token)[1:-1],
+                    json.dumps(token, ensure_ascii=False)[1:-1],
+                    quote(token, safe=""),
+                    quote_plus(token, safe=""),
+                    base64.b64encode(token.encode("utf-8", "surrogateescape")).decode(),
+                    base64.b64encode(f"Bearer {token}".encode("utf-8", "surrogateescape")).decode(),
+                }
+            )
+    return tuple(sorted((f for f in forms if len(f) >= MASK_MIN), key=len, reverse=True))
+
+
+def mask(text: str) -> str:
+    """``text`` with every configured token (``DOCSTATUS_*_TOKEN``) replaced by ``***``."""
+    for form in _token_forms(_configured_tokens() if _tokens is None else _tokens):
+        if form in text:
+            text = text.replace(form, "***")
+    return text
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: object, limit: int = LINE_LIMIT) -> str:
+    """``text`` as one printable line: whitespace collapsed, control and format characters
+    escaped (no terminal escape sequence gets through), cut to ``limit`` characters."""
+    try:
+        raw = str(text)
+    except Exception:  # a message that cannot even be shown
+        raw = f"<{type(text).__name__} that cannot be shown>"
+    words = " ".join(raw.split())
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in words):
+        words = "".join(_escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in words)
+    if len(words) > limit:
+        words = words[: limit - 1] + "…"
+    return words
+
+
+def shorten(where: str, limit: int = WHERE_LIMIT) -> str:
+    """A reference or path for a message: one line, its head and tail when longer than ``limit``."""
+    text = one_line(where, limit=10 * limit)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 21]}…({len(where)} chars)…{text[-8:]}"
+
+
+def say(line: str) -> None:
+    """Print one line on stderr, tokens masked; a closed stderr is ignored."""
+    with contextlib.suppress(OSError, ValueError):
+        print(mask(line), file=sys.stderr, flush=True)
+
+
+def fail(command: str, where: str, message: object) -> None:
+    """One line on stderr: ``docstatus COMMAND: WHERE: MESSAGE``."""
+    say(f"docstatus {command}: {shorten(where)}: {one_line(message)}")
+
+
+def emit(line: str) -> None:
+    """Write one line on stdout (tokens masked) and flush it, so pipes see it at once."""
+    sys.stdout.write(mask(line) + "\n")
+    sys.stdout.flush()
+
+
+def _output_closed() -> int:
+    """stdout's reader went away: point stdout at /dev/null so nothing complains at exit."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_OUTPUT_CLOSED
+
+
+def internal_error(command: str, where: str | None, exc: BaseException) -> None:
+    """The last-resort line for an exception outside ``DocstatusError``: its type, never its
+    message (it may hold a credential or a whole body)."""
+    place = f"{shorten(where)}: " if where is not None else ""
+    say(
+        f"docstatus {command}: {place}internal error ({type(exc).__name__}); this is a bug in docstatus, "
+        "please report it with the command that caused it"
+    )
+
+
+# --- dispatch
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docstatus",
         description="Normalized job status for document-AI APIs: normalize, fetch, wait, simulate.",
+        epilog=(
+            "exit codes: 0 success, 1 a job failed, partially succeeded or was cancelled, 2 usage or "
+            "configuration error, 3 malformed input or response, 4 authentication failed or job not "
+            "found, 5 timeout, 6 provider or network failure, 70 internal error (a bug: please report "
+            "it), 130 interrupted, 141 stdout closed early. Each command's --help says how it uses them."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
@@ -56,15 +281,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _tokens  # noqa: PLW0603  # one read of the environment per run, not one per line printed
+    _tokens = _configured_tokens()
+    try:
+        return _run(argv)
+    finally:
+        _tokens = None
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
-        print("docstatus: interrupted", file=sys.stderr)
+        say("docstatus: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+        return _output_closed()
+    except Exception as exc:  # the last resort: never a traceback
+        internal_error(args.command, None, exc)
+        return EXIT_INTERNAL
     return code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m docstatus._cli`: run the imported module, whose state the subcommands share
+    from docstatus._cli import main as _main
+
+    sys.exit(_main())

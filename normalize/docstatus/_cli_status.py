@@ -1,36 +1,84 @@
 """``docstatus normalize`` and ``docstatus status``.
 
-- ``docstatus normalize PROVIDER [FILE|-] [--job-id ID]``: status bodies you hold (a file, or
-  stdin) -> one JobStatus JSON object per line. The input is one JSON object, a JSON array of
-  them (one line per element), or JSON Lines.
+- ``docstatus normalize PROVIDER [FILE|-] [--job-id ID] [--max-bytes N]``: status bodies you hold
+  (a file, or stdin) -> one JobStatus JSON object per line. The input is JSON Lines, one JSON
+  object, or a JSON array of them (one line per element), read in bounded memory: no single
+  document or line may be over ``--max-bytes`` (default 16 MiB); see ``docstatus._cli_input``.
 - ``docstatus status REF... [--format json|table] [--timeout S]``: fetch each job's status now
   (configuration from ``DOCSTATUS_<PROVIDER>_BASE_URL`` / ``_TOKEN``) and print it.
 
-Errors are one line on stderr (no traceback); the exit code is the first failure's (see
-``docstatus._cli``).
+Both handle every job or document: one that cannot be handled is one line on stderr and the
+others go on; so is each job that ended failed, partially succeeded or cancelled. The exit code is
+the most serious outcome among them all (``docstatus._cli.combine``); a job in a state that is
+not final counts as success (0): the command succeeded in reporting it.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._cli import EXIT_AUTH_OR_NOT_FOUND, EXIT_MALFORMED, EXIT_OK, EXIT_PROVIDER, EXIT_USAGE
-from ._exceptions import (
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    DocstatusError,
-    JobNotFound,
-    MalformedResponse,
+from ._cli import (
+    EXIT_INTERNAL,
+    EXIT_MALFORMED,
+    EXIT_OK,
+    EXIT_USAGE,
+    combine,
+    emit,
+    error_code,
+    fail,
+    internal_error,
+    one_line,
+    state_code,
 )
+from ._cli_input import DEFAULT_MAX_BYTES, documents, parse_size, size_text
+from ._exceptions import DocstatusError
 from ._status import PROVIDERS
 
 if TYPE_CHECKING:
-    import argparse
-
     from ._status import JobStatus
+
+_NORMALIZE_EPILOG = f"""\
+input: JSON Lines (each line one body; a line holding an array gives one per element), or one
+JSON object or array, pretty-printed or not. It is read as it comes, never whole: a JSON Lines
+line, or the one document, may have at most --max-bytes (default {size_text(DEFAULT_MAX_BYTES)});
+a longer line is an error for that line only, a longer document refuses the input (exit 3).
+
+exit codes (the most serious outcome among the documents wins, in this order):
+  70   internal error (a bug in docstatus: please report it)
+  2    usage error (bad --job-id, unreadable FILE)
+  3    a document is not JSON, is over --max-bytes, is nested too deeply, or is not the
+       provider's documented status
+  1    a body says the job failed, partially succeeded or was cancelled
+  0    every body normalized, none of them a failure (queued, running, action_required,
+       unknown and succeeded all count as 0)
+  141  stdout was closed early (e.g. | head -1)
+"""
+
+_STATUS_EPILOG = """\
+exit codes (the most serious outcome among the jobs wins, in this order):
+  70   internal error (a bug in docstatus: please report it)
+  2    usage or configuration error (bad REF, no token, a bad token, bad --timeout)
+  4    authentication failed or job not found
+  3    the provider's answer is malformed
+  6    the provider or the network failed (429, 5xx, no answer, timeout)
+  1    a job failed, partially succeeded or was cancelled
+  0    every job reported, none of them a failure (queued, running, action_required, unknown
+       and succeeded all count as 0)
+  130  interrupted (Ctrl-C)
+  141  stdout was closed early (e.g. | head -1)
+"""
+
+
+def _max_bytes(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of bytes > 0, optionally with K, M or G (e.g. 64M), not {text[:40]!r}"
+        ) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,15 +87,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "normalize",
         help="normalize status response bodies you already hold (file or stdin)",
         description=(
-            "Read a provider's status response body (one JSON object, a JSON array of them, or "
-            "JSON Lines) and print the normalized JobStatus JSON, one object per line."
+            "Read a provider's status response bodies (JSON Lines, one JSON object, or a JSON array of "
+            "them) and print the normalized JobStatus JSON, one object per line."
         ),
+        epilog=_NORMALIZE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     normalize.add_argument("provider", choices=PROVIDERS, metavar="PROVIDER", help=", ".join(PROVIDERS))
     normalize.add_argument("file", nargs="?", default="-", metavar="FILE", help="the body; '-' or absent: stdin")
     normalize.add_argument(
         "--job-id",
         help="the job id when the body carries none (required for aitronos: ORG_ID/STORE_ID/FILE_ID)",
+    )
+    normalize.add_argument(
+        "--max-bytes",
+        type=_max_bytes,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help=(
+            "the largest JSON document, or JSON Lines line, accepted, in bytes; K, M, G suffixes allowed "
+            f"(default: {DEFAULT_MAX_BYTES}, {size_text(DEFAULT_MAX_BYTES).split(' (')[0]})"
+        ),
     )
     normalize.set_defaults(handler=_normalize)
 
@@ -59,6 +119,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "aitronos:<org_id>/<store_id>/<file_id>. Configuration: DOCSTATUS_<PROVIDER>_BASE_URL and "
             "DOCSTATUS_<PROVIDER>_TOKEN."
         ),
+        epilog=_STATUS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("refs", nargs="+", metavar="REF", help="job reference")
     status.add_argument("--format", choices=("json", "table"), default="json", help="output (default: json)")
@@ -66,73 +128,67 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(handler=_status)
 
 
-def exit_code(exc: DocstatusError) -> int:
-    """The exit code for an error (the table in ``docstatus._cli``)."""
-    if isinstance(exc, ConfigurationError | BadRequest):
-        return EXIT_USAGE
-    if isinstance(exc, MalformedResponse):
-        return EXIT_MALFORMED
-    if isinstance(exc, AuthenticationError | JobNotFound):
-        return EXIT_AUTH_OR_NOT_FOUND
-    return EXIT_PROVIDER
-
-
-def _fail(command: str, where: str, message: object) -> None:
-    print(f"docstatus {command}: {where}: {' '.join(str(message).split())}", file=sys.stderr)
+def _ended(command: str, where: str, status: JobStatus) -> int:
+    """The job's exit code; a stderr line when it ended without succeeding."""
+    code = state_code(status.state)
+    if code != EXIT_OK:
+        why = f": {status.error.message}" if status.error is not None else ""
+        fail(command, where, f"ended {status.state} ({status.provider_state}){why}")
+    return code
 
 
 # --- normalize
 
 
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as f:  # noqa: PTH123  # a CLI path, opened once
-        return f.read()
-
-
-def _documents(raw: bytes) -> list[Any] | None:
-    """The bodies in the input: a JSON object, an array of them, or JSON Lines; ``None`` when the
-    input is not JSON at all (``parse`` then reports it with the raw bytes)."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        lines = [line for line in raw.splitlines() if line.strip()]
-        if len(lines) < 2:
-            return None
-        try:
-            return [json.loads(line) for line in lines]
-        except (ValueError, RecursionError):
-            return None
-    return data if isinstance(data, list) else [raw]
-
-
 def _normalize(args: argparse.Namespace) -> int:
     from ._parse import parse  # noqa: PLC0415  # loads the generated clients: only when used
 
-    where = "stdin" if args.file == "-" else args.file
+    name = "stdin" if args.file == "-" else args.file
     if args.provider == "aitronos" and args.job_id is None:
-        _fail("normalize", where, "aitronos bodies carry no job id: pass --job-id ORG_ID/STORE_ID/FILE_ID")
+        fail("normalize", name, "aitronos bodies carry no job id: pass --job-id ORG_ID/STORE_ID/FILE_ID")
         return EXIT_USAGE
-    try:
-        raw = _read(args.file)
-    except OSError as exc:
-        _fail("normalize", where, f"cannot read: {exc.strerror or exc}")
-        return EXIT_USAGE
-    documents = _documents(raw)
-    if documents is None:
-        documents = [raw]
-    lines: list[str] = []
-    for i, document in enumerate(documents):
-        label = where if len(documents) == 1 and document is raw else f"{where}: element {i}"
+    if args.job_id is not None:
+        from ._refs import parse_ref  # noqa: PLC0415
+
         try:
-            lines.append(parse(args.provider, document, job_id=args.job_id).to_json())
+            parse_ref(f"{args.provider}:{args.job_id}")
         except DocstatusError as exc:
-            _fail("normalize", label, exc)
-            return exit_code(exc)
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
+            fail("normalize", "--job-id", exc)
+            return error_code(exc)
+    try:
+        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: PTH123, SIM115
+    except OSError as exc:
+        fail("normalize", name, f"cannot read: {exc.strerror or exc}")
+        return EXIT_USAGE
+    code = EXIT_OK
+    try:
+        for document in documents(stream, args.max_bytes):
+            where = name if document.where is None else f"{name}: {document.where}"
+            if document.problem is not None:
+                fail("normalize", where, document.problem)
+                code = combine((code, EXIT_MALFORMED))
+                continue
+            try:
+                status = parse(args.provider, document.data, job_id=args.job_id)
+            except DocstatusError as exc:
+                fail("normalize", where, exc)
+                code = combine((code, error_code(exc)))
+                continue
+            except Exception as exc:  # one bad document never stops the others
+                internal_error("normalize", where, exc)
+                code = combine((code, EXIT_INTERNAL))
+                continue
+            emit(status.to_json())
+            code = combine((code, _ended("normalize", where, status)))
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        fail("normalize", name, f"cannot read: {exc.strerror or exc}")
+        code = combine((code, EXIT_USAGE))
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return code
 
 
 # --- status
@@ -146,6 +202,10 @@ def _status(args: argparse.Namespace) -> int:
     from ._fetch import get_status  # noqa: PLC0415
     from ._refs import parse_ref  # noqa: PLC0415
 
+    timeout = args.timeout
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        fail("status", "--timeout", f"must be a finite number of seconds > 0, not {timeout:g}")
+        return EXIT_USAGE
     code = EXIT_OK
     rows: list[tuple[str, JobStatus]] = []
     with httpx.Client() as client:
@@ -153,20 +213,25 @@ def _status(args: argparse.Namespace) -> int:
             try:
                 ref = parse_ref(text)
                 config = ProviderConfig.from_env(ref.provider)
-                if args.timeout is not None:
-                    config = attrs.evolve(config, timeout=args.timeout)
+                if timeout is not None:
+                    config = attrs.evolve(config, timeout=timeout)
                 status = get_status(ref, config=config, client=client)
             except DocstatusError as exc:
-                _fail("status", text, exc)
-                code = code or exit_code(exc)
+                fail("status", text, exc)
+                code = combine((code, error_code(exc)))
+                continue
+            except Exception as exc:  # one bad job never stops the others
+                internal_error("status", text, exc)
+                code = combine((code, EXIT_INTERNAL))
                 continue
             if args.format == "json":
-                sys.stdout.write(status.to_json() + "\n")
-                sys.stdout.flush()
+                emit(status.to_json())
             else:
                 rows.append((text, status))
+            code = combine((code, _ended("status", text, status)))
     if args.format == "table" and rows:
-        sys.stdout.write(_table(rows))
+        for line in _table(rows).splitlines():
+            emit(line)
     return code
 
 
@@ -184,7 +249,7 @@ def _table(rows: list[tuple[str, JobStatus]]) -> str:
         )
         for ref, s in rows
     ]
-    cells = [header, *[tuple(" ".join(c.split())[:60] for c in row) for row in body]]
+    cells = [header, *[tuple(one_line(c, limit=60) for c in row) for row in body]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells)
 

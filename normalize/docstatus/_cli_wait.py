@@ -7,10 +7,16 @@
   providers (one throttled with 429s, one a Sarvam partial success, one failing), and wait on
   them with the same display.
 
-Exit codes of ``wait`` (the most serious outcome among the jobs wins, in this order): 2 usage or
-configuration error, 4 authentication failed or job not found, 3 malformed responses until the
+Exit codes of ``wait`` (the most serious outcome among the jobs wins, in this order, the rule
+``docstatus._cli.combine`` shares with ``status`` and ``normalize``): 70 internal error, 2 usage
+or configuration error, 4 authentication failed or job not found, 3 malformed responses until the
 deadline, 6 provider or network failures until the deadline, 5 timeout, 1 some job failed,
-partially succeeded, was cancelled or waits for an action, 0 every job succeeded; 130 Ctrl-C.
+partially succeeded, was cancelled or waits for an action, 0 every job succeeded; 130 Ctrl-C; 141
+stdout closed early.
+
+Exit codes of ``demo``: 0 when every job ended as its script intends (one of them fails and one
+partially succeeds, on purpose), 1 when some job ended otherwise or not at all, 2 without the
+``simulator`` extra, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,25 +27,8 @@ import sys
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Final, Protocol, Self, cast
 
-from ._cli import (
-    EXIT_AUTH_OR_NOT_FOUND,
-    EXIT_JOB_FAILED,
-    EXIT_MALFORMED,
-    EXIT_OK,
-    EXIT_PROVIDER,
-    EXIT_TIMEOUT,
-    EXIT_USAGE,
-)
-from ._exceptions import (
-    ActionRequired,
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    DocstatusError,
-    JobNotFound,
-    MalformedResponse,
-    WaitTimeout,
-)
+from ._cli import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, combine, emit, error_code, fail
+from ._exceptions import ActionRequired, AuthenticationError, DocstatusError, JobNotFound, WaitTimeout
 from ._status import State
 
 if TYPE_CHECKING:
@@ -52,20 +41,11 @@ if TYPE_CHECKING:
     from ._status import JobStatus, Provider
     from ._waiting import JobUpdate, WaitPolicy
 
-#: Exit codes from the most to the least serious: the first one any job has is the command's.
-SEVERITY: Final = (
-    EXIT_USAGE,
-    EXIT_AUTH_OR_NOT_FOUND,
-    EXIT_MALFORMED,
-    EXIT_PROVIDER,
-    EXIT_TIMEOUT,
-    EXIT_JOB_FAILED,
-    EXIT_OK,
-)
 DEFAULT_TIMEOUT: Final = 3600.0
 
 _EPILOG = """\
 exit codes (the most serious outcome among the jobs wins, in this order):
+  70   internal error (a bug in docstatus: please report it)
   2    usage or configuration error (bad REF, no token)
   4    authentication failed or job not found
   3    the provider answered malformed responses until the deadline
@@ -73,6 +53,16 @@ exit codes (the most serious outcome among the jobs wins, in this order):
   5    timeout: a job had not ended at the deadline
   1    a job failed, partially succeeded, was cancelled, or waits for an action
   0    every job succeeded
+  130  interrupted (Ctrl-C)
+  141  stdout was closed early (e.g. | head -1)
+"""
+
+_DEMO_EPILOG = """\
+exit codes:
+  0    every job ended as its script intends: the failure fails and the partial success
+       partially succeeds, on purpose
+  1    some job ended otherwise, or not at all
+  2    the simulator extra is not installed
   130  interrupted (Ctrl-C)
 """
 
@@ -113,6 +103,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "(one throttled with 429s, one Sarvam partial success, one failure), and wait on them with "
             "the live display. Takes about 15 seconds; no network, no keys."
         ),
+        epilog=_DEMO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     demo.set_defaults(handler=_demo)
@@ -122,44 +114,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def outcome_code(update: JobUpdate) -> int:
-    """The exit code one job's last update stands for."""
+    """The exit code one job's last update stands for: waiting ends in a final state, so any
+    state but succeeded is 1; an error has ``error_code``'s."""
     error = update.error
     if error is None:
         status = update.status
         return EXIT_OK if status is not None and status.state is State.SUCCEEDED else EXIT_JOB_FAILED
-    if isinstance(error, WaitTimeout):
-        cause = error.__cause__
-        if isinstance(cause, DocstatusError):  # the polls were failing when the deadline came
-            return EXIT_MALFORMED if isinstance(cause, MalformedResponse) else EXIT_PROVIDER
-        return EXIT_TIMEOUT
     return error_code(error)
-
-
-def error_code(error: DocstatusError) -> int:
-    """The exit code of an error that stopped waiting on a job."""
-    if isinstance(error, ConfigurationError | BadRequest):
-        return EXIT_USAGE
-    if isinstance(error, AuthenticationError | JobNotFound):
-        return EXIT_AUTH_OR_NOT_FOUND
-    if isinstance(error, ActionRequired):
-        return EXIT_JOB_FAILED
-    if isinstance(error, MalformedResponse):
-        return EXIT_MALFORMED
-    return EXIT_PROVIDER
-
-
-def combine(codes: Iterable[int]) -> int:
-    """The most serious of ``codes`` (``SEVERITY`` order); ``EXIT_OK`` for none."""
-    present = set(codes)
-    return next((code for code in SEVERITY if code in present), EXIT_OK)
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _fail(command: str, where: str, message: object) -> None:
-    print(f"docstatus {command}: {where}: {_one_line(message)}", file=sys.stderr)
 
 
 # --- displays
@@ -191,8 +152,7 @@ class JsonLines:
         return
 
     def changed(self, status: JobStatus) -> None:
-        sys.stdout.write(status.to_json() + "\n")
-        sys.stdout.flush()
+        emit(status.to_json())
 
     def ended(self, update: JobUpdate) -> None:  # noqa: ARG002  # the JSON lines show changes only
         return
@@ -240,6 +200,7 @@ class LiveBars:
 
     def __init__(self, refs: Sequence[str], *, title: str | None = None) -> None:
         from rich.console import Console  # noqa: PLC0415  # rich loads only for the live display
+        from rich.markup import escape  # noqa: PLC0415
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
         from rich.table import Column  # noqa: PLC0415
 
@@ -257,7 +218,9 @@ class LiveBars:
             expand=False,
         )
         self.rows = {
-            ref: self.progress.add_task("", total=None, label=_label(ref), state="[dim]waiting[/]", percent="", step="")
+            ref: self.progress.add_task(
+                "", total=None, label=escape(_label(ref)), state="[dim]waiting[/]", percent="", step=""
+            )
             for ref in refs
         }
 
@@ -343,11 +306,11 @@ def report(command: str, ends: dict[str, JobUpdate]) -> int:
         code = outcome_code(update)
         codes.append(code)
         if update.error is not None:
-            _fail(command, ref, update.error)
+            fail(command, ref, update.error)
         elif code != EXIT_OK and update.status is not None:
             status = update.status
             why = f": {status.error.message}" if status.error is not None else ""
-            _fail(command, ref, f"ended {status.state} ({status.provider_state}){why}")
+            fail(command, ref, f"ended {status.state} ({status.provider_state}){why}")
     return combine(codes)
 
 
@@ -358,18 +321,22 @@ def _wait(args: argparse.Namespace) -> int:
 
     timeout = args.timeout
     if not (timeout > 0 and math.isfinite(timeout)):
-        _fail("wait", "--timeout", f"must be a finite number of seconds > 0, not {timeout:g}")
+        fail("wait", "--timeout", f"must be a finite number of seconds > 0, not {timeout:g}")
         return EXIT_USAGE
     refs: list[JobRef] = []
     configs = Configs.of(None)
-    for text in args.refs:
+    codes = []
+    for text in args.refs:  # every bad REF is said, and none is waited on
         try:
             ref = parse_ref(text)
             configs.for_ref(ref)
         except DocstatusError as exc:
-            _fail("wait", text, exc)
-            return error_code(exc)
+            fail("wait", text, exc)
+            codes.append(error_code(exc))
+            continue
         refs.append(ref)
+    if codes:
+        return combine(codes)
     names = list(dict.fromkeys(str(r) for r in refs))
     display = make_display(names, json_lines=args.json)
     ends = asyncio.run(run_jobs(names, display, policy=WaitPolicy(timeout=timeout)))
@@ -392,7 +359,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         from .simulator import Fault, Simulator  # noqa: PLC0415
     except ImportError as exc:
-        _fail("demo", "simulator", f"needs the simulator extra: pip install 'docstatus[simulator]' ({exc})")
+        fail("demo", "simulator", f"needs the simulator extra: pip install 'docstatus[simulator]' ({exc})")
         return EXIT_USAGE
     from ._config import ProviderConfig  # noqa: PLC0415
     from ._waiting import WaitPolicy  # noqa: PLC0415
