@@ -2,8 +2,10 @@
 
 - ``_core``: the sans-IO decisions (``WaitPolicy``, ``Waiter``, ``Step``).
 - ``_poll``: the I/O boundary (poll functions; the default one over ``docstatus.fetch_status``).
-- ``_single``: ``wait``/``watch`` and their async twins, for one job.
-- ``_many``: ``watch_many``, many jobs with shared per-host budgets.
+- ``_single``: ``wait``/``watch`` and their async twins, for one job (one shared loop body,
+  ``_Loop``, with a thin sync and a thin async driver).
+- ``_many``: ``watch_many``, many jobs with shared per-host budgets: deadlines no pause or budget
+  pushes back, AIMD rate adaptation after 429s, refs reported as given, errors kept per job.
 """
 
 from __future__ import annotations
