@@ -782,7 +782,16 @@ def _scrubbed_status(status: JobStatus, cfg: ProviderConfig) -> JobStatus:
     """``status`` with the credential replaced by ``***`` in every text it carries."""
     from ._status import JobStatus  # noqa: PLC0415  # only on this rare path
 
-    clean = JobStatus.from_dict(json.loads(_scrub(status.to_json(), cfg)))
+    def scrubbed(value: Any) -> Any:  # text values only: keys, numbers and the JSON's shape stay
+        if isinstance(value, str):
+            return _scrub(value, cfg)
+        if isinstance(value, dict):
+            return {k: scrubbed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrubbed(v) for v in value]
+        return value
+
+    clean = JobStatus.from_dict(scrubbed(status.to_dict()))
     return attrs.evolve(clean, model=status.model)
 
 

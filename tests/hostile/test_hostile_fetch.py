@@ -328,6 +328,21 @@ async def test_a_status_echoing_the_token_is_scrubbed(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_one_character_token_echoed_into_a_status_keeps_the_status_whole(mode):
+    """Scrubbing replaces the token in text values only, never in the JSON's structure."""
+
+    def failed_with_echo(conn: Conn) -> None:
+        auth = conn.request.headers["authorization"]
+        answer(200, body("artos", "Failed", task_id="document-uuid-456", progress=50, error=auth))(conn)
+
+    with RawServer(failed_with_echo) as server:
+        status = await get(mode, REFS["artos"], config=config("artos", server.url, token="t"))
+    assert status.state is docstatus.State.FAILED
+    assert status.error is not None
+    assert status.error.message == "Bearer ***"
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_token_read_from_a_file_loses_its_newline(mode):
     with RawServer(answer(200, body("artos", "Generating", task_id="document-uuid-456"))) as server:
         await get(mode, REFS["artos"], config=config("artos", server.url, token=f"  {TOKEN}\n"))
