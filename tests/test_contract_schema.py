@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import docstatus
 import pytest
-from _status_checks import SCHEMA, VALIDATOR, check
+from _status_checks import ALL_STATES, SCHEMA, TERMINAL_STATES, VALIDATOR, check
 from docstatus import ErrorInfo, JobStatus, Output, PageError, Pages, State
 from jsonschema import Draft202012Validator
 
@@ -43,7 +43,34 @@ def test_enums_match_the_python_types():
     assert SCHEMA["properties"]["state"]["enum"] == [s.value for s in State]
     assert sorted(SCHEMA["properties"]["provider"]["enum"]) == sorted(docstatus.PROVIDERS)
     terminal = SCHEMA["allOf"][0]["if"]["properties"]["state"]["enum"]
-    assert sorted(terminal) == sorted(s.value for s in State if s.terminal)
+    assert sorted(terminal) == sorted(TERMINAL_STATES)
+    assert sorted(SCHEMA["properties"]["state"]["enum"]) == sorted(ALL_STATES)
+
+
+@pytest.mark.parametrize("state", sorted(ALL_STATES))
+def test_terminal_states_written_out(state):
+    # README: wait returns only a final status; raise_for_failure: "failed / partial / cancelled"
+    expected = {
+        "queued": False,
+        "running": False,
+        "action_required": False,  # Sarvam Accepted: the job waits for the caller, it has not ended
+        "unknown": False,
+        "succeeded": True,
+        "partially_succeeded": True,
+        "failed": True,
+        "cancelled": True,
+    }[state]
+    assert State(state).terminal is expected
+    status = JobStatus(
+        provider="artos",
+        job_id="d",
+        state=State(state),
+        provider_state="x",
+        progress=1.0 if state == "succeeded" else None,
+    )
+    assert status.terminal is expected
+    assert status.to_dict()["terminal"] is expected
+    assert not list(VALIDATOR.iter_errors(status.to_dict()))
 
 
 def test_every_property_is_described():

@@ -32,11 +32,14 @@ def test_documentation_examples():
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
+        # the page shows only "200 OK — Processing" and "200 OK — Completed"; the other three are
+        # specs/aitronos/NOTES.md row 4 (aitronos-sdk 5.0.0: "pending, processing, completed, failed";
+        # `queued` assumed, waiting by its name)
         ("pending", State.QUEUED),
         ("queued", State.QUEUED),
-        ("processing", State.RUNNING),
-        ("completed", State.SUCCEEDED),
-        ("failed", State.FAILED),
+        ("processing", State.RUNNING),  # page example: progress_percent 50, current_step "embedding"
+        ("completed", State.SUCCEEDED),  # page example: progress_percent 100, completed_at set
+        ("failed", State.FAILED),  # NOTES row 4: implied by "any error messages"
         ("completed ", State.SUCCEEDED),
         ("Queued", State.QUEUED),
         ("FAILED", State.FAILED),

@@ -24,11 +24,12 @@ def test_documentation_example():
 @pytest.mark.parametrize(
     ("raw", "state", "step"),
     [
-        ("Pending", State.QUEUED, None),
-        ("Ingesting", State.RUNNING, "Ingesting"),
-        ("Generating", State.RUNNING, "Generating"),
-        ("Ready", State.SUCCEEDED, None),
-        ("Failed", State.FAILED, None),
+        # specs/artos/page.md L73-78, TaskStatusResponse.status, "Current processing status":
+        ("Pending", State.QUEUED, None),  # L73: not started
+        ("Ingesting", State.RUNNING, "Ingesting"),  # L74: a processing step
+        ("Generating", State.RUNNING, "Generating"),  # L75; L7 "a document being generated"
+        ("Ready", State.SUCCEEDED, None),  # L76: the document is ready
+        ("Failed", State.FAILED, None),  # L77; L86 error: "Error message if status is Failed"
         ("INGESTING", State.RUNNING, "Ingesting"),
         ("generating ", State.RUNNING, "Generating"),
         ("READY", State.SUCCEEDED, None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from _status_checks import M2P_ID, body, parse
-from docstatus import Output, State
+from docstatus import JobFailed, Output, State
 
 
 def test_realistic_done_body():
@@ -29,10 +29,12 @@ def test_realistic_done_body():
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
-        ("Not Started", State.QUEUED),
-        ("Processing", State.RUNNING),
-        ("Done", State.SUCCEEDED),
-        ("Error", State.FAILED),
+        # specs/markdown2pdf/page.md L94-101, schema Status: enum Not Started, Processing, Done, Error
+        # (no prose on the values); SDK markdown2pdf-python 0.2.0 client.py L97: "Done" = finished
+        ("Not Started", State.QUEUED),  # L98
+        ("Processing", State.RUNNING),  # L99
+        ("Done", State.SUCCEEDED),  # L100; the SDK then reads `path`
+        ("Error", State.FAILED),  # L101: the only documented value that is neither progress nor success
         ("not started", State.QUEUED),
         ("NotStarted", State.QUEUED),
         ("NOT  STARTED", State.QUEUED),
@@ -77,3 +79,33 @@ def test_no_path_no_output(path):
 def test_uppercase_uuid_is_normalized():
     status = parse("markdown2pdf", body("markdown2pdf", "Done", id=M2P_ID.upper()))
     assert status.job_id == M2P_ID
+
+
+# --- what the documented states promise a caller (specs/markdown2pdf/page.md L94-101: Not Started,
+# Processing, Done, Error; README: "raise_for_failure(): JobFailed for failed / partial / cancelled")
+
+
+def test_error_is_a_failure_that_ended():
+    # L101 "Error": a job in error has ended and did not produce the document
+    status = parse("markdown2pdf", body("markdown2pdf", "Error", status_meta="LaTeX compilation failed"))
+    assert status.state.value == "failed"
+    assert status.terminal
+    with pytest.raises(JobFailed, match="LaTeX compilation failed") as caught:
+        status.raise_for_failure()
+    assert caught.value.status is status
+
+
+def test_done_is_success_with_the_path():
+    # L100 "Done"; SDK markdown2pdf-python 0.2.0 client.py L97-98: on "Done" it reads `path`
+    status = parse("markdown2pdf", body("markdown2pdf", "Done", path="https://api.markdown2pdf.ai/output/x.pdf"))
+    assert (status.state.value, status.terminal, status.progress) == ("succeeded", True, 1.0)
+    assert status.raise_for_failure() is status
+    assert [o.uri for o in status.outputs] == ["https://api.markdown2pdf.ai/output/x.pdf"]
+
+
+@pytest.mark.parametrize("raw", ["Not Started", "Processing"])
+def test_not_started_and_processing_have_not_ended(raw):
+    # L98, L99
+    status = parse("markdown2pdf", body("markdown2pdf", raw))
+    assert not status.terminal
+    assert status.raise_for_failure() is status

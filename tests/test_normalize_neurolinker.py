@@ -29,9 +29,10 @@ def test_documentation_example():
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
+        # specs/neurolinker/page.md L22, status: "Overall status: 'processing', 'completed', 'failed', or 'pending'"
         ("pending", State.QUEUED),
         ("processing", State.RUNNING),
-        ("completed", State.SUCCEEDED),
+        ("completed", State.SUCCEEDED),  # also the L62 example, with completed_at and results
         ("failed", State.FAILED),
         ("Completed", State.SUCCEEDED),
         ("PROCESSING\t", State.RUNNING),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from _status_checks import SARVAM_ID, body, parse
-from docstatus import ErrorInfo, Output, PageError, State
+from docstatus import ActionRequired, ErrorInfo, JobFailed, Output, PageError, State
 
 
 def detail(state="Running", **fields):
@@ -70,12 +70,13 @@ def test_realistic_partial_body():
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
-        ("Accepted", State.ACTION_REQUIRED),
-        ("Pending", State.QUEUED),
-        ("Running", State.RUNNING),
-        ("Completed", State.SUCCEEDED),
-        ("PartiallyCompleted", State.PARTIALLY_SUCCEEDED),
-        ("Failed", State.FAILED),
+        # specs/sarvam/page.md L12-18, "**Job States:**"
+        ("Accepted", State.ACTION_REQUIRED),  # L13 "Job created, awaiting file upload": the caller must act
+        ("Pending", State.QUEUED),  # L14 "File uploaded, waiting to start"
+        ("Running", State.RUNNING),  # L15 "Processing in progress"
+        ("Completed", State.SUCCEEDED),  # L16 "All pages processed successfully"
+        ("PartiallyCompleted", State.PARTIALLY_SUCCEEDED),  # L17 "Some pages succeeded, some failed"
+        ("Failed", State.FAILED),  # L18 "All pages failed or job-level error"
         ("partially completed", State.PARTIALLY_SUCCEEDED),
         ("completed ", State.SUCCEEDED),
     ],
@@ -205,3 +206,52 @@ def test_unknown_storage_type_and_detail_state_are_tolerated():
 def test_naive_timestamps_are_utc():
     status = parse("sarvam", body("sarvam", "Running", created_at="2025-10-15T09:49:50"))
     assert status.created_at == datetime(2025, 10, 15, 9, 49, 50, tzinfo=UTC)
+
+
+# --- what the documented job states promise a caller (specs/sarvam/page.md L12-18; README:
+# "raise_for_failure(): JobFailed for failed / partial / cancelled", "action_required (Sarvam
+# Accepted) raises ActionRequired")
+
+
+def test_partially_completed_is_a_failure_that_ended():
+    # L17 "`PartiallyCompleted`: Some pages succeeded, some failed": the job has ended, and not well
+    status = parse("sarvam", REALISTIC)
+    assert status.state.value == "partially_succeeded"
+    assert status.terminal
+    with pytest.raises(JobFailed) as caught:
+        status.raise_for_failure()
+    assert caught.value.status is status
+    assert "PartiallyCompleted" in str(caught.value)
+
+
+def test_failed_is_a_failure_that_ended_with_the_job_level_error():
+    # L18 "`Failed`: All pages failed or job-level error"
+    status = parse("sarvam", body("sarvam", "Failed", error_message="Input file is password protected"))
+    assert status.state.value == "failed"
+    assert status.terminal
+    with pytest.raises(JobFailed, match="Input file is password protected"):
+        status.raise_for_failure()
+
+
+def test_accepted_waits_for_the_caller():
+    # L13 "`Accepted`: Job created, awaiting file upload": not ended, and it will not move by itself
+    status = parse("sarvam", body("sarvam", "Accepted"))
+    assert status.state.value == "action_required"
+    assert not status.terminal
+    with pytest.raises(ActionRequired):
+        status.raise_for_failure()
+
+
+@pytest.mark.parametrize("raw", ["Pending", "Running"])
+def test_pending_and_running_have_not_ended(raw):
+    # L14 "File uploaded, waiting to start", L15 "Processing in progress"
+    status = parse("sarvam", body("sarvam", raw))
+    assert not status.terminal
+    assert status.raise_for_failure() is status
+
+
+def test_completed_is_success():
+    # L16 "`Completed`: All pages processed successfully"
+    status = parse("sarvam", body("sarvam", "Completed"))
+    assert (status.state.value, status.terminal, status.progress) == ("succeeded", True, 1.0)
+    assert status.raise_for_failure() is status
