@@ -212,10 +212,9 @@ def one_line(text: object, limit: int = LINE_LIMIT) -> str:
 
 def shorten(where: str, limit: int = WHERE_LIMIT) -> str:
     """A reference or path for a message: one line, its head and tail when longer than ``limit``."""
-    text = one_line(where, limit=10 * limit)
-    if len(text) <= limit:
-        return text
-    return f"{text[: limit - 21]}…({len(where)} chars)…{text[-8:]}"
+    if len(where) <= limit:
+        return one_line(where)
+    return f"{one_line(where[: limit - 30])}…({len(where)} chars)…{one_line(where[-8:])}"
 
 
 def say(line: str) -> None:
