@@ -11,6 +11,9 @@ For each provider folder in ``specs/`` this script
 4. runs openapi-python-client with the templates in ``codegen/templates`` into
    ``generated/docstatus_<provider>_client`` (ruff pinned, run ``--isolated``
    so no parent configuration can change the bytes), failing on any warning;
+   the spec's ``security``/``securitySchemes`` reach the templates as
+   ``docstatus_auth.jinja`` (see ``auth_schemes``), so each client's credential
+   defaults (header name, prefix, or none) come from its spec;
 5. runs datamodel-code-generator on the same document into
    ``generated/docstatus_simulator_models/<provider>.py`` (pydantic models the
    offline simulator builds its responses with);
@@ -172,6 +175,50 @@ def load_spec(provider: str, out_root: Path) -> tuple[Path, dict[str, Any]]:
     return spec_path, provenance
 
 
+def auth_schemes(doc: dict[str, Any], provider: str) -> list[dict[str, str]]:
+    """The ways a spec lets a client authenticate, in the order of its ``security`` list.
+
+    Each is ``{"name", "kind", "header", "prefix"}``: an ``apiKey`` scheme ``in: header`` is
+    ``kind="api_key"``, its ``name`` the header, no prefix; an ``http`` ``bearer`` scheme is
+    ``kind="bearer"``, ``Authorization: Bearer <token>``. The top-level ``security`` applies to
+    every operation; an operation may not declare its own (one client, one set of credentials).
+    The first entry is the generated ``AuthenticatedClient``'s default; ``security: []`` or none
+    gives no entry (the API needs no credential).
+    """
+    declared = ((doc.get("components") or {}).get("securitySchemes")) or {}
+    for path, item in (doc.get("paths") or {}).items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "security" in operation and operation["security"] != doc.get("security"):
+                raise GenerationError(
+                    f"{provider}: {method.upper()} {path} declares its own 'security'; declare it once, at the top level"
+                )
+    schemes: list[dict[str, str]] = []
+    for requirement in doc.get("security") or []:
+        for name in requirement:
+            scheme = declared.get(name)
+            if not isinstance(scheme, dict):
+                raise GenerationError(f"{provider}: security names {name!r}, which securitySchemes does not define")
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                entry = {"name": name, "kind": "api_key", "header": str(scheme["name"]), "prefix": ""}
+            elif scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+                entry = {"name": name, "kind": "bearer", "header": "Authorization", "prefix": "Bearer"}
+            else:
+                raise GenerationError(
+                    f"{provider}: security scheme {name!r} ({scheme.get('type')}) is not supported by the templates "
+                    "(an apiKey in a header, or http bearer)"
+                )
+            if entry not in schemes:
+                schemes.append(entry)
+    return schemes
+
+
+def auth_template(schemes: list[dict[str, str]]) -> str:
+    """``docstatus_auth.jinja``: the spec's schemes as a Jinja list the client template imports."""
+    return "{# written by codegen/generate.py from the spec's security; not a template to edit #}\n" + (
+        "{% set schemes = " + json.dumps(schemes, sort_keys=True) + " %}\n"
+    )
+
+
 def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, check=False)
@@ -206,6 +253,11 @@ def generate_client(provider: str, spec_path: Path, out_generated: Path, work: P
         "utf-8",
     )
     target = out_generated / package
+    templates = work / f"{provider}-templates"
+    shutil.rmtree(templates, ignore_errors=True)
+    shutil.copytree(TEMPLATES, templates)
+    doc = yaml.safe_load(spec_path.read_text("utf-8"))
+    (templates / "docstatus_auth.jinja").write_text(auth_template(auth_schemes(doc, provider)), "utf-8")
     output = _run(
         [
             sys.executable,
@@ -219,7 +271,7 @@ def generate_client(provider: str, spec_path: Path, out_generated: Path, work: P
             "--config",
             str(config),
             "--custom-template-path",
-            str(TEMPLATES),
+            str(templates),
             "--output-path",
             str(target),
             "--overwrite",

@@ -27,11 +27,11 @@ OPERATION = {
 
 #: (module, function arguments) of each generated client's status operation.
 CLIENT_OP = {
-    "aitronos": "docstatus_aitronos_client.api.default.get_file_processing_status",
-    "artos": "docstatus_artos_client.api.documents.get_document_status",
-    "markdown2pdf": "docstatus_markdown2pdf_client.api.default.get_job_job_id_status",
-    "neurolinker": "docstatus_neurolinker_client.api.default.get_document_status",
-    "sarvam": "docstatus_sarvam_client.api.subpackage_document_intelligence.get_status",
+    "aitronos": "docstatus_aitronos_client.api.status.get_status",
+    "artos": "docstatus_artos_client.api.status.get_status",
+    "markdown2pdf": "docstatus_markdown2pdf_client.api.status.get_status",
+    "neurolinker": "docstatus_neurolinker_client.api.status.get_status",
+    "sarvam": "docstatus_sarvam_client.api.status.get_status",
 }
 
 #: Every (provider, ready-made script) pair.

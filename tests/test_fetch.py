@@ -448,7 +448,7 @@ async def test_config_for_another_provider_is_refused(canned_server, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("ref", ["textract:1", "artos:", "sarvam:not-a-uuid", "aitronos:a/b", "artos"])
+@pytest.mark.parametrize("ref", ["textract:1", "artos:", "sarvam:a/b", "aitronos:a/b", "artos"])
 async def test_bad_refs(ref, mode):
     with pytest.raises(docstatus.InvalidJobRef):
         await get(mode, ref)

@@ -1,9 +1,35 @@
 import ssl
 from collections.abc import Generator
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import httpx
 from attrs import define, evolve, field
+
+
+@define(frozen=True)
+class AuthScheme:
+    """One way the API lets a client authenticate: an entry of the spec's ``securitySchemes``
+    named in its ``security``.
+
+    Attributes:
+        name: The scheme's name in the spec.
+        kind: ``"bearer"`` (``Authorization: Bearer <token>``) or ``"api_key"`` (the token alone,
+            in ``header``).
+        header: The header that carries the credential.
+        prefix: What goes before the token, with a space; empty for none.
+    """
+
+    name: str
+    kind: str
+    header: str
+    prefix: str
+
+
+#: The spec's security schemes, in the order of its ``security`` list (alternatives). The
+#: first is ``AuthenticatedClient``'s default; pass ``auth_header_name=scheme.header,
+#: prefix=scheme.prefix`` to use another. Empty: the API documents no authentication (use
+#: ``Client``).
+AUTH_SCHEMES: Final[tuple[AuthScheme, ...]] = ()
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Marks the requests of one chain (the first one and every redirect httpx builds from it, which
@@ -213,6 +239,8 @@ class Client:
 class AuthenticatedClient:
     """A Client which has been authenticated for use on secured endpoints
 
+    The spec declares no authentication: ``Client`` is enough.
+
     The following are accepted as keyword arguments and will be used to construct httpx Clients internally:
 
         ``base_url``: The base URL for the API, all requests are made to a relative path to this URL
@@ -237,8 +265,8 @@ class AuthenticatedClient:
             status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
             argument to the constructor.
         token: The token to use for authentication (never shown in repr)
-        prefix: The prefix to use for the Authorization header
-        auth_header_name: The name of the Authorization header
+        prefix: The prefix put before the token, with a space (empty: the token alone). Default: none declared by the spec, the stock value
+        auth_header_name: The header the credential is sent in. Default: none declared by the spec, the stock value
     """
 
     raise_on_unexpected_status: bool = field(default=False, kw_only=True)

@@ -78,3 +78,38 @@ class ErrorEnvelope(BaseModel):
 
     success: bool = Field(..., description="Always false for an error.")
     error: ErrorBody
+
+
+class ProcessingStatusData(BaseModel):
+    """
+    The status inside the envelope of aitronos-sdk 5.0.0 (its ProcessingStatusResponse, aitronos/types/processing_status_response.py:10-63). Not on the page; see NOTES.md row 16.
+    """
+
+    vector_store_file_id: str | None = Field(
+        None, description="VectorStoreFile ID (vsf_ prefix)."
+    )
+    file_id: str | None = Field(None, description="File ID (file_ prefix).")
+    vector_store_id: str | None = Field(None, description="Vector store ID.")
+    status: FileProcessingState
+    chunk_count: int | None = Field(None, description="Number of chunks created.")
+    embedding_model: str | None = Field(None, description="Embedding model used.")
+    error_message: str | None = Field(None, description="Error details if failed.")
+    processing_started_at: AwareDatetime | None = Field(
+        None, description="When processing started."
+    )
+    processing_completed_at: AwareDatetime | None = Field(
+        None, description="When processing completed."
+    )
+    added_at: AwareDatetime | None = Field(
+        None, description="When the file was added to the vector store."
+    )
+
+
+class ProcessingStatusEnvelope(BaseModel):
+    """
+    The success envelope of aitronos-sdk 5.0.0 (SuccessResponseProcessingStatusResponse, aitronos/types/success_response_processing_status_response.py:10-24). Not on the page.
+    """
+
+    success: bool | None = None
+    message: str | None = Field(None, description="Human-readable success message.")
+    data: ProcessingStatusData

@@ -22,13 +22,25 @@ class ValidationError(BaseModel):
     type: str = Field(..., title="Error Type")
 
 
+class OutputMetadata(BaseModel):
+    """
+    The answer of a GET of a Done job's `path`: where the generated PDF can be downloaded. From the SDKs (markdown2pdf-python 0.2.0 client.py: `final_data["url"]`); not on the page.
+    """
+
+    url: str = Field(..., description="The generated PDF's URL.", title="Url")
+
+
 class JobStatus(BaseModel):
     id: UUID = Field(..., title="Id")
     description: str | None = Field(None, title="Description")
     status: Status
     status_meta: str | None = Field(None, title="Status Meta")
     progress: float | None = Field(None, ge=0.0, le=1.0, title="Progress")
-    path: str | None = Field(None, title="Path")
+    path: str | None = Field(
+        None,
+        description="Once the job is Done: the URL of the output's metadata, whose GET answers `{\"url\": <the PDF's URL>}` (schema OutputMetadata). Not the PDF itself.",
+        title="Path",
+    )
 
 
 class HTTPValidationError(BaseModel):

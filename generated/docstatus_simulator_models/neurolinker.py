@@ -61,7 +61,18 @@ class DocumentStatusResponse(BaseModel):
     completed_at: AwareDatetime | None = Field(
         None, description="When extraction ended, or null while it has not."
     )
-    results: DocumentResults | None = None
+    results: DocumentResults | None = Field(
+        None,
+        description="Extraction results, or null (e.g. while the document is pending or processing).",
+    )
     document_page_url: AnyUrl | None = Field(
         None, description="Page of this document in the Neurolinker web app."
     )
+
+
+class DocumentStatusEnvelope(BaseModel):
+    """
+    The same status wrapped in `data`, as neurolinker-sdk 0.2.2 also accepts (extraction/helpers.py reads `status` and `documents` top-level or under `data`). Not on the page; see NOTES.md row 16.
+    """
+
+    data: DocumentStatusResponse

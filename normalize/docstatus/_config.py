@@ -4,23 +4,23 @@ Environment variables, ``PROVIDER`` in upper case (``ARTOS``, ``SARVAM``, ...):
 
 - ``DOCSTATUS_<PROVIDER>_BASE_URL``: the API's base URL (default: the provider's documented server);
 - ``DOCSTATUS_<PROVIDER>_TOKEN``: the credential (Sarvam: the ``api-subscription-key``;
-  Artos, Neurolinker, Aitronos: the bearer token; markdown2pdf needs none).
+  Artos, Neurolinker, Aitronos: the bearer token; markdown2pdf needs none);
+- ``DOCSTATUS_<PROVIDER>_<OPTION>``: each option ``OPTIONS`` lists for the provider, e.g.
+  ``DOCSTATUS_AITRONOS_AUTH=api_key``, ``DOCSTATUS_AITRONOS_PATH=vector-stores``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._exceptions import ConfigurationError
 from ._status import PROVIDERS, Provider
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 #: The servers each provider documents.
 DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
@@ -35,6 +35,17 @@ DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
 
 #: Providers whose status endpoint needs no credential.
 NO_AUTH: Final = frozenset({"markdown2pdf"})
+
+#: Options a provider's configuration may set, and their values (the first is the default):
+#: ``auth`` picks one of the spec's security schemes by kind, ``path`` one of its status paths.
+#: Aitronos: ``auth`` "bearer" (the page's samples) or "api_key" (``X-API-Key``: the SDK and the
+#: current vector-store pages); ``path`` "stores" (the page's) or "vector-stores" (the SDK's).
+#: See specs/aitronos/NOTES.md rows 16-18.
+OPTIONS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
+    {
+        "aitronos": MappingProxyType({"auth": ("bearer", "api_key"), "path": ("stores", "vector-stores")}),
+    }
+)
 
 #: Seconds one status request may take, unless configured otherwise: connecting, sending, and
 #: reading the headers and the whole body, together.
@@ -105,6 +116,40 @@ def _check_timeout(_instance: object, _attribute: attrs.Attribute[float], value:
         raise ConfigurationError(f"timeout must be a finite number of seconds > 0, not {value!r}")
 
 
+def _to_options(value: object) -> tuple[tuple[str, str], ...]:
+    """A mapping (or pairs) of option names to values, as sorted pairs (hashable, comparable)."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, tuple | list):
+        pairs = list(value)
+    else:
+        raise ConfigurationError(f"options must be a mapping of names to values, not {type(value).__name__}")
+    if not all(isinstance(pair, tuple | list) and len(pair) == 2 for pair in pairs):
+        raise ConfigurationError("options must be a mapping of names to values, or (name, value) pairs")
+    return tuple(sorted((pair[0], pair[1]) for pair in pairs))
+
+
+def _check_options(
+    instance: ProviderConfig,
+    _attribute: attrs.Attribute[tuple[tuple[str, str], ...]],
+    value: tuple[tuple[str, str], ...],
+) -> None:
+    known = OPTIONS.get(instance.provider, {})
+    names = [name for name, _ in value]
+    for name, choice in value:
+        if name not in known:
+            allowed = ", ".join(known) or "none"
+            raise ConfigurationError(f"{instance.provider} has no option {name!r} (its options: {allowed})")
+        if choice not in known[name]:
+            raise ConfigurationError(
+                f"{instance.provider} option {name}={choice!r} is not one of {', '.join(map(repr, known[name]))}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"{instance.provider} options name one option twice: {names}")
+
+
 @attrs.frozen(kw_only=True)
 class ProviderConfig:
     """How to reach one provider.
@@ -119,6 +164,10 @@ class ProviderConfig:
             body together (finite).
         max_body: Bytes a response body may have after decompression; a larger one is a
             ``MalformedResponse`` naming this limit (default ``DEFAULT_MAX_BODY``, 8 MiB).
+        options: Provider-specific choices, a mapping such as ``{"auth": "api_key", "path":
+            "vector-stores"}`` (Aitronos), kept as sorted ``(name, value)`` pairs; what each
+            provider accepts is in ``OPTIONS`` (the first value of each is the default). An
+            unknown name or value is a ``ConfigurationError``.
     """
 
     provider: Provider
@@ -126,6 +175,7 @@ class ProviderConfig:
     token: str | None = attrs.field(default=None, repr=False, converter=_clean_token, validator=_check_token)
     timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=_check_timeout)
     max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_check_max_body)
+    options: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_to_options, validator=_check_options)
 
     @classmethod
     def from_env(cls, provider: str, environ: Mapping[str, str] | None = None) -> ProviderConfig:
@@ -136,7 +186,10 @@ class ProviderConfig:
         prefix = f"DOCSTATUS_{provider.upper()}_"
         base_url = env.get(prefix + "BASE_URL") or DEFAULT_BASE_URLS[provider]
         token = env.get(prefix + "TOKEN")
-        return cls(provider=provider, base_url=base_url.rstrip("/"), token=token)
+        options = {
+            name: env[prefix + name.upper()] for name in OPTIONS.get(provider, {}) if env.get(prefix + name.upper())
+        }
+        return cls(provider=provider, base_url=base_url.rstrip("/"), token=token, options=options)
 
     def require_token(self) -> str:
         """The token; ``ConfigurationError`` naming the variable to set when there is none."""

@@ -65,13 +65,12 @@ from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
-from uuid import UUID
 
 import attrs
 import httpx
 
 from ._common import Malformed
-from ._config import NO_AUTH, ProviderConfig
+from ._config import ProviderConfig
 from ._exceptions import (
     AuthenticationError,
     BadRequest,
@@ -116,13 +115,23 @@ class FetchResult:
 
 @attrs.frozen
 class _Operation:
-    """How to call one provider's generated status operation."""
+    """How to call one provider's generated status operation.
 
-    module: str
-    errors: str
+    The credential (header, prefix, or none) is not here: it is the generated client's
+    ``AUTH_SCHEMES``, from its spec's ``securitySchemes``/``security`` (see ``_credential``).
+    """
+
+    package: str
     args: Callable[[JobRef], dict[str, Any]]
-    auth_header: str | None
-    auth_prefix: str
+    module_name: str = "api.status.get_status"
+
+    @property
+    def module(self) -> str:
+        return f"{self.package}.{self.module_name}"
+
+    @property
+    def errors(self) -> str:
+        return f"{self.package}.errors"
 
 
 def _aitronos_args(ref: JobRef) -> dict[str, Any]:
@@ -130,45 +139,62 @@ def _aitronos_args(ref: JobRef) -> dict[str, Any]:
     return {"organization_id": org, "store_id": store, "file_id": file}
 
 
+def _aitronos_sdk_args(ref: JobRef) -> dict[str, Any]:
+    org, store, file = ref.parts
+    return {"organization_id": org, "vector_store_id": store, "file_id": file}
+
+
+def _job_id(ref: JobRef) -> dict[str, Any]:
+    return {"job_id": ref.job_id}
+
+
+def _document_id(ref: JobRef) -> dict[str, Any]:
+    return {"document_id": ref.job_id}
+
+
+#: Every provider's status operation is ``docstatus_<p>_client.api.status.get_status`` (the specs'
+#: ``operationId: getStatus``, ``tags: [status]``); only the arguments differ.
 _OPERATIONS: Final[Mapping[str, _Operation]] = MappingProxyType(
     {
-        "artos": _Operation(
-            "docstatus_artos_client.api.documents.get_document_status",
-            "docstatus_artos_client.errors",
-            lambda ref: {"document_id": ref.job_id},
-            "Authorization",
-            "Bearer ",
-        ),
-        "sarvam": _Operation(
-            "docstatus_sarvam_client.api.subpackage_document_intelligence.get_status",
-            "docstatus_sarvam_client.errors",
-            lambda ref: {"job_id": UUID(ref.job_id)},
-            "api-subscription-key",
-            "",
-        ),
-        "neurolinker": _Operation(
-            "docstatus_neurolinker_client.api.default.get_document_status",
-            "docstatus_neurolinker_client.errors",
-            lambda ref: {"document_id": ref.job_id},
-            "Authorization",
-            "Bearer ",
-        ),
-        "aitronos": _Operation(
-            "docstatus_aitronos_client.api.default.get_file_processing_status",
-            "docstatus_aitronos_client.errors",
-            _aitronos_args,
-            "Authorization",
-            "Bearer ",
-        ),
-        "markdown2pdf": _Operation(
-            "docstatus_markdown2pdf_client.api.default.get_job_job_id_status",
-            "docstatus_markdown2pdf_client.errors",
-            lambda ref: {"job_id": ref.job_id},
-            None,
-            "",
+        "artos": _Operation("docstatus_artos_client", _document_id),
+        "sarvam": _Operation("docstatus_sarvam_client", _job_id),
+        "neurolinker": _Operation("docstatus_neurolinker_client", _document_id),
+        "aitronos": _Operation("docstatus_aitronos_client", _aitronos_args),
+        "markdown2pdf": _Operation("docstatus_markdown2pdf_client", _job_id),
+    }
+)
+
+#: Operations chosen by a ``ProviderConfig`` option instead: (provider, option, value) -> operation.
+_VARIANTS: Final[Mapping[tuple[str, str, str], _Operation]] = MappingProxyType(
+    {
+        ("aitronos", "path", "vector-stores"): _Operation(
+            "docstatus_aitronos_client", _aitronos_sdk_args, "api.status.get_status_vector_stores"
         ),
     }
 )
+
+
+def _operation(cfg: ProviderConfig) -> _Operation:
+    for name, value in cfg.options:
+        variant = _VARIANTS.get((cfg.provider, name, value))
+        if variant is not None:
+            return variant
+    return _OPERATIONS[cfg.provider]
+
+
+def _credential(cfg: ProviderConfig, op: _Operation) -> tuple[str, str] | None:
+    """``(header, prefix)`` to send the token with, from the generated client's ``AUTH_SCHEMES``
+    (its spec's security schemes: the first by default, else the one whose kind the ``auth``
+    option names); ``None`` when the spec declares no authentication."""
+    schemes = importlib.import_module(f"{op.package}.client").AUTH_SCHEMES
+    if not schemes:
+        return None
+    wanted = dict(cfg.options).get("auth")
+    for scheme in schemes:
+        if wanted is None or scheme.kind == wanted:
+            return scheme.header, scheme.prefix
+    kinds = ", ".join(repr(s.kind) for s in schemes)
+    raise ConfigurationError(f"{cfg.provider} documents no {wanted!r} authentication (its spec has {kinds})")
 
 
 # --- one request. The generated operations call ``client.get_httpx_client().request(method=, url=)``;
@@ -228,7 +254,7 @@ class _Bound:
         """Shut down the connections this request opened: a worker thread blocked reading from a
         server that trickles wakes at once and ends (``close`` alone would not wake it)."""
         for stream in self.streams:
-            sock = getattr(stream, "get_extra_info", lambda _: None)("socket")
+            sock: Any = getattr(stream, "get_extra_info", lambda _: None)("socket")
             with suppress(OSError, AttributeError):
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -585,6 +611,7 @@ class _Plan:
     op: _Operation
     module: Any
     args: dict[str, Any]
+    auth: tuple[str, str] | None
 
     @classmethod
     def of(cls, ref: str | JobRef, config: ProviderConfig | None) -> _Plan:
@@ -595,16 +622,18 @@ class _Plan:
                 f"the configuration is for {cfg.provider}, but the job {job} is at {job.provider}; "
                 f"pass ProviderConfig(provider={job.provider!r}, ...)"
             )
-        op = _OPERATIONS[job.provider]
-        if job.provider not in NO_AUTH:
+        op = _operation(cfg)
+        auth = _credential(cfg, op)
+        if auth is not None:
             cfg.require_token()
             _warn_plain_http(cfg)
-        return cls(job, cfg, op, importlib.import_module(op.module), op.args(job))
+        return cls(job, cfg, op, importlib.import_module(op.module), op.args(job), auth)
 
     def bound(self, http: httpx.Client | httpx.AsyncClient) -> _Bound:
         headers = {"Accept": "application/json", "Accept-Encoding": _ACCEPT_ENCODING}
-        if self.op.auth_header is not None and self.cfg.token is not None:
-            headers[self.op.auth_header] = self.op.auth_prefix + self.cfg.token
+        if self.auth is not None and self.cfg.token is not None:
+            header, prefix = self.auth
+            headers[header] = f"{prefix} {self.cfg.token}" if prefix else self.cfg.token
         return _Bound(
             http,
             self.cfg.base_url.rstrip("/"),
@@ -760,7 +789,7 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any, bound: _Bound) -
         raise _malformed(job, cfg, bound.problem, response.content)
     m = mapper(job.provider)
     parsed = response.parsed
-    if not isinstance(parsed, m.MODEL):
+    if not isinstance(parsed, m.MODELS):
         raise _malformed(job, cfg, "no status model", response.content)
     if response.content.lstrip()[:1] != b"{":  # e.g. an array of pairs, which dict() accepts
         raise _malformed(job, cfg, "expected a JSON object", response.content)

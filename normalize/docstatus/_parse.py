@@ -1,7 +1,9 @@
 """``parse(provider, body)``: a status response the caller already holds -> ``JobStatus``.
 
 For webhook bodies, queue messages and stored responses. The body goes through the same
-generated model (``Model.from_dict``) and the same provider mapping as ``get_status``.
+generated model (``Model.from_dict``) and the same provider mapping as ``get_status``. A model
+the caller already parsed with the provider's generated client (``response.parsed``) is
+mapped as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ._status import PROVIDERS, JobStatus
 #: What parsing a model or mapping it may raise on a body that is not the documented one.
 _PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, OverflowError, RecursionError)
 
-Body = bytes | bytearray | memoryview | str | Mapping[str, Any]
+Body = bytes | bytearray | memoryview | str | Mapping[str, Any] | Any
 
 
 def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
@@ -28,7 +30,9 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
 
     Args:
         provider: One of ``docstatus.PROVIDERS``.
-        body: The response body: JSON as ``bytes``/``str``, or the decoded JSON object.
+        body: The response body: JSON as ``bytes``/``str``, the decoded JSON object, or the
+            model the provider's generated client parsed it into (e.g. ``response.parsed`` of
+            ``docstatus_sarvam_client.api.status.get_status.sync_detailed``).
         job_id: The job's id, used when the body carries none. Aitronos bodies never do, so
             for ``"aitronos"`` it is required (``"<org_id>/<store_id>/<file_id>"``); for the
             others the body's own id wins and ``job_id`` fills in only a missing or empty one.
@@ -53,6 +57,19 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
             f"{provider} status bodies carry no job id: pass parse({provider!r}, body, job_id='{form}')"
         )
 
+    if isinstance(body, m.MODELS):
+        try:
+            return m.normalize(body, job_id=job_id)
+        except InvalidJobRef:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise _malformed(provider, _model_dict(body), _reason(exc)) from exc
+    if _is_generated_model(body):
+        raise ConfigurationError(
+            f"parse({provider!r}, ...) got a {type(body).__module__}.{type(body).__qualname__}, which is not a "
+            f"{provider} status model; expected one of {', '.join(c.__name__ for c in m.MODELS)} from "
+            f"docstatus_{provider}_client, or the body as JSON"
+        )
     if isinstance(body, Mapping):
         data: Any = body
     else:
@@ -65,11 +82,23 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
     if job_id is not None and m.ID_FIELD is not None and data.get(m.ID_FIELD) in (None, ""):
         data = {**data, m.ID_FIELD: job_id}
     try:
-        return m.normalize(m.MODEL.from_dict(data), job_id=job_id)
+        return m.normalize(m.from_dict(data), job_id=job_id)
     except InvalidJobRef:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+def _is_generated_model(body: Any) -> bool:
+    module = type(body).__module__
+    return module.startswith("docstatus_") and "_client." in module and hasattr(body, "to_dict")
+
+
+def _model_dict(model: Any) -> Any:
+    try:
+        return model.to_dict()
+    except Exception:  # only for the kept body of an error
+        return repr(model)
 
 
 @lru_cache(maxsize=1024)

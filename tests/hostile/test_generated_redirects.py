@@ -66,14 +66,14 @@ class Provider:
 PROVIDERS = [
     Provider(
         "artos",
-        "api.documents.get_document_status",
+        "api.status.get_status",
         {"document_id": "document-uuid-456"},
         "artos-TOKEN-9f1c7e",
         "authorization",
     ),
     Provider(
         "sarvam",
-        "api.subpackage_document_intelligence.get_status",
+        "api.status.get_status",
         {"job_id": uuid.UUID("1aa6e189-c206-46c3-a70b-76acbb8ebbaf")},
         "sarvam-KEY-4b2d8a",
         "api-subscription-key",
@@ -81,14 +81,14 @@ PROVIDERS = [
     ),
     Provider(
         "neurolinker",
-        "api.default.get_document_status",
+        "api.status.get_status",
         {"document_id": "1d6986aa-80ac-4a4d-9009-5a323c9046b1"},
         "nl_live_TOKEN_77ab",
         "authorization",
     ),
     Provider(
         "aitronos",
-        "api.default.get_file_processing_status",
+        "api.status.get_status",
         {"organization_id": "org_x", "store_id": "vs_y", "file_id": "file_z"},
         "atr_sk_TOKEN_c41e",
         "authorization",

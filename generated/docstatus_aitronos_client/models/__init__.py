@@ -5,6 +5,8 @@ from .error_details import ErrorDetails
 from .error_envelope import ErrorEnvelope
 from .file_processing_state import FileProcessingState
 from .file_processing_status import FileProcessingStatus
+from .processing_status_data import ProcessingStatusData
+from .processing_status_envelope import ProcessingStatusEnvelope
 
 __all__ = (
     "ErrorBody",
@@ -12,4 +14,6 @@ __all__ = (
     "ErrorEnvelope",
     "FileProcessingState",
     "FileProcessingStatus",
+    "ProcessingStatusData",
+    "ProcessingStatusEnvelope",
 )

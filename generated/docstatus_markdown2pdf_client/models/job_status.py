@@ -22,7 +22,8 @@ class JobStatus:
         description (None | str | Unset):
         status_meta (None | str | Unset):
         progress (float | Unset):
-        path (None | str | Unset):
+        path (None | str | Unset): Once the job is Done: the URL of the output's metadata, whose GET answers `{"url":
+            <the PDF's URL>}` (schema OutputMetadata). Not the PDF itself.
     """
 
     id: UUID

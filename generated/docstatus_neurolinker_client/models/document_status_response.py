@@ -33,8 +33,8 @@ class DocumentStatusResponse:
         user_uid (str | Unset): Id of the user who sent the request.
         started_at (datetime.datetime | None | Unset): When extraction started, or null while it has not.
         completed_at (datetime.datetime | None | Unset): When extraction ended, or null while it has not.
-        results (DocumentResults | Unset): Extraction results, an open object: `storage_path` and `cropped_images` are
-            the keys the documented example shows; any other key is kept as it is.
+        results (DocumentResults | None | Unset): Extraction results, or null (e.g. while the document is pending or
+            processing).
         document_page_url (str | Unset): Page of this document in the Neurolinker web app.
     """
 
@@ -49,11 +49,13 @@ class DocumentStatusResponse:
     user_uid: str | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
     completed_at: datetime.datetime | None | Unset = UNSET
-    results: DocumentResults | Unset = UNSET
+    results: DocumentResults | None | Unset = UNSET
     document_page_url: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.document_results import DocumentResults  # noqa: PLC0415
+
         success = self.success
 
         document_id = self.document_id
@@ -88,9 +90,13 @@ class DocumentStatusResponse:
         else:
             completed_at = self.completed_at
 
-        results: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.results, Unset):
+        results: dict[str, Any] | None | Unset
+        if isinstance(self.results, Unset):
+            results = UNSET
+        elif isinstance(self.results, DocumentResults):
             results = self.results.to_dict()
+        else:
+            results = self.results
 
         document_page_url = self.document_page_url
 
@@ -185,12 +191,22 @@ class DocumentStatusResponse:
 
         completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
 
-        _results = d.pop("results", UNSET)
-        results: DocumentResults | Unset
-        if isinstance(_results, Unset):
-            results = UNSET
-        else:
-            results = DocumentResults.from_dict(_results)
+        def _parse_results(data: object) -> DocumentResults | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                results_type_0 = DocumentResults.from_dict(data)
+
+                return results_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            raise TypeError(f"{data!r} is not a valid DocumentResults | None | Unset")
+
+        results = _parse_results(d.pop("results", UNSET))
 
         document_page_url = d.pop("document_page_url", UNSET)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -24,7 +23,7 @@ class DocDigitizationJobStatusResponse:
     """Response model for job status endpoint.
 
     Attributes:
-        job_id (UUID): Job identifier (UUID)
+        job_id (str): Job identifier (UUID)
         job_state (DocDigitizationJobState): Current state of the document intelligence job
         created_at (datetime.datetime): Job creation timestamp (ISO 8601)
         updated_at (datetime.datetime): Last update timestamp (ISO 8601)
@@ -36,7 +35,7 @@ class DocDigitizationJobStatusResponse:
         job_details (list[DocDigitizationJobDetail] | Unset): Per-file processing details with page metrics
     """
 
-    job_id: UUID
+    job_id: str
     job_state: DocDigitizationJobState
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -49,7 +48,7 @@ class DocDigitizationJobStatusResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        job_id = str(self.job_id)
+        job_id = self.job_id
 
         job_state = self.job_state.value
 
@@ -107,7 +106,7 @@ class DocDigitizationJobStatusResponse:
         if not isinstance(src_dict, Mapping):
             raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
         d = dict(src_dict)
-        job_id = UUID(d.pop("job_id"))
+        job_id = d.pop("job_id")
 
         job_state = DocDigitizationJobState(d.pop("job_state"))
 

@@ -1,9 +1,12 @@
 """One module per provider: a frozen status table and ``normalize(model) -> JobStatus``.
 
-Each module defines ``PROVIDER``, ``MODEL`` (the generated client's 200 model), ``ID_FIELD``
-(the body field holding the job id, ``None`` when the body has none), ``STATES`` (documented
-value -> ``State``, a ``MappingProxyType``) and ``normalize(model, *, job_id=None)``. Modules are
-imported on first use (each imports its generated client package).
+Each module defines ``PROVIDER``, ``MODEL`` (the generated client's 200 model), ``MODELS``
+(every generated model a 200 body may parse into: ``MODEL`` and, where the spec accepts one, an
+envelope around it), ``ID_FIELD`` (the body field holding the job id, ``None`` when the body has
+none), ``STATES`` (documented value -> ``State``, a ``MappingProxyType``), ``from_dict(data)``
+(a decoded 200 body -> one of ``MODELS``, as the generated operation parses it) and
+``normalize(model, *, job_id=None)``. Modules are imported on first use (each imports its
+generated client package).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ class Mapper(Protocol):
 
     PROVIDER: str
     MODEL: Any
+    MODELS: tuple[type, ...]
     ID_FIELD: str | None
     STATES: Mapping[str, State]
+    from_dict: Callable[[Mapping[str, Any]], Any]
     normalize: Callable[..., JobStatus]
 
 

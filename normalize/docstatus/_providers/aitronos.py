@@ -1,18 +1,24 @@
 """Aitronos: ``FileProcessingStatus`` of
-``GET /v1/organizations/{organization_id}/stores/{store_id}/files/{file_id}/status``.
+``GET /v1/organizations/{organization_id}/stores/{store_id}/files/{file_id}/status`` (the page),
+or the envelope ``{success, message, data: {status, error_message, processing_started_at,
+processing_completed_at, ...}}`` of aitronos-sdk 5.0.0 (on either path; see
+specs/aitronos/NOTES.md rows 16-18).
 
 pending, queued -> queued; processing -> running; completed -> succeeded; failed -> failed.
 ``progress_percent`` / 100 -> progress; ``current_step`` -> step; ``error_message`` -> error.
-The body carries no ids: the job id (``org_id/store_id/file_id``) must come from the caller
-(``get_status`` passes the reference's; ``parse`` needs ``job_id=``).
+The envelope's ``data`` has no progress or step; its ``processing_started_at`` /
+``processing_completed_at`` are the times. The body carries no ids: the job id
+(``org_id/store_id/file_id``) must come from the caller (``get_status`` passes the
+reference's; ``parse`` needs ``job_id=``).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_aitronos_client.models.file_processing_status import FileProcessingStatus
+from docstatus_aitronos_client.models.processing_status_envelope import ProcessingStatusEnvelope
 
 from docstatus._common import (
     enum_value,
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
 
 PROVIDER: Final = "aitronos"
 MODEL: Final = FileProcessingStatus
+#: Every model a 200 body parses into: the page's bare body, or the SDK's envelope.
+MODELS: Final = (FileProcessingStatus, ProcessingStatusEnvelope)
 #: The body has no id field.
 ID_FIELD: Final = None
 #: Documented ``status`` values -> ``State`` (see specs/aitronos/NOTES.md row 4).
@@ -47,10 +55,32 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 _FOLDED: Final = folded_table(STATES)
 
 
-def normalize(model: FileProcessingStatus, *, job_id: str | None = None) -> JobStatus:
+def from_dict(data: Mapping[str, Any]) -> FileProcessingStatus | ProcessingStatusEnvelope:
+    """A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``."""
+    if "data" in data and "status" not in data:
+        return ProcessingStatusEnvelope.from_dict(data)
+    return FileProcessingStatus.from_dict(data)
+
+
+def normalize(model: FileProcessingStatus | ProcessingStatusEnvelope, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Aitronos status; ``job_id`` (``org_id/store_id/file_id``) is required."""
     if not job_id:
         raise InvalidJobRef("an Aitronos status body carries no ids: pass job_id='<org_id>/<store_id>/<file_id>'")
+    if isinstance(model, ProcessingStatusEnvelope):
+        data = model.data
+        raw = enum_value(data.status, "data.status")
+        state = match_state(PROVIDER, raw, STATES, _FOLDED)
+        return JobStatus(
+            provider=PROVIDER,
+            job_id=job_id,
+            state=state,
+            provider_state=raw,
+            progress=finish_progress(state, None),
+            started_at=utc(data.processing_started_at, "data.processing_started_at"),
+            completed_at=utc(data.processing_completed_at, "data.processing_completed_at"),
+            error=error_info(None, data.error_message, "data.error_message"),
+            model=model,
+        )
     raw = enum_value(model.status, "status")
     state = match_state(PROVIDER, raw, STATES, _FOLDED)
     return JobStatus(

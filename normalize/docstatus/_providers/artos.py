@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 PROVIDER: Final = "artos"
 MODEL: Final = TaskStatusResponse
+#: Every model a 200 body parses into.
+MODELS: Final = (TaskStatusResponse,)
+#: A decoded 200 body -> its model (raises on a body that is not the documented one).
+from_dict: Final = TaskStatusResponse.from_dict
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "task_id"
 #: Documented ``status`` values -> ``State``.

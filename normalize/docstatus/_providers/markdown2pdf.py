@@ -2,7 +2,10 @@
 
 Not Started -> queued; Processing -> running; Done -> succeeded; Error -> failed, its message
 from ``status_meta``. ``progress`` is already a fraction (clamped); ``status_meta`` -> step;
-``path`` -> one output (name ``"path"``). No timestamps or pages.
+``path`` -> one output named ``"metadata"``: on Done, ``path`` is the URL of the output's
+metadata, whose GET answers ``{"url": <the PDF's URL>}`` (both official SDKs read it so; see
+specs/markdown2pdf/NOTES.md); ``docstatus.resolve_outputs`` turns it into the PDF's URL. No
+timestamps or pages.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ if TYPE_CHECKING:
 
 PROVIDER: Final = "markdown2pdf"
 MODEL: Final = M2PJobStatus
+#: Every model a 200 body parses into.
+MODELS: Final = (M2PJobStatus,)
+#: A decoded 200 body -> its model (raises on a body that is not the documented one).
+from_dict: Final = M2PJobStatus.from_dict
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "id"
 #: Documented ``status`` values -> ``State``.
@@ -40,6 +47,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+#: The name of the output whose URI is the metadata URL (``path``), not the file.
+METADATA: Final = "metadata"
 
 
 def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all
@@ -56,6 +65,6 @@ def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  
         progress=finish_progress(state, from_fraction(model.progress, "progress")),
         step=meta,
         error=error_info(None, meta, "status_meta") if state is State.FAILED else None,
-        outputs=() if path is None else (Output(name="path", uri=path),),
+        outputs=() if path is None else (Output(name=METADATA, uri=path),),
         model=model,
     )

@@ -5,14 +5,17 @@ pending -> queued; processing -> running; completed -> succeeded; failed -> fail
 ``storage_path`` (name ``"storage_path"``), each of ``cropped_images`` (name = the file name; the
 documentation does not say where they are stored, so no URI is guessed) and
 ``document_page_url`` (name ``"document_page_url"``). Progress is unknowable until completed.
-The body has no error field: a failed document has ``error`` ``None``.
+The body has no error field: a failed document has ``error`` ``None``. ``results`` may be
+``null`` (no outputs from it). The same status wrapped as ``{"data": {...}}`` (which
+neurolinker-sdk 0.2.2 also accepts) is unwrapped.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from docstatus_neurolinker_client.models.document_status_envelope import DocumentStatusEnvelope
 from docstatus_neurolinker_client.models.document_status_response import DocumentStatusResponse
 from docstatus_neurolinker_client.types import Unset
 
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 
 PROVIDER: Final = "neurolinker"
 MODEL: Final = DocumentStatusResponse
+#: Every model a 200 body parses into: the bare status, or the status under ``data``.
+MODELS: Final = (DocumentStatusResponse, DocumentStatusEnvelope)
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "document_id"
 #: Documented ``status`` values -> ``State``.
@@ -49,15 +54,25 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 _FOLDED: Final = folded_table(STATES)
 
 
-def normalize(model: DocumentStatusResponse, *, job_id: str | None = None) -> JobStatus:
+def from_dict(data: Mapping[str, Any]) -> DocumentStatusResponse | DocumentStatusEnvelope:
+    """A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``."""
+    if "data" in data and "status" not in data:
+        return DocumentStatusEnvelope.from_dict(data)
+    return DocumentStatusResponse.from_dict(data)
+
+
+def normalize(model: DocumentStatusResponse | DocumentStatusEnvelope, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Neurolinker status; ``job_id`` is used only when ``document_id`` is empty."""
+    envelope = model
+    if isinstance(model, DocumentStatusEnvelope):
+        model = model.data
     raw = enum_value(model.status, "status")
     state = match_state(PROVIDER, raw, STATES, _FOLDED)
     total = count(model.total_pages, "total_pages")
 
     outputs: list[Output] = []
     results = model.results
-    if not isinstance(results, Unset):
+    if results is not None and not isinstance(results, Unset):
         storage_path = text(results.storage_path, "results.storage_path")
         if storage_path is not None:
             outputs.append(Output(name="storage_path", uri=storage_path))
@@ -83,5 +98,5 @@ def normalize(model: DocumentStatusResponse, *, job_id: str | None = None) -> Jo
         completed_at=utc(model.completed_at, "completed_at"),
         pages=None if total is None else Pages(total=total),
         outputs=tuple(outputs),
-        model=model,
+        model=envelope,
     )

@@ -31,6 +31,7 @@ from docstatus._common import (
     folded_table,
     integer,
     match_state,
+    pick_job_id,
     text,
     utc,
 )
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 
 PROVIDER: Final = "sarvam"
 MODEL: Final = DocDigitizationJobStatusResponse
+#: Every model a 200 body parses into.
+MODELS: Final = (DocDigitizationJobStatusResponse,)
+#: A decoded 200 body -> its model (raises on a body that is not the documented one).
+from_dict: Final = DocDigitizationJobStatusResponse.from_dict
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "job_id"
 #: Documented ``job_state`` values -> ``State``.
@@ -104,7 +109,7 @@ def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = N
 
     return JobStatus(
         provider=PROVIDER,
-        job_id=str(model.job_id),
+        job_id=pick_job_id(model.job_id, None, "job_id"),
         state=state,
         provider_state=raw,
         progress=finish_progress(state, progress),

@@ -7,6 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_envelope import ErrorEnvelope
 from ...models.file_processing_status import FileProcessingStatus
+from ...models.processing_status_envelope import ProcessingStatusEnvelope
 from ...types import Response, status_code_of
 
 
@@ -18,14 +19,14 @@ def _segment(value: object) -> str:
 
 def _get_kwargs(
     organization_id: str,
-    store_id: str,
+    vector_store_id: str,
     file_id: str,
 ) -> dict[str, Any]:
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/v1/organizations/{organization_id}/stores/{store_id}/files/{file_id}/status".format(
+        "url": "/v1/organizations/{organization_id}/vector-stores/{vector_store_id}/files/{file_id}/status".format(
             organization_id=_segment(organization_id),
-            store_id=_segment(store_id),
+            vector_store_id=_segment(vector_store_id),
             file_id=_segment(file_id),
         ),
     }
@@ -35,9 +36,27 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorEnvelope | FileProcessingStatus | None:
+) -> ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope | None:
     if response.status_code == 200:
-        response_200 = FileProcessingStatus.from_dict(response.json())
+
+        def _parse_response_200(
+            data: object,
+        ) -> FileProcessingStatus | ProcessingStatusEnvelope:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ProcessingStatusEnvelope.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = FileProcessingStatus.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -64,7 +83,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorEnvelope | FileProcessingStatus]:
+) -> Response[ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope]:
     try:
         parsed = _parse_response(client=client, response=response)
     except errors.UnexpectedStatus:
@@ -83,19 +102,22 @@ def _build_response(
 
 def sync_detailed(
     organization_id: str,
-    store_id: str,
+    vector_store_id: str,
     file_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FileProcessingStatus]:
-    """Get processing status
+) -> Response[ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope]:
+    """Get processing status (aitronos-sdk 5.0.0 path)
 
-     Get the current processing status of a file in a knowledge store: progress percentage, current step,
-    and any error messages. Use this endpoint to poll for processing completion after uploading a file.
+     The same status on the path aitronos-sdk 5.0.0 calls (`vector_store_files.get_processing_status`,
+    aitronos/vector_store_files/raw_client.py:271-275), not on the page; chosen by configuration in
+    docstatus (NOTES.md row 17). Get the current processing status of a file in a knowledge store:
+    progress percentage, current step, and any error messages. Use this endpoint to poll for processing
+    completion after uploading a file.
 
     Args:
         organization_id (str):
-        store_id (str):
+        vector_store_id (str):
         file_id (str):
 
     Raises:
@@ -104,12 +126,12 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FileProcessingStatus]
+        Response[ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope]
     """
 
     kwargs = _get_kwargs(
         organization_id=organization_id,
-        store_id=store_id,
+        vector_store_id=vector_store_id,
         file_id=file_id,
     )
 
@@ -122,19 +144,22 @@ def sync_detailed(
 
 def sync(
     organization_id: str,
-    store_id: str,
+    vector_store_id: str,
     file_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FileProcessingStatus | None:
-    """Get processing status
+) -> ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope | None:
+    """Get processing status (aitronos-sdk 5.0.0 path)
 
-     Get the current processing status of a file in a knowledge store: progress percentage, current step,
-    and any error messages. Use this endpoint to poll for processing completion after uploading a file.
+     The same status on the path aitronos-sdk 5.0.0 calls (`vector_store_files.get_processing_status`,
+    aitronos/vector_store_files/raw_client.py:271-275), not on the page; chosen by configuration in
+    docstatus (NOTES.md row 17). Get the current processing status of a file in a knowledge store:
+    progress percentage, current step, and any error messages. Use this endpoint to poll for processing
+    completion after uploading a file.
 
     Args:
         organization_id (str):
-        store_id (str):
+        vector_store_id (str):
         file_id (str):
 
     Raises:
@@ -143,12 +168,12 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FileProcessingStatus
+        ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope
     """
 
     return sync_detailed(
         organization_id=organization_id,
-        store_id=store_id,
+        vector_store_id=vector_store_id,
         file_id=file_id,
         client=client,
     ).parsed
@@ -156,19 +181,22 @@ def sync(
 
 async def asyncio_detailed(
     organization_id: str,
-    store_id: str,
+    vector_store_id: str,
     file_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FileProcessingStatus]:
-    """Get processing status
+) -> Response[ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope]:
+    """Get processing status (aitronos-sdk 5.0.0 path)
 
-     Get the current processing status of a file in a knowledge store: progress percentage, current step,
-    and any error messages. Use this endpoint to poll for processing completion after uploading a file.
+     The same status on the path aitronos-sdk 5.0.0 calls (`vector_store_files.get_processing_status`,
+    aitronos/vector_store_files/raw_client.py:271-275), not on the page; chosen by configuration in
+    docstatus (NOTES.md row 17). Get the current processing status of a file in a knowledge store:
+    progress percentage, current step, and any error messages. Use this endpoint to poll for processing
+    completion after uploading a file.
 
     Args:
         organization_id (str):
-        store_id (str):
+        vector_store_id (str):
         file_id (str):
 
     Raises:
@@ -177,12 +205,12 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FileProcessingStatus]
+        Response[ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope]
     """
 
     kwargs = _get_kwargs(
         organization_id=organization_id,
-        store_id=store_id,
+        vector_store_id=vector_store_id,
         file_id=file_id,
     )
 
@@ -193,19 +221,22 @@ async def asyncio_detailed(
 
 async def asyncio(
     organization_id: str,
-    store_id: str,
+    vector_store_id: str,
     file_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FileProcessingStatus | None:
-    """Get processing status
+) -> ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope | None:
+    """Get processing status (aitronos-sdk 5.0.0 path)
 
-     Get the current processing status of a file in a knowledge store: progress percentage, current step,
-    and any error messages. Use this endpoint to poll for processing completion after uploading a file.
+     The same status on the path aitronos-sdk 5.0.0 calls (`vector_store_files.get_processing_status`,
+    aitronos/vector_store_files/raw_client.py:271-275), not on the page; chosen by configuration in
+    docstatus (NOTES.md row 17). Get the current processing status of a file in a knowledge store:
+    progress percentage, current step, and any error messages. Use this endpoint to poll for processing
+    completion after uploading a file.
 
     Args:
         organization_id (str):
-        store_id (str):
+        vector_store_id (str):
         file_id (str):
 
     Raises:
@@ -214,13 +245,13 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FileProcessingStatus
+        ErrorEnvelope | FileProcessingStatus | ProcessingStatusEnvelope
     """
 
     return (
         await asyncio_detailed(
             organization_id=organization_id,
-            store_id=store_id,
+            vector_store_id=vector_store_id,
             file_id=file_id,
             client=client,
         )

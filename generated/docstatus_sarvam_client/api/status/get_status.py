@@ -1,6 +1,5 @@
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
 
 import httpx
 
@@ -20,7 +19,7 @@ def _segment(value: object) -> str:
 
 
 def _get_kwargs(
-    job_id: UUID,
+    job_id: str,
 ) -> dict[str, Any]:
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -49,6 +48,11 @@ def _parse_response(
         response_403 = DocDigitizationErrorMessage.from_dict(response.json())
 
         return response_403
+
+    if response.status_code == 404:
+        response_404 = DocDigitizationErrorMessage.from_dict(response.json())
+
+        return response_404
 
     if response.status_code == 429:
         response_429 = DocDigitizationErrorMessage.from_dict(response.json())
@@ -91,7 +95,7 @@ def _build_response(
 
 
 def sync_detailed(
-    job_id: UUID,
+    job_id: str,
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[DocDigitizationErrorMessage | DocDigitizationJobStatusResponse]:
@@ -112,7 +116,7 @@ def sync_detailed(
     errors.
 
     Args:
-        job_id (UUID):
+        job_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +139,7 @@ def sync_detailed(
 
 
 def sync(
-    job_id: UUID,
+    job_id: str,
     *,
     client: AuthenticatedClient | Client,
 ) -> DocDigitizationErrorMessage | DocDigitizationJobStatusResponse | None:
@@ -156,7 +160,7 @@ def sync(
     errors.
 
     Args:
-        job_id (UUID):
+        job_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +178,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    job_id: UUID,
+    job_id: str,
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[DocDigitizationErrorMessage | DocDigitizationJobStatusResponse]:
@@ -195,7 +199,7 @@ async def asyncio_detailed(
     errors.
 
     Args:
-        job_id (UUID):
+        job_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,7 +220,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    job_id: UUID,
+    job_id: str,
     *,
     client: AuthenticatedClient | Client,
 ) -> DocDigitizationErrorMessage | DocDigitizationJobStatusResponse | None:
@@ -237,7 +241,7 @@ async def asyncio(
     errors.
 
     Args:
-        job_id (UUID):
+        job_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -5,6 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.document_status_envelope import DocumentStatusEnvelope
 from ...models.document_status_response import DocumentStatusResponse
 from ...types import Response, status_code_of
 
@@ -30,9 +31,27 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> DocumentStatusResponse | None:
+) -> DocumentStatusEnvelope | DocumentStatusResponse | None:
     if response.status_code == 200:
-        response_200 = DocumentStatusResponse.from_dict(response.json())
+
+        def _parse_response_200(
+            data: object,
+        ) -> DocumentStatusEnvelope | DocumentStatusResponse:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = DocumentStatusEnvelope.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = DocumentStatusResponse.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -44,7 +63,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DocumentStatusResponse]:
+) -> Response[DocumentStatusEnvelope | DocumentStatusResponse]:
     try:
         parsed = _parse_response(client=client, response=response)
     except errors.UnexpectedStatus:
@@ -65,7 +84,7 @@ def sync_detailed(
     document_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[DocumentStatusResponse]:
+) -> Response[DocumentStatusEnvelope | DocumentStatusResponse]:
     """Get the extraction status of one document
 
      Returns the status of the extraction of a specific document from a request sent to Neurolinker
@@ -80,7 +99,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DocumentStatusResponse]
+        Response[DocumentStatusEnvelope | DocumentStatusResponse]
     """
 
     kwargs = _get_kwargs(
@@ -98,7 +117,7 @@ def sync(
     document_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> DocumentStatusResponse | None:
+) -> DocumentStatusEnvelope | DocumentStatusResponse | None:
     """Get the extraction status of one document
 
      Returns the status of the extraction of a specific document from a request sent to Neurolinker
@@ -113,7 +132,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DocumentStatusResponse
+        DocumentStatusEnvelope | DocumentStatusResponse
     """
 
     return sync_detailed(
@@ -126,7 +145,7 @@ async def asyncio_detailed(
     document_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[DocumentStatusResponse]:
+) -> Response[DocumentStatusEnvelope | DocumentStatusResponse]:
     """Get the extraction status of one document
 
      Returns the status of the extraction of a specific document from a request sent to Neurolinker
@@ -141,7 +160,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DocumentStatusResponse]
+        Response[DocumentStatusEnvelope | DocumentStatusResponse]
     """
 
     kwargs = _get_kwargs(
@@ -157,7 +176,7 @@ async def asyncio(
     document_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> DocumentStatusResponse | None:
+) -> DocumentStatusEnvelope | DocumentStatusResponse | None:
     """Get the extraction status of one document
 
      Returns the status of the extraction of a specific document from a request sent to Neurolinker
@@ -172,7 +191,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DocumentStatusResponse
+        DocumentStatusEnvelope | DocumentStatusResponse
     """
 
     return (
