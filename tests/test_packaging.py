@@ -158,3 +158,33 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
 def test_offline_detection(output: str, offline: bool) -> None:
     """Only 'no index' skips the wheel tests; a broken build fails them."""
     assert bool(OFFLINE.search(output)) is offline
+
+
+# --- the JobStatus JSON Schema ships inside the package (issue 10)
+
+
+def test_wheel_holds_the_job_status_schema_as_a_file(wheel: zipfile.ZipFile) -> None:
+    """A copy of specs/job-status.schema.json (the source tree's symlink is followed), not a link."""
+    info = wheel.getinfo("docstatus/job-status.schema.json")
+    assert (info.external_attr >> 16) & 0o170000 != 0o120000  # not stored as a symlink
+    assert wheel.read(info) == (ROOT / "specs" / "job-status.schema.json").read_bytes()
+
+
+def test_source_tree_schema_is_the_specs_file() -> None:
+    """The package holds a symlink to the one schema file: there is one copy to edit."""
+    link = ROOT / "normalize" / "docstatus" / "job-status.schema.json"
+    assert link.is_symlink()
+    assert link.resolve() == (ROOT / "specs" / "job-status.schema.json").resolve()
+
+
+def test_schema_path_is_exposed_and_readable() -> None:
+    """The installed package (editable here) answers with a readable path to the same schema."""
+    import json  # noqa: PLC0415
+
+    import docstatus  # noqa: PLC0415
+
+    path = docstatus.job_status_schema_path()
+    assert path.is_file()
+    schema = json.loads(path.read_text("utf-8"))
+    assert schema == json.loads((ROOT / "specs" / "job-status.schema.json").read_text("utf-8"))
+    assert "$schema" in schema

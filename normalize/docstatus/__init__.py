@@ -37,8 +37,11 @@ if TYPE_CHECKING:
         get_status,
         get_status_async,
         parse_retry_after,
+        resolve_outputs,
+        resolve_outputs_async,
     )
     from ._parse import parse
+    from ._schema import job_status_schema_path
     from ._waiting import (
         JobUpdate,
         UnknownState,
@@ -59,6 +62,9 @@ _LAZY = {
     "fetch_status_async": "._fetch",
     "FetchResult": "._fetch",
     "parse_retry_after": "._fetch",
+    "resolve_outputs": "._fetch",
+    "resolve_outputs_async": "._fetch",
+    "job_status_schema_path": "._schema",
     "JobUpdate": "._waiting",
     "UnknownState": "._waiting",
     "WaitPolicy": "._waiting",
@@ -121,9 +127,12 @@ __all__ = [
     "format_ref",
     "get_status",
     "get_status_async",
+    "job_status_schema_path",
     "parse",
     "parse_ref",
     "parse_retry_after",
+    "resolve_outputs",
+    "resolve_outputs_async",
     "wait",
     "wait_async",
     "watch",

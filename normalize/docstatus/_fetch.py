@@ -64,7 +64,7 @@ from functools import cache
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import attrs
 import httpx
@@ -87,6 +87,7 @@ from ._exceptions import (
 from ._parse import _PARSE_ERRORS
 from ._providers import mapper
 from ._refs import FORMS, JobRef, parse_ref
+from ._status import Output
 
 if TYPE_CHECKING:
     import ssl
@@ -917,3 +918,172 @@ def _standard(status_code: int) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- outputs whose URI is a metadata URL (markdown2pdf): resolved to the file's URL
+
+
+def _send_in_thread(bound: _Bound, path: str, name: str) -> Any:
+    """GET ``path`` through ``bound`` in a worker thread; the response, what it raised, or
+    ``_Deadline`` when the whole-request deadline passed (the connections are then shut)."""
+    box: list[Any] = []
+    done = threading.Event()
+
+    def send() -> None:
+        try:
+            box.append(bound.request("GET", path))
+        except BaseException as exc:  # carried to the caller's thread
+            box.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=send, name=name, daemon=True).start()
+    if not done.wait(max(0.0, bound.deadline - time.monotonic())):
+        bound.abort()
+        return _Deadline()
+    return box[0]
+
+
+def _to_resolve(status: JobStatus, config: ProviderConfig | None) -> tuple[ProviderConfig, JobRef, list[int]]:
+    cfg = ProviderConfig.from_env(status.provider) if config is None else config
+    if cfg.provider != status.provider:
+        raise ConfigurationError(
+            f"the configuration is for {cfg.provider}, but the status is from {status.provider}; "
+            f"pass ProviderConfig(provider={status.provider!r}, ...)"
+        )
+    metadata = mapper(status.provider).__dict__.get("METADATA")
+    indexes = [i for i, o in enumerate(status.outputs) if metadata is not None and o.name == metadata and o.uri]
+    return cfg, JobRef(status.provider, status.job_id), indexes
+
+
+def _metadata_bound(
+    cfg: ProviderConfig, job: JobRef, uri: str, http: httpx.Client | httpx.AsyncClient
+) -> tuple[_Bound, str]:
+    """A ``_Bound`` for GET ``uri`` (absolute, or relative to the base URL), with no credential."""
+    url = urljoin(cfg.base_url.rstrip("/") + "/", uri)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise _malformed(job, cfg, f"the output metadata URL {uri[:200]!r} is not an http(s) URL", b"")
+    headers = {"Accept": "application/json", "Accept-Encoding": _ACCEPT_ENCODING}
+    bound = _Bound(http, f"{parts.scheme}://{parts.netloc}", headers, cfg.max_body, time.monotonic() + cfg.timeout)
+    return bound, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _file_url(cfg: ProviderConfig, job: JobRef, bound: _Bound, outcome: Any) -> str:
+    """The file URL from the metadata answer, or the docstatus error for what happened."""
+    if isinstance(outcome, _Deadline | httpx.TimeoutException):
+        raise TransportError(
+            f"the output metadata request for {job} timed out after {cfg.timeout:g} s (the whole request); "
+            "retry later, or raise ProviderConfig(timeout=...)",
+            provider=cfg.provider,
+            ref=str(job),
+        )
+    if isinstance(outcome, BaseException):
+        if not isinstance(outcome, Exception):
+            raise outcome
+        raise _transport_error(job, cfg, outcome)
+    response: httpx.Response = outcome
+    if response.status_code != 200:
+        raise _error_for_status(job, cfg, response.status_code, response.content, response.headers, None)
+    if bound.truncated:
+        raise _too_large(job, cfg, response.content)
+    if bound.problem is not None:
+        raise _malformed(job, cfg, bound.problem, response.content)
+    models: Any = importlib.import_module("docstatus_markdown2pdf_client.models")
+    try:
+        data = json.loads(response.content)
+        url = models.OutputMetadata.from_dict(data).url
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        reason = f"the output metadata is not {{'url': ...}} ({type(exc).__name__}: {_one_line(exc)})"
+        error = _malformed(job, cfg, reason, response.content)
+    else:
+        if isinstance(url, str) and url.strip():
+            return url.strip()
+        error = _malformed(job, cfg, "the output metadata has no 'url' string", response.content)
+    raise error
+
+
+def resolve_outputs(
+    status: JobStatus, *, config: ProviderConfig | None = None, client: httpx.Client | None = None
+) -> tuple[Output, ...]:
+    """The status's outputs, with each metadata URL resolved to the file's URL.
+
+    markdown2pdf's ``path`` (the ``Output`` named ``"metadata"``) is not the PDF but a URL whose
+    GET answers ``{"url": <the PDF's URL>}``, as both official SDKs read it. This GETs each such
+    URL (relative ones against the configured base URL) and returns the outputs with that one
+    replaced by ``Output(name="pdf", uri=<the PDF's URL>)``; other outputs, and every output of
+    the other providers, are returned as they are (no request).
+
+    Each GET is hardened as ``get_status`` is: one whole-request deadline
+    (``ProviderConfig.timeout``), the body capped at ``ProviderConfig.max_body``, no redirect
+    followed (a 3xx is a ``ProviderError`` naming its ``Location``), and **no credential sent**
+    (the metadata URL may be on another origin; markdown2pdf needs none).
+
+    Args:
+        status: A status from ``get_status``/``parse``/``wait``.
+        config: Timeout, size cap and base URL; default ``ProviderConfig.from_env``.
+        client: An ``httpx.Client`` to send with (kept open); default a fresh one.
+
+    Raises:
+        MalformedResponse: the answer is not ``{"url": "<string>"}``, or the metadata URL is not http(s).
+        JobNotFound, ProviderServerError, ProviderError, TransportError: as for ``get_status``.
+    """
+    cfg, job, indexes = _to_resolve(status, config)
+    outputs = list(status.outputs)
+    for i in indexes:
+        owned = client is None
+        http = httpx.Client(verify=_ssl_context()) if client is None else client
+        try:
+            bound, path = _metadata_bound(cfg, job, outputs[i].uri or "", http)
+            box: list[Any] = []
+            done = threading.Event()
+
+            def send(
+                bound: _Bound = bound, path: str = path, box: list[Any] = box, done: threading.Event = done
+            ) -> None:
+                try:
+                    box.append(bound.request("GET", path))
+                except BaseException as exc:  # carried to the caller's thread
+                    box.append(exc)
+                finally:
+                    done.set()
+
+            threading.Thread(target=send, name=f"docstatus-outputs {job}", daemon=True).start()
+            if not done.wait(max(0.0, bound.deadline - time.monotonic())):
+                bound.abort()
+                box = [_Deadline()]
+            url = _file_url(cfg, job, bound, box[0])
+        finally:
+            if owned:
+                http.close()
+        outputs[i] = Output(name="pdf", uri=url)
+    return tuple(outputs)
+
+
+async def resolve_outputs_async(
+    status: JobStatus, *, config: ProviderConfig | None = None, client: httpx.AsyncClient | None = None
+) -> tuple[Output, ...]:
+    """The async twin of ``resolve_outputs`` (takes an ``httpx.AsyncClient``)."""
+    import anyio  # noqa: PLC0415  # httpx's own dependency
+
+    cfg, job, indexes = _to_resolve(status, config)
+    outputs = list(status.outputs)
+    for i in indexes:
+        owned = client is None
+        http = httpx.AsyncClient(verify=_ssl_context()) if client is None else client
+        try:
+            bound, path = _metadata_bound(cfg, job, outputs[i].uri or "", http)
+            outcome: Any
+            try:
+                with anyio.fail_after(max(0.0, bound.deadline - time.monotonic())):
+                    outcome = await bound.arequest("GET", path)
+            except TimeoutError:
+                outcome = _Deadline()
+            except Exception as exc:  # translated below, outside this handler
+                outcome = exc
+        finally:
+            if owned:
+                with anyio.CancelScope(shield=True):
+                    await http.aclose()
+        outputs[i] = Output(name="pdf", uri=_file_url(cfg, job, bound, outcome))
+    return tuple(outputs)
