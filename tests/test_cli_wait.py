@@ -318,3 +318,91 @@ def test_ctrl_c_during_the_demo_exits_130_and_stops_the_simulator() -> None:
     assert code == 130
     assert "Traceback" not in text
     assert text.rstrip().endswith("docstatus: interrupted")
+
+
+# --- exit codes shared with status and normalize; the demo's own rule
+
+
+def test_wait_and_demo_help_document_their_exit_codes() -> None:
+    wait = run("wait", "--help").stdout
+    for line in ("70   internal error", "141  stdout was closed early"):
+        assert line in wait
+    demo = run("demo", "--help").stdout
+    for line in ("0    every job ended as its script intends", "1    some job ended otherwise", "130  interrupted"):
+        assert line in demo
+
+
+def _demo_ends(states: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
+    """Refs in DEMO_JOBS order and each job's last update (its ``final`` status, as
+    ``JobUpdate.final`` gives it), in the given raw provider states."""
+    import types  # noqa: PLC0415
+
+    import docstatus  # noqa: PLC0415
+    from _status_checks import JOB_ID, body  # noqa: PLC0415
+    from docstatus._cli_wait import DEMO_JOBS  # noqa: PLC0415
+
+    refs, ends = [], {}
+    for provider, *_ in DEMO_JOBS:
+        status = docstatus.parse(provider, body(provider, states[provider]), job_id=JOB_ID.get(provider))
+        refs.append(status.ref)
+        ends[status.ref] = types.SimpleNamespace(final=status if status.terminal else None)
+    return refs, ends
+
+
+AS_SCRIPTED = {
+    "artos": "Ready",
+    "sarvam": "PartiallyCompleted",
+    "aitronos": "completed",
+    "neurolinker": "completed",
+    "markdown2pdf": "Error",
+}
+
+
+def test_demo_exits_0_when_every_job_ends_as_scripted_failures_included(capsys: pytest.CaptureFixture[str]) -> None:
+    from docstatus._cli_wait import _demo_summary  # noqa: PLC0415
+
+    refs, ends = _demo_ends(AS_SCRIPTED)
+    assert _demo_summary(refs, ends, throttled=3) == 0
+    assert "did not end as scripted" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"markdown2pdf": "Done"},  # the scripted failure succeeded
+        {"sarvam": "Completed"},  # the scripted partial success succeeded fully
+        {"artos": "Failed"},  # a scripted success failed
+    ],
+)
+def test_demo_exits_1_when_a_job_ends_otherwise(capsys: pytest.CaptureFixture[str], change: dict[str, str]) -> None:
+    from docstatus._cli_wait import _demo_summary  # noqa: PLC0415
+
+    refs, ends = _demo_ends({**AS_SCRIPTED, **change})
+    assert _demo_summary(refs, ends, throttled=3) == 1
+    assert "docstatus demo: some job did not end as scripted" in capsys.readouterr().err
+
+
+def test_demo_exits_1_when_a_job_has_no_final_status() -> None:
+    from docstatus._cli_wait import _demo_summary  # noqa: PLC0415
+
+    refs, ends = _demo_ends(AS_SCRIPTED)
+    del ends[refs[0]]
+    assert _demo_summary(refs, ends, throttled=3) == 1
+
+
+def test_wait_into_a_reader_that_stops_early_exits_141_quietly(docstatus_sim: Simulator) -> None:
+    ref = docstatus_sim.create_job("artos", "happy_path", step=0.5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docstatus._cli", "wait", ref],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["terminal"] is False
+        proc.stdout.close()  # the next change cannot be written
+        _, err = proc.communicate(timeout=BOUND)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (proc.returncode, err) == (141, b"")

@@ -188,3 +188,20 @@ def test_help_lists_simulate_without_loading_the_simulator():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_simulate_into_a_reader_that_stops_early_exits_141_quietly() -> None:
+    """`docstatus simulate | head -1`: the banner cannot be written; stop, no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docstatus._cli", "simulate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(b"# docstatus simulator at http://127.0.0.1:")
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, err) == (141, b"")
