@@ -247,8 +247,9 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
     """The last-resort line for an exception outside ``DocstatusError``: its type, never its
     message (it may hold a credential or a whole body)."""
     place = f"{shorten(where)}: " if where is not None else ""
+    name = f"docstatus {command}" if command else "docstatus"
     say(
-        f"docstatus {command}: {place}internal error ({type(exc).__name__}); this is a bug in docstatus, "
+        f"{name}: {place}internal error ({type(exc).__name__}); this is a bug in docstatus, "
         "please report it with the command that caused it"
     )
 
@@ -289,9 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    command = None
     try:
+        args = build_parser().parse_args(argv)  # usage errors: argparse's two lines and exit 2
+        command = args.command
         code: int = args.handler(args)
     except KeyboardInterrupt:
         say("docstatus: interrupted")
@@ -299,7 +301,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
         return _output_closed()
     except Exception as exc:  # the last resort: never a traceback
-        internal_error(args.command, None, exc)
+        internal_error(command or "", None, exc)
         return EXIT_INTERNAL
     return code
 
