@@ -1028,6 +1028,11 @@ def resolve_outputs(
         MalformedResponse: the answer is not ``{"url": "<string>"}``, or the metadata URL is not http(s).
         JobNotFound, ProviderServerError, ProviderError, TransportError: as for ``get_status``.
     """
+    if client is not None and not isinstance(client, httpx.Client):
+        raise TypeError(
+            f"resolve_outputs takes an httpx.Client, not {type(client).__name__}; "
+            "with an httpx.AsyncClient, use resolve_outputs_async"
+        )
     cfg, job, indexes = _to_resolve(status, config)
     outputs = list(status.outputs)
     for i in indexes:
@@ -1066,6 +1071,11 @@ async def resolve_outputs_async(
     """The async twin of ``resolve_outputs`` (takes an ``httpx.AsyncClient``)."""
     import anyio  # noqa: PLC0415  # httpx's own dependency
 
+    if client is not None and not isinstance(client, httpx.AsyncClient):
+        raise TypeError(
+            f"resolve_outputs_async takes an httpx.AsyncClient, not {type(client).__name__}; "
+            "with an httpx.Client, use resolve_outputs "
+        )
     cfg, job, indexes = _to_resolve(status, config)
     outputs = list(status.outputs)
     for i in indexes:
