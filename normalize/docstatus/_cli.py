@@ -29,16 +29,23 @@ Per command:
   0 (``combine``, ``error_code``, ``state_code``). A job reported in a state that is not final
   (queued, running, action_required, unknown) by ``status`` or ``normalize`` counts as 0: the
   command succeeded in reporting it. ``wait`` waits until jobs end, so for it a job that waits
-  for an action is 1 and one not ended at the deadline is 5.
+  for an action is 1 and one not ended at the deadline is 5; a bad REF or configuration makes
+  ``wait`` say every such REF and wait on none (exit 2).
+- ``normalize`` reads JSON Lines one line at a time, or one JSON document (object or array,
+  possibly pretty-printed) of at most ``--max-bytes`` (default 16 MiB); a line over the limit is
+  an error for that line, a document over it refuses the input (exit 3, naming the limit and the
+  option). See ``docstatus._cli_input``.
 - ``demo`` deliberately shows a failure and a partial success: it exits 0 when every job ended
   as its script intends (including the failed and the partially succeeded one), 1 when some job
   ended otherwise (or not at all), 2 when the ``simulator`` extra is missing, 130 on Ctrl-C.
 - ``simulate`` exits 0 when stopped with Ctrl-C or SIGTERM (the normal end of a foreground
   server), 2 when the extra is missing or the address cannot be served.
 
-Every message is one line on stderr: whitespace collapsed, control characters escaped, long
-references shortened, and no credential (the values of ``DOCSTATUS_*_TOKEN`` are masked as
-``***`` in everything the CLI prints, as they are, escaped, percent-encoded or in base64).
+Every message is one line on stderr (argparse's usage errors: its usage line and one error line):
+whitespace collapsed, control characters escaped, long references shortened, and no credential:
+the values of ``DOCSTATUS_*_TOKEN`` of ``MASK_MIN`` (6) characters or more are masked as ``***``
+in everything the CLI prints, stdout included, as they are, stripped, escaped, percent-encoded or
+in base64 (also of ``Bearer <token>``).
 """
 
 from __future__ import annotations
