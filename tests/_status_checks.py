@@ -162,9 +162,10 @@ def spec(provider: str) -> dict[str, Any]:
 
 
 def status_operation(provider: str) -> dict[str, Any]:
+    """The status operation of the provider's captured page: the spec's first path (a spec may
+    add others after it, e.g. another path an SDK calls for the same status)."""
     paths = spec(provider)["paths"]
-    (path,) = paths.values()
-    op: dict[str, Any] = path["get"]
+    op: dict[str, Any] = next(iter(paths.values()))["get"]
     return op
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import uuid
 from typing import Any
 
 import docstatus
 import pytest
-from _status_checks import JOB_ID, STATE_FIELD, check, spec, status_operation
+from _status_checks import DOCUMENTED, JOB_ID, STATE_FIELD, check, spec, status_operation
 from docstatus import PROVIDERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from jsonschema import Draft202012Validator
 
 ALL = sorted(PROVIDERS)
 SETTINGS = settings(
@@ -80,12 +82,93 @@ def _parse(provider: str, raw: Any) -> docstatus.JobStatus:
     return docstatus.parse(provider, raw, job_id=JOB_ID.get(provider))
 
 
-def parse_or_error(provider: str, raw: Any) -> docstatus.JobStatus | docstatus.MalformedResponse:
-    """The status, or the MalformedResponse raised; any other exception fails the test."""
+# --- oracles written independently of the code under test
+
+_SPEC_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def spec_violations(provider: str, value: Any) -> list[str]:
+    """Why ``value`` is not a body the provider's spec allows (any state string allowed: an
+    undocumented state is ``unknown``, not malformed), checked with jsonschema; [] when it is."""
+    if provider not in _SPEC_VALIDATORS:
+        _SPEC_VALIDATORS[provider] = Draft202012Validator(
+            json_schema(provider, open_state=True), format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+    return [e.message for e in _SPEC_VALIDATORS[provider].iter_errors(value)]
+
+
+def blank_id(provider: str, value: Any) -> bool:
+    """A spec-valid body whose free-string id is blank: documented MalformedResponse ("is empty")."""
+    field = ID_FIELD.get(provider)
+    return (
+        field is not None and isinstance(value, dict) and isinstance(value.get(field), str) and not value[field].strip()
+    )
+
+
+def _fold(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def expected_state(provider: str, raw: str) -> docstatus.State:
+    """The documented state of ``raw`` (DOCUMENTED, cited in _status_checks.py), matched without
+    regard to case and whitespace, else ``unknown``."""
+    for documented, state in DOCUMENTED[provider].items():
+        if _fold(documented) == _fold(raw):
+            return state
+    return docstatus.State.UNKNOWN
+
+
+def assert_malformed_is_honest(provider: str, exc: docstatus.MalformedResponse, value: Any, raw: bytes) -> None:
+    """A MalformedResponse is raised only for a body the spec does not allow, and describes it."""
+    assert exc.provider == provider
+    assert exc.status_code is None
+    assert exc.body == raw[:2048]
+    message = str(exc)
+    assert message.strip()
+    assert "\n" not in message
+    assert len(message) < 1000
+    assert provider in message
+    if value is _NOT_JSON:
+        return
+    assert spec_violations(provider, value) or blank_id(provider, value), (
+        f"MalformedResponse ({message}) for a body the {provider} spec allows: {value!r}"
+    )
+
+
+def assert_status_is_honest(provider: str, status: docstatus.JobStatus, value: Any) -> None:
+    """A parsed status satisfies the contract and says what the body said."""
+    check(status)
+    assert status.provider == provider
+    assert isinstance(value, dict)
+    raw_state = value[STATE_FIELD[provider]]
+    assert status.provider_state == raw_state
+    assert status.state is expected_state(provider, raw_state)
+    if provider == "aitronos":
+        assert status.job_id == JOB_ID["aitronos"]
+    elif provider in ID_FIELD:
+        assert status.job_id == value[ID_FIELD[provider]]
+    else:
+        body_id = value["job_id" if provider == "sarvam" else "id"]
+        assert uuid.UUID(status.job_id) == uuid.UUID(body_id)
+        assert status.job_id == str(uuid.UUID(body_id))  # canonical form
+
+
+_NOT_JSON = object()
+
+
+def outcome_of(provider: str, raw: bytes) -> None:
+    """Parse ``raw`` and hold whichever outcome to its oracle; any other exception fails."""
     try:
-        return _parse(provider, raw)
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = _NOT_JSON
+    try:
+        status = _parse(provider, raw)
     except docstatus.MalformedResponse as exc:
-        return exc
+        assert_malformed_is_honest(provider, exc, value, raw)
+        return
+    assert value is not _NOT_JSON, "bytes that are not JSON parsed into a status"
+    assert_status_is_honest(provider, status, value)
 
 
 @pytest.fixture(autouse=True)
@@ -108,9 +191,9 @@ def test_generated_bodies_always_parse_into_valid_statuses(provider, open_state)
             status = check(docstatus.parse(provider, raw, job_id="job-1"))
             assert status.job_id == "job-1"
             return
-        status = check(_parse(provider, raw))
-        assert status.provider == provider
-        assert status.provider_state == body[STATE_FIELD[provider]]
+        assert not spec_violations(provider, body)  # the oracle agrees the generated body is valid
+        status = _parse(provider, raw)
+        assert_status_is_honest(provider, status, body)
         if not open_state:
             assert status.state is not docstatus.State.UNKNOWN
         assert check(_parse(provider, body)) == status  # the dict path agrees with the bytes path
@@ -130,12 +213,7 @@ def test_arbitrary_json_parses_or_is_malformed(provider):
     @SETTINGS
     @given(JSON)
     def prop(value: Any) -> None:
-        outcome = parse_or_error(provider, json.dumps(value))
-        if isinstance(outcome, docstatus.MalformedResponse):
-            assert outcome.provider == provider
-            assert outcome.body == json.dumps(value).encode()[:2048]
-        else:
-            check(outcome)
+        outcome_of(provider, json.dumps(value).encode())
 
     prop()
 
@@ -148,9 +226,7 @@ def test_one_field_replaced_by_arbitrary_json_parses_or_is_malformed(provider):
         mutated = copy.deepcopy(body)
         key = data.draw(st.sampled_from(sorted(mutated)))
         mutated[key] = data.draw(JSON)
-        outcome = parse_or_error(provider, mutated)
-        if not isinstance(outcome, docstatus.MalformedResponse):
-            check(outcome)
+        outcome_of(provider, json.dumps(mutated).encode())
 
     prop()
 
@@ -160,10 +236,6 @@ def test_arbitrary_bytes_parse_or_are_malformed(provider):
     @SETTINGS
     @given(st.binary(max_size=64))
     def prop(raw: bytes) -> None:
-        outcome = parse_or_error(provider, raw)
-        if isinstance(outcome, docstatus.MalformedResponse):
-            assert outcome.body == raw
-        else:
-            check(outcome)
+        outcome_of(provider, raw)
 
     prop()
