@@ -43,6 +43,7 @@ from __future__ import annotations
 import enum
 import math
 import random as _random
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -56,18 +57,23 @@ from docstatus._exceptions import (
     TransportError,
     WaitTimeout,
 )
-from docstatus._status import State
+from docstatus._status import JobStatus, State
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from docstatus._status import JobStatus
 
 #: Two progress rates "agree" (the job moves steadily) when they differ by at most this fraction.
 STEADY: Final = 0.25
 
 #: Errors that waiting retries within the deadline; every other error ends the wait at once.
 TRANSIENT: Final = (RateLimited, ProviderServerError, TransportError, MalformedResponse)
+
+#: The longest a poll that fell due while nobody waited is put off when waiting resumes
+#: (``Waiter.resume``): overdue polls spread over up to this many seconds.
+RESUME_SPREAD: Final = 30.0
+
+#: The version of ``WaitState.to_dict()``'s form.
+WAIT_STATE_VERSION: Final = 1
 
 
 class UnknownState(DocstatusError):  # named like ActionRequired, JobFailed
@@ -213,6 +219,10 @@ class Waiter:
         warned: True once the unknown-state warning was given.
         samples: ``(time, progress)`` of the first sightings of the last three progress values
             while the job runs, for the progress-based delay.
+        hint: The server's hint (seconds) on the last answer, or ``None``.
+        delay: The last delay scheduled (seconds), or ``None`` before the first answer.
+        due: When the next poll is due (the caller's clock), or ``None`` before the first answer.
+        request_timeout: The next poll's request timeout, or ``None`` before the first answer.
     """
 
     ref: str
@@ -228,6 +238,10 @@ class Waiter:
     final: bool = False
     warned: bool = False
     samples: tuple[tuple[float, float], ...] = ()
+    hint: float | None = None
+    delay: float | None = None
+    due: float | None = None
+    request_timeout: float | None = None
 
     @classmethod
     def start(
@@ -245,11 +259,102 @@ class Waiter:
         """The first step: poll now."""
         return Step(action=Action.POLL, delay=0.0, request_timeout=self._request_timeout(0.0, 0.0))
 
+    # --- the serializable state (``WaitState``): stop waiting here, go on elsewhere or later
+
+    def snapshot(self, now: float, wall: float) -> WaitState:
+        """This waiter's state as a ``WaitState``, its times on the wall clock.
+
+        ``now`` is the caller's clock and ``wall`` the wall clock (``time.time()``) at the same
+        moment: every time is moved by ``wall - now``, so the value means the same thing in any
+        process on any machine whose wall clock is right.
+        """
+        shift = wall - now
+        last_error = None
+        error = self.last_error
+        if error is not None:
+            last_error = {
+                "type": type(error).__name__,
+                "message": str(error),
+                "retry_after": getattr(error, "retry_after", None),
+                "status_code": getattr(error, "status_code", None),
+            }
+        return WaitState(
+            ref=self.ref,
+            started=self.started + shift,
+            deadline=self.deadline + shift,
+            polls=self.polls,
+            streak=self.streak,
+            errors=self.errors,
+            final=self.final,
+            warned=self.warned,
+            samples=tuple((t + shift, p) for t, p in self.samples),
+            last=None if self.last is None else self.last.to_dict(),
+            last_error=last_error,
+            hint=self.hint,
+            delay=self.delay,
+            due=None if self.due is None else self.due + shift,
+            request_timeout=self.request_timeout,
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        state: WaitState,
+        policy: WaitPolicy,
+        now: float,
+        wall: float,
+        *,
+        draw: Callable[[], float] = _random.random,
+    ) -> Waiter:
+        """A waiter that goes on from ``state`` (``snapshot``'s inverse): ``now`` is the caller's
+        clock and ``wall`` the wall clock at the same moment. The deadline stays the one in
+        ``state``: resuming never extends it."""
+        shift = now - wall
+        return cls(
+            ref=state.ref,
+            policy=policy,
+            started=state.started + shift,
+            deadline=state.deadline + shift,
+            draw=draw,
+            polls=state.polls,
+            streak=state.streak,
+            errors=state.errors,
+            last=None if state.last is None else JobStatus.from_dict(dict(state.last)),
+            last_error=_error_from(state.ref, state.last_error),
+            final=state.final,
+            warned=state.warned,
+            samples=tuple((t + shift, p) for t, p in state.samples),
+            hint=state.hint,
+            delay=state.delay,
+            due=None if state.due is None else state.due + shift,
+            request_timeout=state.request_timeout,
+        )
+
+    def resume(self, now: float, *, spread: float = RESUME_SPREAD) -> Step:
+        """The step that goes on from a restored state: the next poll when it is due.
+
+        A poll that fell due while nobody waited (the process was stopped or killed) is not made
+        at once: it comes after a random part of ``min(spread, the job's last delay)``. Each job
+        is then polled at most one of its own intervals late, and the polls that are overdue on a
+        restart spread over those intervals, at about the rate they had before, not as a burst.
+        Never past the deadline. A waiter that never polled gets ``first()``'s poll, spread the
+        same way over ``min(spread, initial_delay)``.
+        """
+        if self.due is not None and self.due > now:
+            delay = self.due - now
+        else:
+            last = self.delay if self.polls and self.delay is not None else self.policy.initial_delay
+            delay = min(spread, last) * self.draw()
+        delay = max(0.0, min(delay, self.deadline - now))
+        remaining = max(0.0, self.deadline - now)
+        return Step(action=Action.POLL, delay=delay, request_timeout=self._request_timeout(remaining, delay))
+
     def on_status(self, status: JobStatus, now: float, *, retry_after: float | None = None) -> Step:
         """A poll answered with ``status`` at ``now``; ``retry_after`` is the server's hint, if any."""
         self.polls += 1
         self.errors = 0
         self.last_error = None
+        self.hint = retry_after
         previous = self.last
         moved = previous is None or previous.state is not status.state or previous.step != status.step
         self.streak = 1 if moved else self.streak + 1
@@ -291,6 +396,7 @@ class Waiter:
             return Step(action=Action.RAISE, error=error)
         self.last_error = error
         hint = error.retry_after if isinstance(error, RateLimited | ProviderServerError) else None
+        self.hint = hint
         return self._schedule(now, hint, None, None)
 
     def timeout_error(self) -> WaitTimeout:
@@ -324,10 +430,12 @@ class Waiter:
         if delay >= remaining:
             delay = remaining
             self.final = True
+        request_timeout = self._request_timeout(remaining, delay)
+        self.delay, self.due, self.request_timeout = delay, now + delay, request_timeout
         return Step(
             action=Action.POLL,
             delay=delay,
-            request_timeout=self._request_timeout(remaining, delay),
+            request_timeout=request_timeout,
             changed=changed,
             warning=warning,
         )
@@ -380,3 +488,178 @@ class Waiter:
                 before = (p1 - p0) / (t1 - t0)
                 steady = abs(before - rate) <= STEADY * max(before, rate)
         return eta, steady
+
+
+# --- the serializable waiting state of one job
+
+
+def _finite(name: str, value: object, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"WaitState.{name} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"WaitState.{name} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"WaitState.{name} must be true or false, not {value!r}")  # noqa: TRY004  # one error type for a bad value
+    return value
+
+
+#: The errors a ``WaitState`` can carry as its last poll's error (the ones waiting retries).
+_ERRORS: Final[dict[str, type[DocstatusError]]] = {cls.__name__: cls for cls in TRANSIENT}
+
+
+def _error_from(ref: str, data: Mapping[str, Any] | None) -> DocstatusError | None:
+    """The last poll's error rebuilt from its ``WaitState`` form (type, message, hint)."""
+    if data is None:
+        return None
+    cls = _ERRORS[data["type"]]
+    provider = ref.partition(":")[0] or None
+    message = str(data["message"])
+    if cls is TransportError:
+        return TransportError(message, provider=provider, ref=ref)
+    if cls is RateLimited or cls is ProviderServerError:
+        return cls(
+            message,
+            retry_after=data.get("retry_after"),
+            provider=provider,
+            ref=ref,
+            status_code=data.get("status_code"),
+        )
+    return MalformedResponse(message, provider=provider, ref=ref, status_code=data.get("status_code"))
+
+
+@attrs.frozen(kw_only=True)
+class WaitState:
+    """The waiting state of one job, as a small value: what a ``Waiter`` needs to go on where it
+    was, in another process or after a restart (``Waiter.snapshot`` / ``Waiter.restore``).
+
+    Every time is wall-clock seconds since the epoch (``time.time()``), so the value means the
+    same in any process; a running waiter keeps its own monotonic clock, and only its snapshots
+    are on the wall clock. The deadline is absolute: restoring never extends it.
+
+    ``to_dict()`` gives a JSON-safe dict (plain numbers, strings, lists, ``None``), with
+    ``"v"``, its form's version; ``from_dict`` reads it back and refuses any other version or
+    a malformed value with ``ValueError``. No credential is part of it.
+
+    Attributes:
+        ref: The job reference.
+        started: When waiting started.
+        deadline: When waiting ends, whatever happens.
+        polls: Polls answered so far (statuses and errors).
+        streak: Polls since the state or step last changed (the backoff exponent is one less).
+        errors: Consecutive failed polls.
+        final: True once the last poll (at the deadline) is scheduled.
+        warned: True once the unknown-state warning was given.
+        samples: ``(time, progress)`` sightings for the progress-based delay.
+        last: The last status's JSON form (``JobStatus.to_dict()``), or ``None``.
+        last_error: The last poll's error, when it failed: ``type`` (a retried error's class
+            name), ``message``, ``retry_after``, ``status_code``.
+        hint: The server's hint on the last answer (seconds), or ``None``.
+        delay: The last delay scheduled (seconds), or ``None`` before the first answer.
+        due: When the next poll is due, or ``None`` before the first answer.
+        request_timeout: The next poll's request timeout (seconds), or ``None``.
+    """
+
+    ref: str
+    started: float
+    deadline: float
+    polls: int = 0
+    streak: int = 0
+    errors: int = 0
+    final: bool = False
+    warned: bool = False
+    samples: tuple[tuple[float, float], ...] = ()
+    last: Mapping[str, Any] | None = None
+    last_error: Mapping[str, Any] | None = None
+    hint: float | None = None
+    delay: float | None = None
+    due: float | None = None
+    request_timeout: float | None = None
+
+    @property
+    def last_status(self) -> JobStatus | None:
+        """``last`` as a ``JobStatus``."""
+        return None if self.last is None else JobStatus.from_dict(dict(self.last))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe form, with ``"v": WAIT_STATE_VERSION``."""
+        return {
+            "v": WAIT_STATE_VERSION,
+            "ref": self.ref,
+            "started": self.started,
+            "deadline": self.deadline,
+            "polls": self.polls,
+            "streak": self.streak,
+            "errors": self.errors,
+            "final": self.final,
+            "warned": self.warned,
+            "samples": [[t, p] for t, p in self.samples],
+            "last": None if self.last is None else dict(self.last),
+            "last_error": None if self.last_error is None else dict(self.last_error),
+            "hint": self.hint,
+            "delay": self.delay,
+            "due": self.due,
+            "request_timeout": self.request_timeout,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
+        """Read ``to_dict()``'s form back; ``ValueError`` for another version or a bad value."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a WaitState is a JSON object, not {type(data).__name__}")  # noqa: TRY004
+        version = data.get("v")
+        if version != WAIT_STATE_VERSION:
+            raise ValueError(
+                f"WaitState version {version!r} is not {WAIT_STATE_VERSION}, the one this docstatus reads"
+                + (" (it was written by a newer docstatus)" if isinstance(version, int) and version > 1 else "")
+            )
+        ref = data.get("ref")
+        if not isinstance(ref, str) or not ref:
+            raise ValueError(f"WaitState.ref must be a non-empty string, not {ref!r}")
+        samples = data.get("samples", [])
+        if not isinstance(samples, list) or not all(isinstance(x, list) and len(x) == 2 for x in samples):
+            raise ValueError("WaitState.samples must be a list of [time, progress] pairs")
+        last = data.get("last")
+        if last is not None:
+            if not isinstance(last, Mapping):
+                raise ValueError("WaitState.last must be a JobStatus JSON object or null")
+            try:
+                JobStatus.from_dict(dict(last))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
+        last_error = data.get("last_error")
+        if last_error is not None and (
+            not isinstance(last_error, Mapping)
+            or last_error.get("type") not in _ERRORS
+            or not isinstance(last_error.get("message"), str)
+        ):
+            raise ValueError(f"WaitState.last_error must name one of {sorted(_ERRORS)} with a message, or be null")
+        return cls(
+            ref=ref,
+            started=_finite("started", data.get("started")),  # type: ignore[arg-type]
+            deadline=_finite("deadline", data.get("deadline")),  # type: ignore[arg-type]
+            polls=_count("polls", data.get("polls", 0)),
+            streak=_count("streak", data.get("streak", 0)),
+            errors=_count("errors", data.get("errors", 0)),
+            final=_flag("final", data.get("final", False)),
+            warned=_flag("warned", data.get("warned", False)),
+            samples=tuple(
+                (_finite("samples", t), _finite("samples", p))  # type: ignore[misc]
+                for t, p in samples
+            ),
+            last=None if last is None else dict(last),
+            last_error=None if last_error is None else dict(last_error),
+            hint=_finite("hint", data.get("hint"), optional=True),
+            delay=_finite("delay", data.get("delay"), optional=True),
+            due=_finite("due", data.get("due"), optional=True),
+            request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True),
+        )

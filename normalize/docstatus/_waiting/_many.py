@@ -296,10 +296,14 @@ def _host_key(ref: JobRef, configs: Configs | None) -> str:
 
 @attrs.define(eq=False)
 class _Fleet:
-    """The dispatcher and the polls of one ``watch_many``.
+    """The dispatcher and the polls of one ``watch_many`` (or of a ``Tracker`` run).
 
     ``own``: the poll is docstatus's HTTP poll (an unexpected exception from it ends one job,
     and ``cap`` gives each provider configuration's own request timeout, for the outer guard).
+    ``keep_open``: ``run`` goes on with no job left, for jobs ``add``-ed later, until ``close()``.
+    ``on_step``: called with each job and each step its waiter decides (after every poll, and
+    for a deadline that passes with no poll), before anything else is done with it; it may
+    ``drop`` the job.
     """
 
     poll: AsyncPollFn
@@ -311,12 +315,16 @@ class _Fleet:
     updates: asyncio.Queue[JobUpdate | None]
     own: bool = False
     cap: Callable[[JobRef], float] | None = None
+    keep_open: bool = False
+    on_step: Callable[[_Job, Step], None] | None = None
+    closed: bool = False
     pending: int = 0
     inflight: int = 0
     heap: list[tuple[float, int, _Job]] = attrs.Factory(list)
     expiries: list[tuple[float, int, bool, _Job]] = attrs.Factory(list)
     counter: itertools.count[int] = attrs.Factory(itertools.count)
     hosts: list[HostBudget] = attrs.Factory(list)
+    by_key: dict[str, HostBudget] = attrs.Factory(dict)
     tasks: set[asyncio.Task[None]] = attrs.Factory(set)
     wakeup: asyncio.Future[None] | None = None
     failure: BaseException | None = None
@@ -331,25 +339,60 @@ class _Fleet:
         start: float,
     ) -> None:
         """Start waiting on ``jobs`` at ``start``: each gets a ``Waiter`` and its host's budget."""
-        hosts: dict[str, HostBudget] = {}
         for ref, names in jobs.items():
-            key = _host_key(ref, configs)
-            host = hosts.get(key)
-            if host is None:
-                host = hosts[key] = HostBudget(key=key, concurrency=host_concurrency, rate=host_rate)
-                self.hosts.append(host)
             waiter = Waiter.start(names[0], self.policy, start, draw=draw)
-            self.pending += 1
-            job = _Job(ref=ref, names=tuple(names), waiter=waiter, host=host, step=waiter.first())
-            heapq.heappush(self.heap, (start, next(self.counter), job))
-            heapq.heappush(self.expiries, (waiter.deadline, next(self.counter), False, job))
+            self.add(ref, names, waiter, waiter.first(), start, self.host(ref, configs, host_concurrency, host_rate))
 
-    async def run(self, limit: int) -> None:
-        """Dispatch polls until every job is done (or a poll function or hook fails)."""
+    def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
+        """The budget of ``ref``'s host (a new one for a host not seen yet)."""
+        key = _host_key(ref, configs)
+        host = self.by_key.get(key)
+        if host is None:
+            host = self.by_key[key] = HostBudget(key=key, concurrency=concurrency, rate=rate)
+            self.hosts.append(host)
+        return host
+
+    def add(
+        self,
+        ref: JobRef,
+        names: Iterable[str],
+        waiter: Waiter,
+        step: Step,
+        due: float,
+        host: HostBudget,
+        *,
+        expiry: float | None = None,
+    ) -> _Job:
+        """Wait on one more job (also while ``run`` goes on): its next poll is ``step``, at
+        ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
+        resumed after its deadline still gets its last poll)."""
+        self.pending += 1
+        job = _Job(ref=ref, names=tuple(names), waiter=waiter, host=host, step=step)
+        heapq.heappush(self.heap, (due, next(self.counter), job))
+        deadline = waiter.deadline if expiry is None else max(expiry, waiter.deadline)
+        heapq.heappush(self.expiries, (deadline, next(self.counter), False, job))
+        self._wake()
+        return job
+
+    def drop(self, job: _Job) -> None:
+        """Stop waiting on ``job`` without an update (its state lives on elsewhere)."""
+        if not job.ended:
+            job.ended = True
+            self.pending -= 1
+            self._wake()
+
+    def close(self) -> None:
+        """End ``run`` (a dispatcher kept open with ``keep_open``)."""
+        self.closed = True
+        self._wake()
+
+    async def run(self, limit: int | None) -> None:
+        """Dispatch polls until every job is done (or a poll function or hook fails); with
+        ``keep_open``, until ``close()``. ``limit`` bounds the rounds (``None``: no bound)."""
         loop = asyncio.get_running_loop()
         try:
-            for _ in range(limit):
-                if self.pending == 0 or self.failure is not None:
+            for _ in itertools.count() if limit is None else range(limit):
+                if self.failure is not None or self.closed or (self.pending == 0 and not self.keep_open):
                     return
                 now = self.clock()
                 heap = self.heap
@@ -359,7 +402,7 @@ class _Fleet:
                         job.host.ready.append(job)
                 wake = self._start_polls(loop, now)
                 self._expire(now)
-                if self.pending == 0:
+                if self.pending == 0 and not self.keep_open:
                     return
                 next_time = min(
                     heap[0][0] if heap else math.inf,
@@ -411,7 +454,10 @@ class _Fleet:
                 continue  # an answer after the deadline ends it (the waiter says so)
             end_of_grace = job.waiter.deadline + FINAL_GRACE
             if graced or job.host.ready_at(now) > end_of_grace:
-                self._end(job, job.waiter.timeout_error())
+                error = job.waiter.timeout_error()
+                if self.on_step is not None:
+                    self.on_step(job, Step(action=Action.RAISE, error=error))
+                self._end(job, error)
             else:
                 heapq.heappush(expiries, (end_of_grace, next(self.counter), True, job))
 
@@ -491,6 +537,10 @@ class _Fleet:
             self._wake()
 
     def _after(self, job: _Job, step: Step) -> None:
+        if self.on_step is not None:
+            self.on_step(job, step)
+            if job.ended:  # dropped by the hook
+                return
         if step.warning is not None:
             logger.warning(step.warning)
         if step.changed is not None and self.on_change is not None:
