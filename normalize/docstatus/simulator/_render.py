@@ -426,7 +426,7 @@ class Sarvam(ProviderSim):
         start = at.start
         state = phase.state
         values: dict[str, Any] = {
-            "job_id": uuid.UUID(job.job_id),
+            "job_id": job.job_id,  # a plain string in the spec (specs/sarvam/NOTES.md)
             "job_state": state,
             "created_at": _dt(job.created_at),
             "updated_at": _dt(start),
