@@ -177,11 +177,24 @@ def spec_examples(provider: str) -> list[Any]:
     return found
 
 
+def status_schema_ref(provider: str) -> dict[str, str]:
+    """``{"$ref": ...}`` of the bare status body in the 200 schema: the schema itself, or, where
+    a spec also allows an envelope (``anyOf``), the alternative that has the state field."""
+    components = spec(provider)["components"]["schemas"]
+    media = status_operation(provider)["responses"]["200"]["content"]["application/json"]
+    schema = media["schema"]
+    for option in [schema, *schema.get("anyOf", [])]:
+        if "$ref" in option:
+            model = components[option["$ref"].rsplit("/", 1)[1]]
+            if STATE_FIELD[provider] in model.get("properties", {}):
+                return {"$ref": option["$ref"]}
+    raise AssertionError(f"{provider}: no 200 schema with a {STATE_FIELD[provider]!r} property")
+
+
 def documented_states(provider: str) -> list[str]:
     """The enum of the state field in the provider's 200 schema."""
     components = spec(provider)["components"]["schemas"]
-    media = status_operation(provider)["responses"]["200"]["content"]["application/json"]
-    model = components[media["schema"]["$ref"].rsplit("/", 1)[1]]
+    model = components[status_schema_ref(provider)["$ref"].rsplit("/", 1)[1]]
     prop = model["properties"][STATE_FIELD[provider]]
     if "$ref" in prop:
         prop = components[prop["$ref"].rsplit("/", 1)[1]]

@@ -186,7 +186,7 @@ class ProviderSim:
     def path(self, job_id: str) -> str:
         """The status path of a job, under the provider prefix (unquoted)."""
         ids = iter(job_id.split("/"))
-        return "/" + "/".join(next(ids) if part is None else part for part in self.route)
+        return "/" + "/".join(next(ids, "{id}") if part is None else part for part in self.route)
 
     def new_job_id(self) -> str:
         return str(uuid.uuid4())
