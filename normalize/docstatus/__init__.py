@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         resolve_outputs_async,
     )
     from ._parse import parse
+    from ._tracking import Completion, TrackedJob, Tracker, TrackerError, WaitState
     from ._schema import job_status_schema_path
     from ._waiting import (
         JobUpdate,
@@ -73,6 +74,11 @@ _LAZY = {
     "watch": "._waiting",
     "watch_async": "._waiting",
     "watch_many": "._waiting",
+    "Completion": "._tracking",
+    "TrackedJob": "._tracking",
+    "Tracker": "._tracking",
+    "TrackerError": "._tracking",
+    "WaitState": "._tracking",
 }
 
 
@@ -97,6 +103,7 @@ __all__ = [
     "ActionRequired",
     "AuthenticationError",
     "BadRequest",
+    "Completion",
     "ConfigurationError",
     "DocstatusError",
     "ErrorInfo",
@@ -118,9 +125,13 @@ __all__ = [
     "ProviderServerError",
     "RateLimited",
     "State",
+    "TrackedJob",
+    "Tracker",
+    "TrackerError",
     "TransportError",
     "UnknownState",
     "WaitPolicy",
+    "WaitState",
     "WaitTimeout",
     "fetch_status",
     "fetch_status_async",
