@@ -41,8 +41,8 @@ if TYPE_CHECKING:
         resolve_outputs_async,
     )
     from ._parse import parse
-    from ._tracking import Completion, TrackedJob, Tracker, TrackerError, WaitState
     from ._schema import job_status_schema_path
+    from ._tracking import Completion, TrackedJob, Tracker, TrackerError, WaitState
     from ._waiting import (
         JobUpdate,
         UnknownState,
