@@ -1,0 +1,407 @@
+"""``docstatus track``: jobs tracked durably in a SQLite file (``docstatus.Tracker``).
+
+- ``docstatus track add REF... [--meta K=V]... [--deadline 2h]`` (``-`` reads refs from stdin,
+  one per line): all or none; a ref already tracked is left as it is.
+- ``docstatus track run [--once] [--json]``: poll until no tracked job is left active. On a
+  terminal, a live count; otherwise (or with ``--json``) one completion JSON object per line,
+  each with its idempotency ``key``. Stop it any time (Ctrl-C, SIGTERM, even ``kill -9``):
+  the next run goes on where each job was.
+- ``docstatus track ls [--state S] [--json]``, ``docstatus track show REF``,
+  ``docstatus track forget REF...``.
+
+The database is ``--db``, else ``DOCSTATUS_TRACK_DB``, else ``track.db`` in the user's data
+directory. Credentials stay in the environment (``DOCSTATUS_<PROVIDER>_TOKEN``), never in the
+database.
+
+Exit codes, as for ``wait`` (the most serious outcome wins): 70 internal error; 2 usage or
+configuration error, or the database cannot be used (corrupt, locked, read-only, written by a
+newer docstatus, disk full: one line saying which); 4 authentication failed or job not found
+(``show``/``forget``: REF is not tracked); 3 malformed responses until the deadline; 6 provider
+or network failures until the deadline; 5 a job's deadline passed; 1 a job failed, partially
+succeeded, was cancelled or waits for an action; 0 otherwise (``run --once``: jobs not ended yet
+count 0); 130 interrupted; 141 stdout closed early. ``run``'s code covers the jobs that ended
+in that run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Self
+
+from . import _cli
+from ._cli import (
+    EXIT_AUTH_OR_NOT_FOUND,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_JOB_FAILED,
+    EXIT_MALFORMED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    combine,
+    emit,
+    error_code,
+    fail,
+    internal_error,
+    say,
+)
+from ._exceptions import DocstatusError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._tracking import Completion, Tracker
+
+#: The environment variable naming the database.
+DB_ENV: Final = "DOCSTATUS_TRACK_DB"
+
+_EPILOG = """\
+database: --db, else $DOCSTATUS_TRACK_DB, else track.db in the user's data directory.
+
+exit codes (the most serious outcome wins):
+  70   internal error (a bug in docstatus: please report it)
+  2    usage or configuration error; the database cannot be used (corrupt, locked,
+       read-only, newer schema, disk full)
+  4    authentication failed or job not found (show/forget: REF is not tracked)
+  3    the provider answered malformed responses until a job's deadline
+  6    the provider or the network failed until a job's deadline
+  5    a job's deadline passed
+  1    a job failed, partially succeeded, was cancelled, or waits for an action
+  0    otherwise
+  130  interrupted (Ctrl-C); the next run goes on where each job was
+  141  stdout was closed early
+"""
+
+_DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS: Final = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``2h``, ``1.5d``."""
+    match = _DURATION.match(text.lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"must be a duration like 90, 90s, 15m, 2h or 1d, not {text[:40]!r}")
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be a duration > 0, not {text[:40]!r}")
+    return seconds
+
+
+def _meta_item(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"must be KEY=VALUE, not {text[:40]!r}")
+    return key, value
+
+
+def default_db() -> str:
+    """``$DOCSTATUS_TRACK_DB``, else ``track.db`` in the user's data directory."""
+    env = os.environ.get(DB_ENV, "").strip()
+    if env:
+        return env
+    try:
+        from platformdirs import user_data_dir  # noqa: PLC0415  # optional: the same place by hand otherwise
+    except ImportError:
+        if sys.platform == "win32":
+            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Application Support"
+        else:
+            base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        return str(base / "docstatus" / "track.db")
+    return str(Path(user_data_dir("docstatus", appauthor=False)) / "track.db")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``track`` and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help=f"the database (default: ${DB_ENV}, else the user data directory)")
+    raw = argparse.RawDescriptionHelpFormatter
+    track = subparsers.add_parser(
+        "track",
+        help="track jobs durably (SQLite): add, run, ls, show, forget",
+        description="Track jobs in a database file; `track run` polls them and survives restarts and crashes.",
+        epilog=_EPILOG,
+        formatter_class=raw,
+    )
+    sub = track.add_subparsers(dest="track_command", required=True, metavar="ACTION")
+
+    add = sub.add_parser("add", parents=[common], help="track jobs (idempotent)", epilog=_EPILOG, formatter_class=raw)
+    add.add_argument("refs", nargs="+", metavar="REF", help="job reference, or - to read them from stdin")
+    add.add_argument("--meta", action="append", type=_meta_item, default=[], metavar="K=V", help="kept with each job")
+    add.add_argument("--deadline", type=parse_duration, metavar="D", help="from now: 90s, 15m, 2h, 1d (default 1h)")
+    add.set_defaults(handler=_add)
+
+    run = sub.add_parser("run", parents=[common], help="poll until no job is left", epilog=_EPILOG, formatter_class=raw)
+    run.add_argument("--once", action="store_true", help="poll each job that is due once, then stop")
+    run.add_argument("--json", action="store_true", help="one completion JSON line per job that ends")
+    run.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight (default 32)")
+    run.add_argument("--host-rate", type=float, default=10.0, metavar="R", help="polls per second per host (10)")
+    run.add_argument("--lease", type=float, default=30.0, metavar="S", help=argparse.SUPPRESS)
+    run.set_defaults(handler=_run)
+
+    ls = sub.add_parser("ls", parents=[common], help="list tracked jobs", epilog=_EPILOG, formatter_class=raw)
+    ls.add_argument("--state", metavar="S", help="active, done, or a state (running, succeeded, timed_out, ...)")
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.set_defaults(handler=_ls)
+
+    show = sub.add_parser("show", parents=[common], help="one job as JSON", epilog=_EPILOG, formatter_class=raw)
+    show.add_argument("ref", metavar="REF")
+    show.set_defaults(handler=_show)
+
+    forget = sub.add_parser("forget", parents=[common], help="stop tracking jobs", epilog=_EPILOG, formatter_class=raw)
+    forget.add_argument("refs", nargs="+", metavar="REF")
+    forget.set_defaults(handler=_forget)
+
+
+# --- outcomes
+
+
+def completion_code(completion: Completion) -> int:
+    """The exit code one job's end stands for (``wait``'s rule)."""
+    from . import _exceptions  # noqa: PLC0415
+
+    state = completion.state
+    if state == "succeeded":
+        return EXIT_OK
+    if completion.error is None or state == "action_required":
+        return EXIT_JOB_FAILED
+    if state == "timed_out":
+        if completion.cause is None:
+            return EXIT_TIMEOUT
+        return EXIT_MALFORMED if completion.cause == "MalformedResponse" else EXIT_PROVIDER
+    cls = getattr(_exceptions, completion.error, None)
+    if isinstance(cls, type) and issubclass(cls, DocstatusError):
+        return error_code(cls.__new__(cls))
+    return EXIT_PROVIDER
+
+
+def _open(args: argparse.Namespace, **options: Any) -> Tracker:
+    from ._tracking import Tracker  # noqa: PLC0415
+
+    return Tracker(args.db or default_db(), **options)
+
+
+def _guard(command: str, args: argparse.Namespace, body: Any) -> int:
+    """Run ``body(args)``; a ``DocstatusError`` (a ``TrackerError`` too) is one line and its code."""
+    from ._tracking import TrackerError  # noqa: PLC0415
+
+    try:
+        code: int = body(args)
+    except TrackerError as exc:
+        fail(command, exc.path, exc)
+        return EXIT_USAGE
+    except DocstatusError as exc:
+        fail(command, getattr(exc, "ref", None) or "track", exc)
+        return error_code(exc)
+    return code
+
+
+def _add(args: argparse.Namespace) -> int:
+    return _guard("track add", args, _add_body)
+
+
+def _add_body(args: argparse.Namespace) -> int:
+    from ._refs import parse_ref  # noqa: PLC0415
+
+    refs: list[str] = []
+    for given in args.refs:
+        if given == "-":
+            refs.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            refs.append(given)
+    bad = []
+    for ref in refs:  # every bad REF is said, and none is added
+        try:
+            parse_ref(ref)
+        except DocstatusError as exc:
+            fail("track add", ref, exc)
+            bad.append(error_code(exc))
+    if bad:
+        return combine(bad)
+    with _open(args) as tracker:
+        added = tracker.add_many(refs, meta=dict(args.meta) or None, deadline=args.deadline)
+    say(f"docstatus track add: {added} added, {len(set(refs)) - added} already tracked ({tracker.path})")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    return _guard("track run", args, _run_body)
+
+
+def _run_body(args: argparse.Namespace) -> int:
+    if args.concurrency < 1 or not (args.host_rate > 0 and math.isfinite(args.host_rate)):
+        fail("track run", "--concurrency/--host-rate", "must be at least 1 / a number > 0")
+        return EXIT_USAGE
+    json_lines = args.json or not sys.stdout.isatty()
+    codes: list[int] = []
+    with _open(args, concurrency=args.concurrency, host_rate=args.host_rate, lease=args.lease) as tracker:
+        total = sum(1 for _ in tracker.list("active"))
+        progress = None if json_lines else _Progress(total)
+
+        def ended(completion: Completion) -> None:
+            code = completion_code(completion)
+            codes.append(code)
+            if json_lines:
+                emit(json.dumps(completion.to_dict(), separators=(",", ":"), ensure_ascii=False))
+            elif progress is not None:
+                progress.ended(completion)
+            if code != EXIT_OK:
+                why = completion.message or (completion.status and completion.status.provider_state) or ""
+                fail("track run", completion.name, f"ended {completion.state}" + (f": {why}" if why else ""))
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, stop.set)
+            await tracker.run_async(once=args.once, stop=stop, on_complete=ended)
+
+        if progress is not None:
+            with progress:
+                asyncio.run(main())
+        else:
+            asyncio.run(main())
+    return combine(codes)
+
+
+class _Progress:
+    """A live count on the terminal, a line per job that does not succeed."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("tracking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
+        )
+        self.task = self.progress.add_task("", total=total or None)
+
+    def __enter__(self) -> Self:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def ended(self, completion: Completion) -> None:
+        self.progress.advance(self.task)
+        if completion.succeeded:
+            self.progress.console.print(f"{completion.name}: succeeded", markup=False, highlight=False)
+
+
+def _ls(args: argparse.Namespace) -> int:
+    return _guard("track ls", args, _ls_body)
+
+
+def _ls_body(args: argparse.Namespace) -> int:
+    from ._tracking._tracker import STATE_FILTERS  # noqa: PLC0415
+
+    if args.state is not None and args.state not in STATE_FILTERS:
+        fail("track ls", "--state", f"must be one of {', '.join(STATE_FILTERS)}")
+        return EXIT_USAGE
+    with _open(args) as tracker:
+        jobs = tracker.list(args.state)
+    if args.json:
+        for job in jobs:
+            emit(json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False))
+        return EXIT_OK
+    now = time.time()
+    width = max([len(j.name) for j in jobs] + [3])
+    emit(f"{'REF':<{width}}  {'STATE':<19}  POLLS  NEXT")
+    for job in jobs:
+        nxt = "-" if job.done else _ago(job.next_due - now)
+        emit(f"{job.name:<{width}}  {job.state:<19}  {job.polls:>5}  {nxt}")
+    return EXIT_OK
+
+
+def _ago(seconds: float) -> str:
+    if seconds <= 0:
+        return "due"
+    if seconds < 120:
+        return f"in {seconds:.0f}s"
+    if seconds < 7200:
+        return f"in {seconds / 60:.0f}m"
+    return f"in {seconds / 3600:.0f}h"
+
+
+def _show(args: argparse.Namespace) -> int:
+    return _guard("track show", args, _show_body)
+
+
+def _show_body(args: argparse.Namespace) -> int:
+    with _open(args) as tracker:
+        job = tracker.get(args.ref)
+    if job is None:
+        fail("track show", args.ref, "not tracked")
+        return EXIT_AUTH_OR_NOT_FOUND
+    emit(json.dumps(job.to_dict(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _forget(args: argparse.Namespace) -> int:
+    return _guard("track forget", args, _forget_body)
+
+
+def _forget_body(args: argparse.Namespace) -> int:
+    from ._refs import parse_ref  # noqa: PLC0415
+
+    codes = []
+    with _open(args) as tracker:
+        for ref in args.refs:
+            try:
+                parse_ref(ref)
+            except DocstatusError as exc:
+                fail("track forget", ref, exc)
+                codes.append(error_code(exc))
+                continue
+            if not tracker.forget(ref):
+                fail("track forget", ref, "not tracked")
+                codes.append(EXIT_AUTH_OR_NOT_FOUND)
+    return combine(codes)
+
+
+# --- standalone entry point (``python -m docstatus._cli_track track ...``), with ``docstatus``'s guards
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``docstatus track ...`` without the ``docstatus`` dispatcher (same guards and exit codes)."""
+    parser = argparse.ArgumentParser(prog="docstatus")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register(sub)
+    _cli._tokens = _cli._configured_tokens()  # noqa: SLF001  # the dispatcher's one read of the tokens
+    try:
+        args = parser.parse_args(argv)
+        try:
+            code: int = args.handler(args)
+        except KeyboardInterrupt:
+            say("docstatus: interrupted")
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            return _cli._output_closed()  # noqa: SLF001
+        except Exception as exc:
+            internal_error(args.command, None, exc)
+            return EXIT_INTERNAL
+        return code
+    finally:
+        _cli._tokens = None  # noqa: SLF001
+
+
+if __name__ == "__main__":
+    sys.exit(main())
