@@ -105,7 +105,7 @@ SEVERITY: Final = (
 _FAILED_STATES: Final = frozenset({State.FAILED, State.PARTIALLY_SUCCEEDED, State.CANCELLED})
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("_cli_status", "_cli_wait", "_cli_simulate")
+SUBCOMMANDS = ("_cli_status", "_cli_wait", "_cli_track", "_cli_simulate")
 
 #: A reference or file name in a message is cut to this many characters.
 WHERE_LIMIT: Final = 120
