@@ -197,7 +197,14 @@ class Store:
                         reason="newer",
                         path=path,
                     )
-                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise TrackerError(  # noqa: TRY301
+                        f"tracking database {path}: the file holds tables that are not docstatus's; "
+                        "give another --db / DOCSTATUS_TRACK_DB",
+                        reason="corrupt",
+                        path=path,
+                    )
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()  # only once the file is known to be ours
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if version < SCHEMA_VERSION:
                     store._migrate()
@@ -374,11 +381,11 @@ class Store:
         outcome: str,
         polls: int,
         now: float,
-        lease: float,
+        lease: float | None,
     ) -> bool:
         """End a job with ``outcome`` and write its outbox row, in one transaction; False (and
-        nothing written) when ``owner`` no longer holds it or it ended already. The outbox row
-        is claimed by ``owner`` for ``lease`` seconds, to deliver it at once."""
+        nothing written) when ``owner`` no longer holds it or it ended already. With ``lease``,
+        the outbox row is claimed by ``owner`` for that many seconds, to deliver it at once."""
         with self.write() as conn:
             cursor = conn.execute(
                 "UPDATE jobs SET status = 'done', state = ?, wait = ?, outcome = ?, polls = ?, updated = ?, "
@@ -389,7 +396,7 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO outbox (key, ref, outcome, created, claim_owner, claim_until) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, ref, outcome, now, owner, now + lease),
+                (key, ref, outcome, now, None if lease is None else owner, None if lease is None else now + lease),
             )
             return True
 
@@ -419,6 +426,11 @@ class Store:
                 "WHERE key = ? AND delivered IS NULL",
                 (now, key),
             )
+
+    def unclaim_all(self, owner: str) -> None:
+        """Give up every delivery claim of ``owner``."""
+        with self.write() as conn:
+            conn.execute("UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?", (owner,))
 
     def unclaim(self, owner: str, keys: Sequence[str]) -> None:
         with self.write() as conn:

@@ -544,6 +544,7 @@ class Tracker:
         )
         fleet.on_step = session.on_step
         dispatcher: asyncio.Task[None] | None = None
+        stopper = None if stop is None else loop.create_task(_relay(stop, session.wake))
         try:
             self.deliver_pending(owner)
             dispatcher = loop.create_task(fleet.run(None), name="docstatus-tracker")
@@ -555,11 +556,19 @@ class Tracker:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if stopper is not None:
+                stopper.cancel()
             with contextlib.suppress(TrackerError):
                 self.store.release(owner, builtins.list(session.held))
+                self.store.unclaim_all(owner)
             if owned is not None:
                 await owned.aclose()
         return session.done
+
+
+async def _relay(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
 
 
 @attrs.define(eq=False)
@@ -693,7 +702,7 @@ class _Session:
             outcome=outcome,
             polls=waiter.polls,
             now=wall,
-            lease=self.tracker.lease,
+            lease=self.tracker.lease if self.tracker.callbacks else None,
         )
         if not ended:
             return
