@@ -14,6 +14,7 @@ import pytest
 from _status_checks import (
     DOCUMENTED,
     JOB_ID,
+    SARVAM_ID,
     STATE_FIELD,
     TERMINAL_STATES,
     body,
@@ -168,7 +169,7 @@ def test_malformed_bodies_raise_malformed_response(provider, raw, fragment):
         ("artos", {"progress": "50"}),
         ("artos", {"progress": True}),
         ("artos", {"error": ["x"]}),
-        ("sarvam", {"job_id": "not-a-uuid"}),
+        ("sarvam", {"job_id": 5}),  # a string in the spec (no longer format: uuid, e386626)
         ("sarvam", {"created_at": "yesterday"}),
         ("sarvam", {"storage_container_type": 7}),
         ("sarvam", {"job_details": {"a": 1}}),
@@ -247,9 +248,9 @@ def test_aitronos_job_id_must_have_three_parts(bad):
         docstatus.parse("aitronos", b'{"status": "completed"}', job_id=bad)
 
 
-def test_sarvam_job_id_given_must_be_a_uuid():
-    with pytest.raises(docstatus.InvalidJobRef, match="UUID"):
-        docstatus.parse("sarvam", body("sarvam", "Running"), job_id="job-1")
+def test_sarvam_body_id_is_kept_over_a_given_one():
+    # the body always carries Sarvam's job_id (required in the spec); a given job_id does not replace it
+    assert parse("sarvam", body("sarvam", "Running"), job_id="job-1").job_id == SARVAM_ID
 
 
 @pytest.mark.parametrize(

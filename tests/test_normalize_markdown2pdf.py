@@ -23,7 +23,8 @@ def test_realistic_done_body():
     assert status.state is State.SUCCEEDED
     assert status.step == "PDF ready"
     assert status.error is None
-    assert status.outputs == (Output(name="path", uri="https://api.markdown2pdf.ai/output/1d6986aa.pdf"),)
+    # `path` is the URL of the output's metadata (SDKs read {"url": ...} from it): one output "metadata"
+    assert status.outputs == (Output(name="metadata", uri="https://api.markdown2pdf.ai/output/1d6986aa.pdf"),)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +97,7 @@ def test_error_is_a_failure_that_ended():
 
 
 def test_done_is_success_with_the_path():
-    # L100 "Done"; SDK markdown2pdf-python 0.2.0 client.py L97-98: on "Done" it reads `path`
+    # L100 "Done"; SDK markdown2pdf-python 0.2.0 client.py L97-102: on "Done" it GETs `path` (the metadata)
     status = parse("markdown2pdf", body("markdown2pdf", "Done", path="https://api.markdown2pdf.ai/output/x.pdf"))
     assert (status.state.value, status.terminal, status.progress) == ("succeeded", True, 1.0)
     assert status.raise_for_failure() is status
