@@ -4,7 +4,9 @@
   one per line): all or none; a ref already tracked is left as it is.
 - ``docstatus track run [--once] [--json]``: poll until no tracked job is left active. On a
   terminal, a live count; otherwise (or with ``--json``) one completion JSON object per line,
-  each with its idempotency ``key``. Stop it any time (Ctrl-C, SIGTERM, even ``kill -9``):
+  each with its idempotency ``key``, marked delivered once printed (a line may come again, with
+  the same key and outcome, after a crash; lines from earlier runs not yet delivered come
+  first). Stop it any time (Ctrl-C, SIGTERM, even ``kill -9``):
   the next run goes on where each job was.
 - ``docstatus track ls [--state S] [--json]``, ``docstatus track show REF``,
   ``docstatus track forget REF...``.
@@ -246,27 +248,31 @@ def _run_body(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     json_lines = args.json or not sys.stdout.isatty()
     codes: list[int] = []
-    with _open(args, concurrency=args.concurrency, host_rate=args.host_rate, lease=args.lease) as tracker:
-        total = sum(1 for _ in tracker.list("active"))
-        progress = None if json_lines else _Progress(total)
+    progress: _Progress | None = None
 
-        def ended(completion: Completion) -> None:
-            code = completion_code(completion)
-            codes.append(code)
-            if json_lines:
-                emit(json.dumps(completion.to_dict(), separators=(",", ":"), ensure_ascii=False))
-            elif progress is not None:
-                progress.ended(completion)
-            if code != EXIT_OK:
-                why = completion.message or (completion.status and completion.status.provider_state) or ""
-                fail("track run", completion.name, f"ended {completion.state}" + (f": {why}" if why else ""))
+    def ended(completion: Completion) -> None:
+        """The run's delivery: printed, then marked delivered (a crash in between prints it again)."""
+        code = completion_code(completion)
+        codes.append(code)
+        if json_lines:
+            emit(json.dumps(completion.to_dict(), separators=(",", ":"), ensure_ascii=False))
+        elif progress is not None:
+            progress.ended(completion)
+        if code != EXIT_OK:
+            why = completion.message or (completion.status and completion.status.provider_state) or ""
+            fail("track run", completion.name, f"ended {completion.state}" + (f": {why}" if why else ""))
+
+    options = {"concurrency": args.concurrency, "host_rate": args.host_rate, "lease": args.lease, "on_done": ended}
+    with _open(args, **options) as tracker:
+        if not json_lines:
+            progress = _Progress(sum(1 for _ in tracker.list("active")))
 
         async def main() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
-            await tracker.run_async(once=args.once, stop=stop, on_complete=ended)
+            await tracker.run_async(once=args.once, stop=stop)
 
         if progress is not None:
             with progress:
