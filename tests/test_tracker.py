@@ -307,8 +307,8 @@ def test_two_runs_in_one_process_never_hold_one_job(tmp_path: pathlib.Path) -> N
         return _status(ref, State.SUCCEEDED if n >= 3 else State.RUNNING)
 
     async def main() -> list[list[Completion]]:
-        a = Tracker(tmp_path / "t.db", poll=poll, policy=FAST, spread=0.05, capacity=25)
-        b = Tracker(tmp_path / "t.db", poll=poll, policy=FAST, spread=0.05, capacity=25)
+        a = Tracker(tmp_path / "t.db", poll=poll, policy=FAST, spread=0.05, capacity=25, host_rate=None)
+        b = Tracker(tmp_path / "t.db", poll=poll, policy=FAST, spread=0.05, capacity=25, host_rate=None)
         a.add_many([f"artos:j{i}" for i in range(60)])
         return list(await asyncio.gather(a.run_async(), b.run_async()))
 
