@@ -173,7 +173,9 @@ def test_a_restart_resumes_without_a_burst(tmp_path: pathlib.Path) -> None:
         f"{jobs} jobs: {rate_before:.0f} requests/s in the 3 s before the kill (most in 0.25 s: {burst_before}); "
         f"after the restart most in 0.25 s: {burst_after}, in its first second: {first_second}"
     )
-    assert burst_after <= max(2 * burst_before, 0.3 * jobs)  # a burst would be all {jobs} at once
+    # Measured: 36-47 in 0.25 s with the spread; 101 when every overdue poll is made at once
+    # (RESUME_SPREAD = 0), as a restart from zero would.
+    assert burst_after <= 0.4 * jobs
     assert first_second <= 1.5 * rate_before + 10
 
 
