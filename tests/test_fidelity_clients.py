@@ -537,3 +537,68 @@ async def test_resolve_outputs_takes_the_right_client_kind(mode: str) -> None:
     else:
         with httpx.Client() as wrong_sync, pytest.raises(TypeError, match="resolve_outputs "):
             await docstatus.resolve_outputs_async(status, config=cfg, client=wrong_sync)  # type: ignore[arg-type]
+
+
+# Minimal bodies of each documented error schema, as the provider sends them.
+ERROR_BODIES: dict[str, Any] = {
+    "DocDigitizationErrorMessage": {"error": {"message": "m", "code": "invalid_request_error", "request_id": "r"}},
+    "ErrorEnvelope": {"success": False, "error": {"code": "FILE_NOT_IN_STORE", "message": "m", "status": 404}},
+    "HTTPValidationError": {"detail": [{"loc": ["path", "job_id"], "msg": "bad", "type": "value_error"}]},
+}
+
+
+def _documented_errors() -> list[tuple[str, str, str, int, str]]:
+    found = []
+    for provider in PROVIDERS:
+        for path, item in _spec(provider)["paths"].items():
+            operation = item["get"]["operationId"]
+            for code, response in item["get"]["responses"].items():
+                media = (response.get("content") or {}).get("application/json")
+                if int(code) >= 400 and media:
+                    found.append((provider, path, operation, int(code), media["schema"]["$ref"].rsplit("/", 1)[1]))
+    return found
+
+
+DOCUMENTED_ERRORS = _documented_errors()
+_ARGS = {
+    "sarvam": {"job_id": "j1"},
+    "markdown2pdf": {"job_id": "j1"},
+    "artos": {"document_id": "d1"},
+    "neurolinker": {"document_id": "d1"},
+}
+
+
+def test_the_documented_error_bodies_are_known() -> None:
+    assert {schema for *_, schema in DOCUMENTED_ERRORS} == set(ERROR_BODIES)
+    assert ("sarvam", 404) in {(p, c) for p, _, _, c, _ in DOCUMENTED_ERRORS}
+    assert len([e for e in DOCUMENTED_ERRORS if e[0] == "aitronos"]) == 6  # 401/403/404 on both paths
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("provider", "path", "operation", "code", "schema"), DOCUMENTED_ERRORS, ids=lambda v: str(v)[:24]
+)
+async def test_every_documented_error_body_is_parsed_over_http(
+    mode: str, provider: str, path: str, operation: str, code: int, schema: str, canned_server: CannedServer
+) -> None:
+    package = f"docstatus_{provider}_client"
+    module = "get_status" if operation == "getStatus" else "get_status_vector_stores"
+    op = importlib.import_module(f"{package}.api.status.{module}")
+    pkg = importlib.import_module(package)
+    client = pkg.AuthenticatedClient(base_url=canned_server.base_url, token=TOKEN)
+    if provider == "aitronos":
+        store = "store_id" if module == "get_status" else "vector_store_id"
+        args = {"organization_id": "o", store: "s", "file_id": "f"}
+    else:
+        args = _ARGS[provider]
+    canned_server.reply(Canned(code, ERROR_BODIES[schema]))
+    if mode == "sync":
+        with client:
+            response = op.sync_detailed(**args, client=client)
+    else:
+        async with client:
+            response = await op.asyncio_detailed(**args, client=client)
+    model = getattr(importlib.import_module(f"{package}.models"), schema)
+    assert int(response.status_code) == code
+    assert isinstance(response.parsed, model)
+    assert response.parsed.to_dict() == ERROR_BODIES[schema]
