@@ -112,16 +112,8 @@ def default_db() -> str:
     env = os.environ.get(DB_ENV, "").strip()
     if env:
         return env
-    try:
-        from platformdirs import user_data_dir  # noqa: PLC0415  # optional: the same place by hand otherwise
-    except ImportError:
-        if sys.platform == "win32":
-            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        elif sys.platform == "darwin":
-            base = Path.home() / "Library" / "Application Support"
-        else:
-            base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-        return str(base / "docstatus" / "track.db")
+    from platformdirs import user_data_dir  # noqa: PLC0415  # only when no database is named
+
     return str(Path(user_data_dir("docstatus", appauthor=False)) / "track.db")
 
 
