@@ -224,7 +224,8 @@ def test_create_job_errors(sim):
     with pytest.raises(ValueError, match="no script 'partial_success'"):
         sim.create_job("artos", "partial_success")
     with pytest.raises(ValueError, match="UUIDs"):
-        sim.create_job("sarvam", job_id="not-a-uuid")
+        sim.create_job("markdown2pdf", job_id="not-a-uuid")
+    assert sim.create_job("sarvam", job_id="not-a-uuid") == "sarvam:not-a-uuid"  # a plain string in the spec
     with pytest.raises(ValueError, match="org_id/store_id/file_id"):
         sim.create_job("aitronos", job_id="only-one-part")
     with pytest.raises(ValueError, match="without '/'"):

@@ -162,7 +162,12 @@ async def test_happy_path_outputs_and_timestamps(sim):
     assert (neuro.completed_at - neuro.started_at).total_seconds() == pytest.approx(2.0, abs=1e-3)
     m2p = docstatus.get_status(refs["markdown2pdf"])
     assert m2p.outputs[0].uri is not None
-    assert m2p.outputs[0].uri.endswith("/document.pdf")
+    # the metadata URL, absolute on the simulator; resolve_outputs follows it to the PDF it serves
+    assert m2p.outputs[0].uri == f"{sim.base_url('markdown2pdf')}/job/{refs['markdown2pdf'][13:]}/output"
+    (pdf,) = docstatus.resolve_outputs(m2p)
+    assert pdf.uri is not None
+    assert pdf.uri.endswith("/document.pdf")
+    assert httpx.get(pdf.uri).content.startswith(b"%PDF-")
     aitronos = docstatus.get_status(refs["aitronos"])
     assert aitronos.progress == 1.0
     assert aitronos.completed_at is not None

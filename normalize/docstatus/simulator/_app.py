@@ -20,6 +20,7 @@ import decimal
 import email.utils
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -33,7 +34,7 @@ from docstatus._status import PROVIDERS
 
 from ._faults import HTML_PAGE, Fault, FaultKind, RetryAfterForm
 from ._jobs import DEFAULT_STEP, PageCounts, PageFailure, Phase, Script
-from ._render import PROVIDER_SIMS, Answer, ProviderSim, json_answer
+from ._render import PROVIDER_SIMS, Answer, ProviderSim, Route, SimRequest, json_answer
 from ._scripts import SCRIPTS
 from ._state import RequestRecord, State, redact
 
@@ -201,6 +202,22 @@ def retry_after_value(seconds: float, form: RetryAfterForm) -> str:
     return format(decimal.Decimal(repr(float(seconds))), "f")
 
 
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+
+
+def _origin(scope: Scope) -> str:
+    """``http://<host>`` the client reached (its ``Host`` header when well formed, else the
+    server's address), for the absolute URLs some bodies carry (markdown2pdf's status and
+    metadata URLs)."""
+    host = _headers(scope).get("host", "")
+    if not _HOST.fullmatch(host):
+        server = scope.get("server") or ("127.0.0.1", None)
+        address, port = str(server[0]), server[1]
+        address = f"[{address}]" if ":" in address else address
+        host = address if port is None else f"{address}:{port}"
+    return f"http://{host}"
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
@@ -299,22 +316,17 @@ class SimulatorApp:
     async def _provider(
         self, scope: Scope, receive: Receive, send: Send, path: str, sim: ProviderSim, rest: list[str]
     ) -> None:
-        job_id = sim.match(rest)
-        if job_id is None:
-            answer = sim.error(404, f"no {sim.name} endpoint at {path!r}; the status path is {sim.path('{id}')}")
-            self._record(scope, path, sim.name, None, answer.status, "no_route")
-            await send_answer(send, answer)
+        routed = await self._route(scope, receive, send, path, sim, rest)
+        if routed is None:
             return
-        if scope.get("method") != "GET":
-            answer = json_answer(405, {"detail": "Method Not Allowed"}, (("allow", "GET"),))
-            self._record(scope, path, sim.name, job_id, 405, "method_not_allowed")
-            await send_answer(send, answer)
-            return
-        with contextlib.suppress(ValueError):  # an id the provider rejects is answered below
-            job_id = sim.canonical_id(job_id)
-        fault = self.state.take_fault(sim.name, job_id)
+        route, job_id, body = routed
+        if route.kind == "status":
+            with contextlib.suppress(ValueError):  # an id the provider rejects is answered below
+                job_id = sim.canonical_id(job_id)
+        base = _origin(scope) + "/" + sim.name
+        fault = self.state.take_fault(sim.name, job_id or None)
         if fault is None:
-            answer, outcome, authorized = self._normal(scope, sim, job_id)
+            answer, outcome, authorized = self._normal(scope, sim, route, job_id, body, base)
             self._record(scope, path, sim.name, job_id, answer.status, outcome, authorized)
             await send_answer(send, answer)
             return
@@ -334,7 +346,7 @@ class SimulatorApp:
                 if self.stopping.is_set():
                     await send_answer(send, sim.error(503, "the simulator is stopping"))
                 return
-            answer, _, authorized = self._normal(scope, sim, job_id)
+            answer, _, authorized = self._normal(scope, sim, route, job_id, body, base)
             self._record(scope, path, sim.name, job_id, answer.status, outcome, authorized)
             await send_answer(send, answer)
             return
@@ -343,26 +355,61 @@ class SimulatorApp:
             await self._close(scope, receive)
             return
         else:  # truncate
-            answer, _, _ = self._normal(scope, sim, job_id)
+            answer, _, _ = self._normal(scope, sim, route, job_id, body, base)
             self._record(scope, path, sim.name, job_id, answer.status, outcome)
             await self._truncate(scope, receive, send, answer)
             return
         self._record(scope, path, sim.name, job_id, answer.status, outcome)
         await send_answer(send, answer)
 
-    def _normal(self, scope: Scope, sim: ProviderSim, job_id: str) -> tuple[Answer, str, bool | None]:
+    async def _route(
+        self, scope: Scope, receive: Receive, send: Send, path: str, sim: ProviderSim, rest: list[str]
+    ) -> tuple[Route, str, bytes] | None:
+        """``(route, ids, body)`` of a request to a provider; ``None`` once a 404, 405 or 413 is sent."""
+        found = sim.find_route(rest)
+        if found is None:
+            paths = ", ".join(r.template() for r in sim.routes)
+            answer = sim.error(404, f"no {sim.name} endpoint at {path[:200]!r}; served: {paths}")
+            if sim.name == "markdown2pdf":  # its documented 404 has no body
+                answer = sim.not_found("")
+            self._record(scope, path, sim.name, None, answer.status, "no_route")
+            await send_answer(send, answer)
+            return None
+        route, job_id = found
+        if scope.get("method") != route.method:
+            answer = json_answer(405, {"detail": "Method Not Allowed"}, (("allow", route.method),))
+            self._record(scope, path, sim.name, job_id, 405, "method_not_allowed")
+            await send_answer(send, answer)
+            return None
+        body = b""
+        if route.method == "POST":
+            try:
+                body = await self._read_body(receive)
+            except _BadRequestError as exc:
+                answer = sim.error(exc.status, str(exc.detail))
+                self._record(scope, path, sim.name, None, answer.status, "too_large")
+                await send_answer(send, answer)
+                return None
+        return route, job_id, body
+
+    def _normal(
+        self, scope: Scope, sim: ProviderSim, route: Route, job_id: str, body: bytes, base: str
+    ) -> tuple[Answer, str, bool | None]:
         """The answer without faults: auth, then id checks, then the job's body."""
         authorized, refused = sim.check_auth(_headers(scope), self.state.tokens.get(sim.name))
         checked = None if sim.auth is None else authorized
         if refused is not None:
             return refused, "unauthorized", checked
+        if route.kind != "status":
+            answer, outcome = sim.serve(route, job_id, SimRequest(state=self.state, base=base, body=body))
+            return answer, outcome, checked
         rejected = sim.reject_id(job_id)
         if rejected is not None:
             return rejected, "bad_id", checked
         job = self.state.find(sim.name, job_id)
         if job is None:
             return sim.not_found(job_id), "not_found", checked
-        return sim.render(job, self.state.clock.now()), "ok", checked
+        return sim.render(job, self.state.clock.now(), base=base, variant=route.variant), "ok", checked
 
     async def _pause(self, seconds: float, receive: Receive) -> bool:
         """Sleep up to ``seconds``; ``False`` when the client left or the simulator stops first."""
@@ -503,6 +550,10 @@ class SimulatorApp:
                         "header": f"{sim.auth_header}: <token>",
                     }.get(sim.auth or "", "none"),
                     "scripts": list(SCRIPTS[name]),
+                    "paths": [
+                        {"method": r.method, "path": f"/{name}{r.template()}", "kind": r.kind, "source": r.source}
+                        for r in sim.routes
+                    ],
                 }
                 for name, sim in sorted(PROVIDER_SIMS.items())
             },

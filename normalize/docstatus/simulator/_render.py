@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from docstatus._status import Provider
 
     from ._jobs import Job, Phase
+    from ._state import State
 
 AuthProblem = Literal["missing", "wrong"]
 
@@ -78,12 +79,18 @@ class At:
         index: The phase's index.
         phase: The phase.
         start: Clock time the phase began.
+        base: The URL of the provider's prefix the request came in under
+            (``http://127.0.0.1:8000/markdown2pdf``), for the URLs a body carries; ``""``
+            when rendering outside a request (then ``https://simulator.invalid/<provider>``).
+        variant: The route's variant (``""`` for the documented status path).
     """
 
     job: Job
     index: int
     phase: Phase
     start: float
+    base: str = ""
+    variant: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +108,64 @@ class Answer:
     body: bytes = b""
     content_type: str | None = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+
+
+RouteKind = Literal["status", "request_status", "submit", "output", "file"]
+
+
+@attrs.frozen(kw_only=True)
+class Route:
+    """One path a simulated provider serves, after its ``/<provider>`` prefix.
+
+    Attributes:
+        kind: What it does: ``status`` (a job's status), ``request_status`` (Neurolinker's
+            request), ``submit`` (creates a scripted job), ``output`` (markdown2pdf's metadata
+            URL), ``file`` (a file the simulator serves).
+        segments: Path segments; ``None`` marks an id segment.
+        method: The one method it answers (others get 405).
+        variant: Which family of the provider's paths (``""`` is the documented one):
+            ``vector-stores`` (Aitronos SDK), ``v1`` (markdown2pdf's older prefix).
+        source: Where the path comes from (spec, SDK file, docs page).
+    """
+
+    kind: RouteKind
+    segments: tuple[str | None, ...]
+    method: str = "GET"
+    variant: str = ""
+    source: str = ""
+
+    def match(self, segments: Sequence[str]) -> str | None:
+        """The ids in ``segments`` joined by ``/`` (``""`` for none) if they are this route's path."""
+        if len(segments) != len(self.segments):
+            return None
+        ids: list[str] = []
+        for want, got in zip(self.segments, segments, strict=True):
+            if want is None:
+                if not got:
+                    return None
+                ids.append(got)
+            elif want != got:
+                return None
+        return "/".join(ids)
+
+    def template(self) -> str:
+        """The path as a template, ``/job/{id}/status``."""
+        return "/" + "/".join("{id}" if s is None else s for s in self.segments)
+
+
+@attrs.frozen(kw_only=True)
+class SimRequest:
+    """What a route other than ``status`` sees of the request and the simulator.
+
+    Attributes:
+        state: The simulator's state (jobs, clock, submission scripts).
+        base: The URL of the provider's prefix the request came in under.
+        body: The request body (``b""`` for a GET).
+    """
+
+    state: State
+    base: str
+    body: bytes = b""
 
 
 def json_answer(status: int, data: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
@@ -163,6 +228,25 @@ class ProviderSim:
     waiting: ClassVar[frozenset[str]] = frozenset()
     #: States a job ends in (for ``completed_at``).
     ended: ClassVar[frozenset[str]] = frozenset()
+    #: Paths served besides the documented status path (SDK variants, submission, files).
+    extra_routes: ClassVar[tuple[Route, ...]] = ()
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every path served: the documented status path first."""
+        return (Route(kind="status", segments=self.route, source="spec"), *self.extra_routes)
+
+    def find_route(self, segments: Sequence[str]) -> tuple[Route, str] | None:
+        """``(route, ids)`` of the first route whose path ``segments`` (after the prefix) are."""
+        for route in self.routes:
+            ids = route.match(segments)
+            if ids is not None:
+                return route, ids
+        return None
+
+    def base(self, base: str) -> str:
+        """``base``, or the placeholder host used outside a request."""
+        return base or f"https://simulator.invalid/{self.name}"
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -170,18 +254,8 @@ class ProviderSim:
         return states_of(self.model, self.state_field)
 
     def match(self, segments: Sequence[str]) -> str | None:
-        """The job id if ``segments`` (after the prefix) are this provider's status path."""
-        if len(segments) != len(self.route):
-            return None
-        ids: list[str] = []
-        for want, got in zip(self.route, segments, strict=True):
-            if want is None:
-                if not got:
-                    return None
-                ids.append(got)
-            elif want != got:
-                return None
-        return "/".join(ids)
+        """The job id if ``segments`` (after the prefix) are this provider's documented status path."""
+        return self.routes[0].match(segments)
 
     def path(self, job_id: str) -> str:
         """The status path of a job, under the provider prefix (unquoted)."""
@@ -231,20 +305,28 @@ class ProviderSim:
     def values(self, at: At) -> dict[str, Any]:
         raise NotImplementedError
 
-    def body(self, job: Job, now: float) -> BaseModel:
+    def body(self, job: Job, now: float, *, base: str = "", variant: str = "") -> BaseModel:
         """The status body of ``job`` at clock time ``now``, as the generated model."""
         index, _, _ = job.at(now)
-        return self.phase_body(job, index)
+        return self.phase_body(job, index, base=base, variant=variant)
 
-    def phase_body(self, job: Job, index: int) -> BaseModel:
-        """The status body of ``job`` in phase ``index``, as the generated model."""
+    def at(self, job: Job, index: int, *, base: str = "", variant: str = "") -> At:
         phase = job.script.phases[index]
-        values = self.values(At(job=job, index=index, phase=phase, start=job.phase_start(index)))
-        values.update(phase.fields)
-        return build(self.model, values, self.state_field, off_spec=phase.off_spec)
+        return At(job=job, index=index, phase=phase, start=job.phase_start(index), base=base, variant=variant)
 
-    def render(self, job: Job, now: float) -> Answer:
-        return model_answer(200, self.body(job, now))
+    def phase_body(self, job: Job, index: int, *, base: str = "", variant: str = "") -> BaseModel:
+        """The status body of ``job`` in phase ``index``, as the generated model."""
+        at = self.at(job, index, base=base, variant=variant)
+        values = self.values(at)
+        values.update(at.phase.fields)
+        return build(self.model, values, self.state_field, off_spec=at.phase.off_spec)
+
+    def render(self, job: Job, now: float, *, base: str = "", variant: str = "") -> Answer:
+        return model_answer(200, self.body(job, now, base=base, variant=variant))
+
+    def serve(self, route: Route, ids: str, request: SimRequest) -> tuple[Answer, str]:  # noqa: ARG002  # hook
+        """The answer of a route other than ``status`` (``(answer, outcome)``); auth is checked."""
+        return self.not_found(ids), "no_route"
 
     # helpers for subclasses
 
@@ -274,17 +356,69 @@ class Artos(ProviderSim):
         }
 
 
+def _request_id(job: Job) -> str:
+    """A Neurolinker job's request id (stable per job)."""
+    return str(uuid.uuid5(_NS, "request:" + job.seed))
+
+
 class Neurolinker(ProviderSim):
     name = "neurolinker"
     route = ("v1", "document-status", None)
     model = m_neurolinker.DocumentStatusResponse
     waiting = frozenset({"pending"})
     ended = frozenset({"completed", "failed"})
+    extra_routes = (
+        Route(
+            kind="request_status",
+            segments=("v1", "request-status", None),
+            source="neurolinker-sdk 0.2.2 extraction/status.py:20; docs request-status page",
+        ),
+    )
+
+    def request_id(self, job: Job) -> str:
+        return _request_id(job)
+
+    def serve(self, route: Route, ids: str, request: SimRequest) -> tuple[Answer, str]:
+        """``GET /v1/request-status/{request_id}``: the request of one simulated document.
+
+        The body is ``{"success": true, "data": {...}}`` (the ``data`` envelope
+        neurolinker-sdk's helpers read, extraction/helpers.py:56-61) holding the docs' fields;
+        the request's ``status`` is its one document's state, ``pending`` included."""
+        if route.kind != "request_status":
+            return self.not_found(ids), "no_route"
+        now = request.state.clock.now()
+        job = next((j for j in request.state.all_jobs(self.name) if _request_id(j) == ids), None)
+        if job is None:
+            return json_answer(404, {"detail": "Request not found"}), "not_found"
+        _, phase, _ = job.at(now)
+        document = self.body(job, now).model_dump(mode="json", exclude_unset=True)
+        state = phase.state
+        data = {
+            "request_id": ids,
+            "status": state,
+            "documents": [
+                {
+                    "document_id": job.job_id,
+                    "filename": document.get("file_name", "document.pdf"),
+                    "status": state,
+                    "result": document.get("results"),
+                }
+            ],
+            "total": 1,
+            "completed": int(state == "completed"),
+            "failed": int(state == "failed"),
+            "processing": int(state not in self.ended),
+            "job_page_url": f"https://simulator.invalid/neurolinker/job/{ids}",
+            "total_size_bytes": document.get("file_size_bytes", 0),
+            "started_at": document.get("started_at"),
+            "completed_at": document.get("completed_at"),
+        }
+        return json_answer(200, {"success": True, "data": data}), "ok"
 
     def values(self, at: At) -> dict[str, Any]:
         job = at.job
         phase = at.phase
-        request_id = str(uuid.uuid5(_NS, "request:" + job.seed))
+        request_id = _request_id(job)
         values: dict[str, Any] = {
             "success": True,
             "document_id": job.job_id,
@@ -311,11 +445,40 @@ class Neurolinker(ProviderSim):
         return values
 
 
+#: The PDF the simulator serves for every Done markdown2pdf job (one blank page, valid PDF 1.4).
+SMALL_PDF: Final = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+_M2P_SDK: Final = "markdown2pdf-python 0.2.0 markdown/client.py"
+
+
 class Markdown2pdf(ProviderSim):
     name = "markdown2pdf"
     route = ("job", None, "status")
     auth = None
     model = m_markdown2pdf.JobStatus
+    extra_routes = (
+        Route(kind="submit", segments=("markdown",), method="POST", source=f"{_M2P_SDK}:39 (POST /markdown)"),
+        Route(
+            kind="submit",
+            segments=("v1", "markdown"),
+            method="POST",
+            variant="v1",
+            source="SDKs before 2025-08-05 (POST /v1/markdown); older docs overview",
+        ),
+        Route(
+            kind="status",
+            segments=("v1", "markdown", "job", None, "status"),
+            variant="v1",
+            source="older docs overview (/v1/markdown/job/{job_id}/status)",
+        ),
+        Route(kind="output", segments=("job", None, "output"), source="docs overview (/job/{job_id}/output)"),
+        Route(kind="file", segments=("files", None, None), source="the simulator's own PDF download"),
+    )
 
     def canonical_id(self, job_id: str) -> str:
         try:
@@ -327,19 +490,22 @@ class Markdown2pdf(ProviderSim):
         try:
             uuid.UUID(job_id)
         except ValueError:
-            detail = m_markdown2pdf.ValidationError(
-                loc=["path", "job_id"],
-                msg="Input should be a valid UUID",
-                type="uuid_parsing",
-            )
-            return model_answer(422, m_markdown2pdf.HTTPValidationError(detail=[detail]))
+            return self._invalid(["path", "job_id"], "Input should be a valid UUID", "uuid_parsing")
         return None
+
+    def _invalid(self, loc: list[str | int], msg: str, kind: str) -> Answer:
+        detail = m_markdown2pdf.ValidationError(loc=loc, msg=msg, type=kind)
+        return model_answer(422, m_markdown2pdf.HTTPValidationError(detail=[detail]))
 
     def not_found(self, job_id: str) -> Answer:  # noqa: ARG002  # the body names no id
         return Answer(status=404, body=b"", content_type=None)
 
     def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
         return json_answer(status, {"message": message}, headers)
+
+    def status_url(self, base: str, job_id: str, variant: str) -> str:
+        """The absolute status URL of a job (the submission's ``path``)."""
+        return f"{base}/v1/markdown/job/{job_id}/status" if variant == "v1" else f"{base}/job/{job_id}/status"
 
     def values(self, at: At) -> dict[str, Any]:
         job = at.job
@@ -352,9 +518,50 @@ class Markdown2pdf(ProviderSim):
         }
         if phase.progress is not None:
             values["progress"] = phase.progress
-        if phase.outputs:
-            values["path"] = f"https://simulator.invalid/markdown2pdf/{job.job_id}/{phase.outputs[0]}"
+        if phase.outputs:  # the metadata URL (specs/markdown2pdf/NOTES.md row 2): absolute, as the SDK GETs it as given
+            values["path"] = f"{self.base(at.base)}/job/{job.job_id}/output"
         return values
+
+    def serve(self, route: Route, ids: str, request: SimRequest) -> tuple[Answer, str]:
+        if route.kind == "submit":
+            return self._submit(route, request)
+        job_id, _, name = ids.partition("/")
+        try:
+            job_id = self.canonical_id(job_id)
+        except ValueError:
+            return self.not_found(job_id), "not_found"
+        job = request.state.find(self.name, job_id)
+        if job is None:
+            return self.not_found(job_id), "not_found"
+        _, phase, _ = job.at(request.state.clock.now())
+        if route.kind == "output":
+            if not phase.outputs:
+                detail = f"job {job_id} is {phase.state!r}, not Done: no output yet"
+                return json_answer(409, {"detail": detail}), "early"
+            url = f"{request.base}/files/{job_id}/{phase.outputs[0]}"
+            return model_answer(200, m_markdown2pdf.OutputMetadata(url=url)), "ok"
+        if name not in phase.outputs:
+            return self.not_found(job_id), "not_found"
+        return Answer(status=200, body=SMALL_PDF, content_type="application/pdf"), "ok"
+
+    def _submit(self, route: Route, request: SimRequest) -> tuple[Answer, str]:
+        """``POST /markdown``: a scripted job (``Simulator.on_submit``); the document is ignored."""
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return self._invalid(["body"], "JSON decode error", "json_invalid"), "bad_request"
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict):
+            return self._invalid(["body", "data"], "Field required", "missing"), "bad_request"
+        if not isinstance(data.get("text_body"), str):
+            return self._invalid(["body", "data", "text_body"], "Input should be a valid string", "string_type"), (
+                "bad_request"
+            )
+        job = request.state.submit(self.name)
+        status = self.phase_body(job, 0, base=request.base)
+        url = self.status_url(request.base, job.job_id, route.variant)
+        body = status.model_copy(update={"path": url})
+        return model_answer(200, body), "submitted"
 
 
 _SARVAM_CODES: Final = MappingProxyType(
@@ -387,10 +594,13 @@ class Sarvam(ProviderSim):
     state_field = "job_state"
 
     def canonical_id(self, job_id: str) -> str:
+        """Any id (a plain string in the spec); a UUID in any spelling becomes canonical, as
+        ``docstatus.parse_ref`` stores it."""
+        job_id = super().canonical_id(job_id)
         try:
             return str(uuid.UUID(job_id))
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise ValueError(f"Sarvam job ids are UUIDs, not {job_id!r}") from exc
+        except ValueError:
+            return job_id
 
     def _envelope(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
         request_id = f"{datetime.now(UTC):%Y%m%d}_{uuid.uuid4()}"
@@ -407,15 +617,8 @@ class Sarvam(ProviderSim):
         )
         return self._envelope(403, text)
 
-    def reject_id(self, job_id: str) -> Answer | None:
-        try:
-            uuid.UUID(job_id)
-        except ValueError:
-            return self._envelope(400, f"Invalid job_id {job_id[:100]!r}: it must be a UUID")
-        return None
-
     def not_found(self, job_id: str) -> Answer:
-        return self._envelope(404, f"Job {job_id} not found")
+        return self._envelope(404, f"Job {job_id[:200]} not found")
 
     def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
         return self._envelope(status, message, headers)
@@ -476,11 +679,74 @@ _AITRONOS_CODES: Final = MappingProxyType(
 
 
 class Aitronos(ProviderSim):
+    """Both path families (the page's ``/stores/``, bare body; the SDK's ``/vector-stores/``,
+    ``{success, message, data}`` envelope) and both credentials (``Authorization: Bearer`` and
+    ``X-API-Key``, the same token)."""
+
     name = "aitronos"
     route = ("v1", "organizations", None, "stores", None, "files", None, "status")
     model = m_aitronos.FileProcessingStatus
     waiting = frozenset({"pending", "queued"})
     ended = frozenset({"completed", "failed"})
+    extra_routes = (
+        Route(
+            kind="status",
+            segments=("v1", "organizations", None, "vector-stores", None, "files", None, "status"),
+            variant="vector-stores",
+            source="aitronos-sdk 5.0.0 vector_store_files/raw_client.py:271-275",
+        ),
+    )
+
+    def check_auth(self, headers: Mapping[str, str], token: str | None) -> tuple[bool, Answer | None]:
+        """Bearer or ``X-API-Key`` (the SDK sends ``x-api-key``, plus Bearer with ``token=``): at
+        least one, and every one sent right."""
+        sent: list[str] = []
+        bearer = headers.get("authorization")
+        if bearer is not None:
+            scheme, _, credential = bearer.partition(" ")
+            sent.append(credential.strip() if scheme.lower() == "bearer" else "")
+        key = headers.get("x-api-key")
+        if key is not None:
+            sent.append(key.strip())
+        if not any(sent):
+            return False, self.unauthorized("missing")
+        if token is None or any(s != token for s in sent):
+            return False, self.unauthorized("wrong")
+        return True, None
+
+    def render(self, job: Job, now: float, *, base: str = "", variant: str = "") -> Answer:
+        if variant != "vector-stores":
+            return super().render(job, now, base=base, variant=variant)
+        return model_answer(200, self.envelope(job, job.at(now)[0]))
+
+    def envelope(self, job: Job, index: int) -> BaseModel:
+        """The SDK's body: ``{success, message, data}``, ``data`` with every field the SDK requires."""
+        at = self.at(job, index, variant="vector-stores")
+        phase = at.phase
+        _org, store, file = job.job_id.split("/")
+        values: dict[str, Any] = {
+            "vector_store_file_id": "vsf_" + uuid.uuid5(_NS, "vsf:" + job.seed).hex[:16],
+            "file_id": file,
+            "vector_store_id": store,
+            "status": phase.state,
+            "chunk_count": 12 if phase.state == "completed" else None,
+            "embedding_model": "text-embedding-3-small",
+            "error_message": phase.error,
+            "processing_started_at": self.started_at(at),
+            "processing_completed_at": self.completed_at(at),
+            "added_at": _dt(job.created_at),
+        }
+        data = build(m_aitronos.ProcessingStatusData, values, "status", off_spec=phase.off_spec)
+        envelope: BaseModel
+        if not phase.off_spec:
+            envelope = m_aitronos.ProcessingStatusEnvelope(
+                success=True, message="Processing status retrieved", data=data
+            )
+            return envelope
+        envelope = m_aitronos.ProcessingStatusEnvelope.model_construct(  # deliberately off-spec, in data.status only
+            _fields_set={"success", "message", "data"}, success=True, message="Processing status retrieved", data=data
+        )
+        return envelope
 
     def new_job_id(self) -> str:
         return f"org_simulator/vs_simulator/file_{uuid.uuid4().hex[:16]}"
@@ -515,17 +781,18 @@ class Aitronos(ProviderSim):
     def unauthorized(self, problem: AuthProblem) -> Answer:
         if problem == "missing":
             return self._envelope(
-                401, "AUTHENTICATION_REQUIRED", "Authentication is required.", "No bearer token was sent"
+                401, "AUTHENTICATION_REQUIRED", "Authentication is required.", "No bearer token or API key was sent"
             )
         return self._envelope(
             401,
             "INVALID_ACCESS_TOKEN",
             "Your session is invalid or has expired.",
-            "The bearer token is not valid",
+            "The bearer token or API key is not valid",
         )
 
     def not_found(self, job_id: str) -> Answer:
-        _org, store, file = job_id.split("/")
+        parts = job_id.split("/")
+        store, file = (parts[-2] if len(parts) > 1 else ""), parts[-1]
         return self._envelope(
             404,
             "FILE_NOT_IN_STORE",

@@ -247,6 +247,12 @@ class Simulator:
         """Arm ``fault`` for one job (``ref``), one provider's requests, or every provider's (neither)."""
         self.state.add_fault(fault, provider=provider, ref=ref)
 
+    def on_submit(self, provider: str, script: str | Script = "happy_path", *, step: float | None = None) -> None:
+        """The script the jobs created by ``provider``'s submission endpoints follow from now on
+        (markdown2pdf ``POST /markdown``; default ``happy_path``; ``reset()`` restores it).
+        Find the job with ``jobs`` or ``requests``."""
+        self.state.on_submit(provider, script, step=step)
+
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self.state.clear_faults()

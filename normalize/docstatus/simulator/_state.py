@@ -99,6 +99,7 @@ class State:
         self._jobs: dict[tuple[str, str], Job] = {}
         self._faults: list[ArmedFault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=LOG_SIZE)
+        self._submit: dict[str, tuple[str | Script, float | None]] = {}
 
     # jobs
 
@@ -149,6 +150,30 @@ class State:
             for fault in faults:
                 self._faults.append(ArmedFault(fault, provider, job_id, fault.count))
         return job
+
+    def on_submit(self, provider: str, script: str | Script = "happy_path", *, step: float | None = None) -> None:
+        """The script (and step) of the jobs that submissions to ``provider`` create from now on."""
+        if provider not in PROVIDER_SIMS:
+            raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if isinstance(script, str):
+            ready_script(provider, script)  # ValueError now, not at the submission
+        elif not isinstance(script, Script):
+            raise TypeError(f"script must be a ready-made script's name or a Script, not {type(script).__name__}")
+        if step is not None:
+            step = check_seconds("step", step, MAX_ADVANCE)
+        with self._lock:
+            self._submit[provider] = (script, step)
+
+    def submit(self, provider: str) -> Job:
+        """A job created by a submission endpoint, with the script ``on_submit`` set (default ``happy_path``)."""
+        with self._lock:
+            script, step = self._submit.get(provider, ("happy_path", None))
+        return self.create_job(provider, script, step=step)
+
+    def all_jobs(self, provider: str) -> list[Job]:
+        """The jobs of one provider."""
+        with self._lock:
+            return [job for (p, _), job in self._jobs.items() if p == provider]
 
     def find(self, provider: str, job_id: str) -> Job | None:
         with self._lock:
@@ -233,6 +258,7 @@ class State:
             self._jobs.clear()
             self._faults.clear()
             self._log.clear()
+            self._submit.clear()
             self.clock.reset()
 
 
@@ -242,6 +268,9 @@ def _check_script(job: Job) -> None:
     for index, phase in enumerate(job.script.phases):
         try:
             sim.phase_body(job, index)
+            for route in sim.routes:
+                if route.kind == "status" and route.variant:
+                    sim.render(job, job.phase_start(index), variant=route.variant)
         except (ValidationError, ValueError, TypeError) as exc:
             detail = " ".join(str(exc).split())[:500]
             raise ValueError(
