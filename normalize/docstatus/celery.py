@@ -1,0 +1,273 @@
+"""Poll jobs on your Celery workers, with Redis: ``pip install 'docstatus[celery]'``.
+
+::
+
+    from celery import Celery
+    import docstatus.celery
+
+    app = Celery("proj", broker="redis://127.0.0.1:6379/0")
+    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    docstatus.celery.register(app, host_rate={"artos": 10, "sarvam": 5})
+
+    @app.task
+    def on_done(status: dict, key: str) -> None: ...        # JobStatus JSON, idempotency key
+
+    key = docstatus.celery.track("artos:abc", on_done=on_done.s(), deadline=3600)
+
+``register`` adds one task, ``docstatus.poll``, to *your* app (docstatus makes no app of its
+own); start workers as usual (``celery -A proj worker``). Each message polls one job once, then
+sends the next with the waiting core's delay as its countdown, carrying the job's ``WaitState``
+(attempt, backoff, last status, hint and the absolute wall-clock deadline) — so any worker can
+take the next poll, and the deadline holds across workers. On a final status your ``on_done``
+signature is called with ``(status_json, key)``; when waiting ends without one (the deadline,
+``ActionRequired``, ``JobNotFound``, ...) ``on_error`` gets ``(outcome, key)``, where
+``outcome`` holds ``error`` (``type``, ``message``) and the last ``status`` (or ``None``).
+
+**One budget per provider host, for every worker.** ``host_rate`` polls per second per
+provider are counted in Redis by ``limits`` (a moving window), whichever worker polls. A 429 (or
+a 5xx with ``Retry-After``) seen by any worker pauses that host for all of them and halves its
+rate, which climbs back with each answer as in ``watch_many`` (see ``_celery/_budget.py``).
+
+**Celery's traps, and what docstatus does about them.**
+
+- *Countdowns and the visibility timeout.* The Redis broker keeps a message reserved by a
+  worker (a countdown is held in the worker's memory) and redelivers it when the visibility
+  timeout passes. No countdown is longer than ``max_countdown`` (default: a third of the
+  app's ``visibility_timeout``, at most 300 s): a longer wait is a chain of shorter messages
+  that poll only when the job is due.
+- *Duplicate delivery.* Every step of a job's chain is claimed in Redis before it runs; a step
+  delivered twice runs once, and a job is delivered under one outcome only (written once with
+  ``SET NX`` under its key; a later run reads it back).
+- *Worker loss.* The task is ``acks_late`` with ``reject_on_worker_lost``: a message whose
+  worker died is redelivered, and its step is taken over (at once if the same message comes
+  back, else after ``lease`` seconds).
+- *Credentials.* Messages and Redis hold references, wait states, statuses and keys, never a
+  token: each worker reads its own configuration (``DOCSTATUS_<PROVIDER>_TOKEN``, ...).
+- *Delivery* is at least once: a worker lost between sending your callback and marking it sent
+  sends it again, with the same key and the same outcome. Make the callback idempotent on the
+  key.
+- Redis is the queue and the state: run it with persistence (``appendonly yes``) so a restart
+  loses no job that ``track`` accepted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+try:
+    import celery as _celery_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+    import limits as _limits_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+    import redis as _redis_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a venv without the extra
+    raise ImportError(
+        f"docstatus.celery needs the 'celery' extra ({exc.name} is missing): pip install 'docstatus[celery]'"
+    ) from exc
+
+import attrs
+
+from docstatus._celery._budget import PREFIX, SharedBudget
+from docstatus._celery._task import (
+    DEFAULT_VISIBILITY_TIMEOUT,
+    MAX_COUNTDOWN,
+    MESSAGE_VERSION,
+    TASK_NAME,
+    Message,
+    Runtime,
+    first_message,
+    run_step,
+)
+from docstatus._waiting._core import WaitPolicy, WaitState
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from celery import Celery, Task  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+    from docstatus._refs import JobRef
+
+__all__ = [
+    "MESSAGE_VERSION",
+    "TASK_NAME",
+    "Message",
+    "Registration",
+    "SharedBudget",
+    "WaitState",
+    "outcome",
+    "register",
+    "track",
+]
+
+_REGISTERED: dict[int, Registration] = {}
+
+
+@attrs.define
+class Registration:
+    """docstatus's task on one Celery app (``register``'s result).
+
+    Attributes:
+        app: Your Celery app.
+        task: The ``docstatus.poll`` task.
+        runtime: The worker-side settings (Redis URL, policy, rates, countdown cap, lease).
+    """
+
+    app: Any
+    task: Any
+    runtime: Runtime
+
+    def track(
+        self,
+        ref: str | JobRef,
+        *,
+        on_done: Any = None,
+        on_error: Any = None,
+        deadline: float | datetime | None = None,
+        key: str | None = None,
+    ) -> str:
+        """``docstatus.celery.track`` on this app."""
+        message = first_message(
+            ref,
+            policy=self.runtime.policy,
+            deadline=deadline,
+            key=key,
+            on_done=None if on_done is None else dict(on_done),
+            on_error=None if on_error is None else dict(on_error),
+        )
+        self.task.apply_async(args=(message.to_dict(),), retry=True)
+        return message.key
+
+    def outcome(self, key: str) -> dict[str, Any] | None:
+        """``docstatus.celery.outcome`` on this app."""
+        import json  # noqa: PLC0415
+
+        raw = self.runtime.redis.get(f"{PREFIX}outcome:{key}")
+        return None if raw is None else dict(json.loads(raw))
+
+
+def register(
+    app: Celery,
+    *,
+    redis_url: str | None = None,
+    host_rate: float | Mapping[str, float | None] | None = 10.0,
+    policy: WaitPolicy | None = None,
+    max_countdown: float | None = None,
+    lease: float = 30.0,
+) -> Registration:
+    """Add the ``docstatus.poll`` task to your Celery ``app`` (call it where the app is made,
+    so workers and callers both register it). Registering the same app again gives the same
+    registration.
+
+    Args:
+        app: Your Celery app (its broker should be Redis for the visibility-timeout rules).
+        redis_url: Where docstatus keeps budgets, step claims and outcomes (default: the app's
+            broker URL, when it is Redis).
+        host_rate: Polls per second per provider host, shared by every worker: one number for
+            every provider, or per provider name (``None``: no limit; 429s still pause).
+        policy: The ``WaitPolicy`` (its ``timeout`` is the default deadline of ``track``).
+        max_countdown: The longest countdown of one message (default: a third of the app's
+            ``visibility_timeout``, at most 300 s). Must be below the visibility timeout.
+        lease: Seconds one worker holds a job's step before another may take it over (longer
+            than one poll takes).
+    """
+    existing = _REGISTERED.get(id(app))
+    if existing is not None and existing.app is app:
+        return existing
+    url = redis_url or str(app.conf.broker_url or "")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("docstatus.celery.register needs a Redis URL: give redis_url=..., or use a redis:// broker")
+    options = app.conf.broker_transport_options or {}
+    visibility = float(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT))
+    cap = min(MAX_COUNTDOWN, visibility / 3) if max_countdown is None else float(max_countdown)
+    if not 0 < cap < visibility:
+        raise ValueError(
+            f"max_countdown ({cap:g} s) must be > 0 and below the broker's visibility_timeout ({visibility:g} s), "
+            "or a countdown held by a worker is delivered twice"
+        )
+    if isinstance(host_rate, int | float) or host_rate is None:
+        rates: dict[str, float | None] = {}
+        default = None if host_rate is None else float(host_rate)
+    else:
+        rates = {k: None if v is None else float(v) for k, v in host_rate.items()}
+        default = None
+    for name, rate in [*rates.items(), ("host_rate", default)]:
+        if rate is not None and not rate > 0:
+            raise ValueError(f"docstatus.celery.register: the rate of {name} must be > 0 or None, not {rate!r}")
+    runtime = Runtime(
+        redis_url=url,
+        policy=policy if policy is not None else WaitPolicy(),
+        rates=rates,
+        default_rate=default,
+        max_countdown=cap,
+        lease=lease,
+    )
+
+    @app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]  # celery is untyped
+        name=TASK_NAME,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        acks_on_failure_or_timeout=False,
+        ignore_result=True,
+        serializer="json",
+    )
+    def poll(self: Task, message: dict[str, Any]) -> str:
+        return _run(self, runtime, message)
+
+    registration = Registration(app=app, task=poll, runtime=runtime)
+    _REGISTERED[id(app)] = registration
+    return registration
+
+
+def _run(task: Any, runtime: Runtime, message: dict[str, Any]) -> str:
+    from celery.exceptions import Reject  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+
+    from docstatus._celery._task import _Redeliver  # noqa: PLC0415
+
+    try:
+        return run_step(task, runtime, message)
+    except _Redeliver as exc:
+        raise Reject(str(exc), requeue=True) from None
+
+
+def _registration(app: Celery | None) -> Registration:
+    if app is None:
+        from celery import current_app  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+
+        app = current_app._get_current_object()  # noqa: SLF001  # celery's proxy to the app
+    found = _REGISTERED.get(id(app))
+    if found is None or found.app is not app:
+        raise RuntimeError(
+            "docstatus.celery: call docstatus.celery.register(app, ...) on your Celery app first "
+            "(where the app is made, so workers register it too)"
+        )
+    return found
+
+
+def track(
+    ref: str | JobRef,
+    *,
+    on_done: Any = None,
+    on_error: Any = None,
+    deadline: float | datetime | None = None,
+    key: str | None = None,
+    app: Celery | None = None,
+) -> str:
+    """Start polling ``ref`` on your workers; return its idempotency key.
+
+    Args:
+        ref: The job reference (``InvalidJobRef`` at once when it does not parse).
+        on_done: A signature called as ``(status_json, key, *its own args)`` on a final status.
+        on_error: A signature called as ``(outcome, key, ...)`` when waiting ends without a
+            final status (``outcome["error"]`` says why; ``outcome["status"]``: the last one).
+        deadline: Seconds from now, or an aware ``datetime`` (default: the policy's timeout).
+        key: The idempotency key (default: a fresh one). Tracking again with the same key
+            while it runs starts nothing new.
+        app: The Celery app (default: the current app).
+    """
+    return _registration(app).track(ref, on_done=on_done, on_error=on_error, deadline=deadline, key=key)
+
+
+def outcome(key: str, *, app: Celery | None = None) -> dict[str, Any] | None:
+    """The recorded outcome of the tracking ``key`` (``key``, ``ref``, ``status``, ``error``,
+    ``finished_at``), or ``None`` while it runs (kept 7 days)."""
+    return _registration(app).outcome(key)
