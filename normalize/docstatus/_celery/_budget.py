@@ -50,8 +50,8 @@ _THROTTLE: Final = """
 local h = KEYS[1]
 local now, pause, seq = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, floor = tonumber(ARGV[4]), tonumber(ARGV[5])
-local until = tonumber(redis.call('HGET', h, 'pause_until') or '0')
-if now + pause > until then redis.call('HSET', h, 'pause_until', tostring(now + pause)) end
+local paused = tonumber(redis.call('HGET', h, 'pause_until') or '0')
+if now + pause > paused then redis.call('HSET', h, 'pause_until', tostring(now + pause)) end
 local at = redis.call('HGET', h, 'decreased_at')
 local decreased = tonumber(redis.call('HGET', h, 'decreased') or '0')
 if (not at) or seq > decreased then

@@ -1,0 +1,278 @@
+"""docstatus.celery against a real redis-server on 127.0.0.1 and the simulator, one step at a
+time in this process (the worker-process tests are in tests/hostile/test_celery_workers.py).
+
+redis-server missing: skipped with the reason, except under CI (``CI`` set), where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+pytest.importorskip("celery")
+sim_module = pytest.importorskip("docstatus.simulator")
+
+import docstatus.celery as dc  # noqa: E402
+from _celery_support import redis_binary, redis_server  # noqa: E402
+from celery import Celery  # noqa: E402
+from docstatus import ProviderConfig, WaitPolicy  # noqa: E402
+from docstatus._celery._budget import SharedBudget  # noqa: E402
+from docstatus._celery._task import Message, run_step  # noqa: E402
+from docstatus._waiting._many import FLOOR, RECOVERY  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# Each test registers docstatus.poll on an app of its own, in one process.
+pytestmark = pytest.mark.filterwarnings("ignore:Task name 'docstatus.poll' is already registered")
+
+if redis_binary() is None:
+    if os.environ.get("CI"):
+        pytest.fail("redis-server is not on PATH under CI (.ci/run installs it)", pytrace=False)
+    pytest.skip("redis-server is not on PATH (apt-get install redis-server)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    with sim_module.Simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def env(sim: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in sim.env().items():
+        monkeypatch.setenv(name, value)
+
+
+class FakeTask:
+    """The poll task as one execution sees it: a request id, apply_async recorded, the app."""
+
+    def __init__(self, app: Celery, request_id: str = "req-1") -> None:
+        self.app = app
+        self.request = SimpleNamespace(id=request_id)
+        self.sent: list[tuple[dict[str, Any], float]] = []
+
+    def apply_async(self, *, args: tuple[dict[str, Any]], countdown: float, **_: Any) -> None:
+        self.sent.append((args[0], countdown))
+
+
+def _app(redis_url: str, **kwargs: Any) -> tuple[Celery, dc.Registration]:
+    app = Celery(f"t{time.monotonic_ns()}", broker=redis_url)
+    app.conf.broker_transport_options = {"visibility_timeout": 30}
+    policy = kwargs.pop("policy", WaitPolicy(initial_delay=0.2, min_delay=0.2, max_delay=1.0))
+    return app, dc.register(app, policy=policy, **kwargs)
+
+
+def _message(reg: dc.Registration, ref: str, **kwargs: Any) -> dict[str, Any]:
+    from docstatus._celery._task import first_message  # noqa: PLC0415
+
+    return first_message(ref, policy=reg.runtime.policy, on_done=None, on_error=None, key=None, **kwargs).to_dict()
+
+
+def test_missing_extra_names_it() -> None:
+    code = "import sys; sys.modules['celery'] = None\ntry:\n import docstatus.celery\nexcept ImportError as e: print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'docstatus[celery]'" in out
+    assert "celery" in out
+
+
+def test_register_refuses_a_countdown_at_or_over_the_visibility_timeout(redis_url: str) -> None:
+    app = Celery("cap", broker=redis_url)
+    app.conf.broker_transport_options = {"visibility_timeout": 10}
+    with pytest.raises(ValueError, match="visibility_timeout"):
+        dc.register(app, max_countdown=10)
+    reg = dc.register(app)
+    assert reg.runtime.max_countdown < 10
+    assert dc.register(app) is reg  # registering again: the same task
+    assert app.tasks[dc.TASK_NAME].acks_late
+    assert app.tasks[dc.TASK_NAME].reject_on_worker_lost
+    with pytest.raises(ValueError, match="Redis URL"):
+        dc.register(Celery("amqp", broker="amqp://127.0.0.1//"))
+
+
+def test_a_long_delay_is_a_chain_of_capped_countdowns_that_do_not_poll_early(
+    redis_url: str, sim: Any, env: None
+) -> None:
+    app, reg = _app(redis_url, max_countdown=0.5, policy=WaitPolicy(initial_delay=3.0, min_delay=0.2, lag_ratio=None))
+    ref = sim.create_job("artos", "happy_path", step=30)
+    task = FakeTask(app)
+    before = len(sim.requests)
+    assert run_step(task, reg.runtime, _message(reg, ref, deadline=60)) == "polled"
+    assert len(sim.requests) == before + 1
+    ((nxt, countdown),) = task.sent
+    assert countdown == pytest.approx(0.5)  # the waiting core said ~3 s: capped
+    assert nxt["seq"] == 1
+    assert nxt["state"]["due"] - time.time() > 1.5
+    time.sleep(0.5)
+    task2 = FakeTask(app, "req-2")
+    assert run_step(task2, reg.runtime, nxt) == "early"  # not due: forwarded, not polled
+    assert len(sim.requests) == before + 1
+    assert task2.sent[0][1] <= 0.5
+    assert task2.sent[0][0]["state"] == nxt["state"]  # the waiting state is carried unchanged
+
+
+def test_a_step_delivered_twice_runs_once_and_an_outcome_is_never_replaced(redis_url: str, sim: Any, env: None) -> None:
+    app, reg = _app(redis_url)
+    ref = sim.create_job("artos", "happy_path", step=0.2)
+    message = _message(reg, ref, deadline=60)
+    first, again = FakeTask(app, "a"), FakeTask(app, "b")
+    assert run_step(first, reg.runtime, message) == "polled"
+    assert run_step(again, reg.runtime, message) == "duplicate"  # same step, other delivery
+    assert again.sent == []
+    time.sleep(1.0)  # the job ends
+    nxt = first.sent[0][0]
+    done = FakeTask(app, "c")
+    while True:  # follow the chain to its end (bounded by the deadline)
+        result = run_step(done, reg.runtime, nxt)
+        if result == "finished":
+            break
+        assert result in ("polled", "early")
+        nxt = done.sent[-1][0]
+        time.sleep(done.sent[-1][1])
+    outcome = reg.outcome(message["key"])
+    assert outcome is not None
+    assert outcome["status"]["state"] == "succeeded"
+    requests = len(sim.requests)
+    # An old step delivered again: dropped; the last step again (its worker lost): delivers the
+    # recorded outcome, never a new one.
+    assert run_step(FakeTask(app, "d"), reg.runtime, message) == "duplicate"
+    assert run_step(FakeTask(app, "c"), reg.runtime, nxt) == "duplicate"
+    forked = json.loads(json.dumps(nxt))
+    forked["seq"] = nxt["seq"] + 5  # a stray later step (a chain forked by a lost worker)
+    assert run_step(FakeTask(app, "e"), reg.runtime, forked) == "delivered"
+    assert len(sim.requests) == requests  # no poll for it
+    assert reg.outcome(message["key"]) == outcome
+
+
+def test_a_step_held_by_a_live_worker_is_retried_after_its_lease_and_the_same_message_takes_over(
+    redis_url: str, sim: Any, env: None
+) -> None:
+    app, reg = _app(redis_url, lease=5.0)
+    ref = sim.create_job("artos", "happy_path", step=30)
+    message = Message.from_dict(_message(reg, ref, deadline=60))
+    assert reg.runtime.claim(message, "worker-a", 60) == (2, 0.0)  # worker a runs it and dies
+    other = FakeTask(app, "worker-b")
+    assert run_step(other, reg.runtime, message.to_dict()) == "held"
+    assert 4.0 < other.sent[0][1] <= 5.2  # looked at again when a's lease ends
+    assert other.sent[0][0]["seq"] == message.seq
+    # the same message redelivered after its worker was lost (same request id): taken over now
+    assert run_step(FakeTask(app, "worker-a"), reg.runtime, message.to_dict()) == "polled"
+
+
+def test_the_deadline_in_the_message_holds_in_any_worker(redis_url: str, sim: Any, env: None) -> None:
+    app, reg = _app(redis_url)
+    ref = sim.create_job("artos", "happy_path", step=60)
+    message = _message(reg, ref, deadline=1.0)
+    message["on_error"] = dict(app.signature("test.error"))
+    task = FakeTask(app)
+    assert run_step(task, reg.runtime, message) == "polled"
+    time.sleep(1.1)
+    nxt = task.sent[0][0]
+    while (result := run_step(task, reg.runtime, nxt)) != "finished":
+        nxt = task.sent[-1][0]
+        assert result in ("polled", "early")
+        assert nxt["state"]["deadline"] == message["state"]["deadline"]
+        assert time.time() < message["state"]["deadline"] + 3
+    outcome = reg.outcome(message["key"])
+    assert outcome is not None
+    assert outcome["error"]["type"] == "WaitTimeout"
+    assert outcome["status"]["state"] in ("queued", "running")
+    queued = [json.loads(m) for m in reg.runtime.redis.lrange("celery", 0, -1)]
+    errors = [m for m in queued if m["headers"]["task"] == "test.error"]
+    assert len(errors) == 1  # on_error sent once, with the key
+
+
+def test_one_workers_429_pauses_and_slows_every_worker_then_recovers(redis_url: str) -> None:
+    import redis  # noqa: PLC0415
+    from limits.storage import storage_from_string  # noqa: PLC0415
+    from limits.strategies import MovingWindowRateLimiter  # noqa: PLC0415
+
+    policy = WaitPolicy()
+    workers = [
+        SharedBudget(
+            redis=redis.Redis.from_url(redis_url),
+            limiter=MovingWindowRateLimiter(storage_from_string(redis_url)),
+            key="artos test:1",
+            rate=20.0,
+        )
+        for _ in range(2)
+    ]
+    a, b = workers
+    now = time.time()
+    wait, seq = a.acquire(now)
+    assert wait == 0
+    a.throttle(now, 2.0, policy, seq)  # a's poll met a 429 with Retry-After: 2
+    wait, _ = b.acquire(now + 0.1)
+    assert 1.8 < wait <= 1.9 + 1e-6  # b is paused too
+    assert b.current(now + 0.1) == pytest.approx(10.0)  # and halved
+    a.throttle(now + 0.2, 2.0, policy, seq)  # a 429 to a poll sent before the decrease: once per window
+    assert b.current(now + 0.2) == pytest.approx(10.0)
+    later = now + 2.5
+    wait, seq2 = b.acquire(later)
+    assert wait == 0
+    b.answered(seq2)  # each answer adds 10 % of the limit back
+    assert a.current(later) == pytest.approx(12.0)
+    for _ in range(10):
+        a.throttle(later, None, policy, a.acquire(later + 10)[1] or 10**6)
+    assert a.current(later) >= max(1.0, FLOOR * 20) - 1e-9  # never below the floor
+    assert a.current(later + RECOVERY + 0.1) == pytest.approx(20.0)  # RECOVERY s later: the limit
+
+
+def test_the_rate_is_shared_by_every_worker(redis_url: str) -> None:
+    import redis  # noqa: PLC0415
+    from limits.storage import storage_from_string  # noqa: PLC0415
+    from limits.strategies import MovingWindowRateLimiter  # noqa: PLC0415
+
+    workers = [
+        SharedBudget(
+            redis=redis.Redis.from_url(redis_url),
+            limiter=MovingWindowRateLimiter(storage_from_string(redis_url)),
+            key="sarvam shared:1",
+            rate=10.0,
+        )
+        for _ in range(3)
+    ]
+    now = time.time()
+    granted = sum(1 for i in range(30) if workers[i % 3].acquire(now)[0] == 0)
+    assert granted == 10  # ten in the window, whichever worker asks
+
+
+def test_no_token_goes_into_a_message_or_redis(redis_url: str, sim: Any, env: None) -> None:
+    app, reg = _app(redis_url)
+    ref = sim.create_job("artos", "happy_path", step=0.2)
+    task = FakeTask(app)
+    message = _message(reg, ref, deadline=30)
+    run_step(task, reg.runtime, message)
+    dumped = json.dumps([message, *[m for m, _ in task.sent]])
+    r = reg.runtime.redis
+    stored = [str(r.dump(k)) for k in r.scan_iter("*")] + [str(k) for k in r.scan_iter("*")]
+    for token in sim_module.DEFAULT_TOKENS.values():
+        assert token not in dumped
+        assert all(token not in s for s in stored)
+    assert any("docstatus:" in s for s in stored)  # the scan saw docstatus's keys
+
+
+def test_track_validates_the_ref_and_deadline_before_sending(redis_url: str) -> None:
+    from docstatus import InvalidJobRef  # noqa: PLC0415
+
+    app, _ = _app(redis_url)
+    with pytest.raises(InvalidJobRef):
+        dc.track("nope:", app=app)
+    with pytest.raises(ValueError, match="deadline"):
+        dc.track("artos:abc", deadline=-1, app=app)
+    key = dc.track("artos:abc", deadline=5, app=app, key="my-key")
+    assert key == "my-key"
+    assert ProviderConfig  # configuration stays in the workers: track needs no token
