@@ -216,7 +216,7 @@ def test_one_workers_429_pauses_and_slows_every_worker_then_recovers(redis_url: 
     assert wait == 0
     a.throttle(now, 2.0, policy, seq)  # a's poll met a 429 with Retry-After: 2
     wait, _ = b.acquire(now + 0.1)
-    assert 1.8 < wait <= 1.9 + 1e-6  # b is paused too
+    assert 1.8 < wait <= 1.91  # b is paused too (Redis keeps the time to ~0.1 ms)
     assert b.current(now + 0.1) == pytest.approx(10.0)  # and halved
     a.throttle(now + 0.2, 2.0, policy, seq)  # a 429 to a poll sent before the decrease: once per window
     assert b.current(now + 0.2) == pytest.approx(10.0)
