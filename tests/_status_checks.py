@@ -19,6 +19,8 @@ SCHEMA: dict[str, Any] = json.loads((SPECS / "job-status.schema.json").read_text
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 SARVAM_ID = "5b1f0c9e-8c1d-4a7e-9f6a-2d3b4c5d6e7f"
+#: The id of the example in Sarvam's Jobs & Errors guide (specs/sarvam_docai/page.md L135).
+SARVAM_DOCAI_ID = "019fb81e-2543-70bd-a737-b5a2d62a3bb7"
 M2P_ID = "1d6986aa-80ac-4a4d-9009-5a323c9046b1"
 AITRONOS_ID = "org_xyz789/vs_abc123/file_abc123def456"
 
@@ -26,6 +28,7 @@ AITRONOS_ID = "org_xyz789/vs_abc123/file_abc123def456"
 STATE_FIELD = {
     "artos": "status",
     "sarvam": "job_state",
+    "sarvam_docai": "status",
     "neurolinker": "status",
     "aitronos": "status",
     "markdown2pdf": "status",
@@ -38,6 +41,7 @@ _MINIMAL: dict[str, dict[str, Any]] = {
         "updated_at": "2025-10-15T09:52:15Z",
         "storage_container_type": "Azure",
     },
+    "sarvam_docai": {"job_id": SARVAM_DOCAI_ID},
     "neurolinker": {"success": True, "document_id": "1d6986aa-80ac-4a4d-9009-5a323c9046b1"},
     "aitronos": {},
     "markdown2pdf": {"id": M2P_ID},
@@ -69,6 +73,21 @@ DOCUMENTED: dict[str, dict[str, State]] = {
         # L17 "`PartiallyCompleted`: Some pages succeeded, some failed"
         "PartiallyCompleted": State.PARTIALLY_SUCCEEDED,
         "Failed": State.FAILED,  # L18 "`Failed`: All pages failed or job-level error"
+    },
+    "sarvam_docai": {
+        # sarvam_docai page.md L119-129 (Sarvam's "Jobs & Errors" guide, "Job states"); terminal
+        # set L17/L84/L129: "completed, partially_completed, failed, and rejected"
+        "pending": State.QUEUED,  # L120 "Job created, queued for processing"
+        "running": State.RUNNING,  # L121 "Job is being processed"
+        "completed": State.SUCCEEDED,  # L122 "All pages processed successfully"
+        "partially_completed": State.PARTIALLY_SUCCEEDED,  # L123 "Some pages succeeded, some failed"
+        "failed": State.FAILED,  # L124 "All pages failed or a job-level error occurred"
+        # L125 "Job rejected before processing (e.g. validation or entitlement)": terminal (L129),
+        # nothing produced, nobody cancelled it: a failure
+        "rejected": State.FAILED,
+        # L127 "Split and Classify jobs report accepted when created and completed when finished":
+        # created and submitted by one call (L106), not terminal, nothing for the caller to do
+        "accepted": State.QUEUED,
     },
     "neurolinker": {
         # neurolinker page L21-22, field `status`: "Overall status: 'processing', 'completed',

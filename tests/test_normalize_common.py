@@ -47,7 +47,7 @@ DOCUMENTED_ROWS = [(p, raw, state) for p in ALL for raw, state in DOCUMENTED[p].
 
 def test_documented_rows_cover_every_provider():
     assert sorted(DOCUMENTED) == ALL
-    assert len(DOCUMENTED_ROWS) == 24  # 5 artos, 6 sarvam, 4 neurolinker, 5 aitronos, 4 markdown2pdf
+    assert len(DOCUMENTED_ROWS) == 31  # 5 artos, 6 sarvam, 7 sarvam_docai, 4 neurolinker, 5 aitronos, 4 markdown2pdf
 
 
 @pytest.mark.parametrize("provider", ALL)
@@ -175,6 +175,12 @@ def test_malformed_bodies_raise_malformed_response(provider, raw, fragment):
         ("sarvam", {"job_details": {"a": 1}}),
         ("sarvam", {"job_details": [{"state": "Running"}]}),
         ("sarvam", {"job_details": [{"inputs": [], "outputs": [], "state": "Running", "total_pages": "9"}]}),
+        ("sarvam_docai", {"job_id": 5}),  # string (specs/sarvam_docai NOTES row 4)
+        ("sarvam_docai", {"status": 3}),
+        ("sarvam_docai", {"usage": [1]}),  # an object (row 9)
+        ("sarvam_docai", {"usage": {"pages_total": "9"}}),  # integer or null (row 9)
+        ("sarvam_docai", {"created_at": 1700000000}),  # a string (row 10)
+        ("sarvam_docai", {"pipeline": 2}),  # a string (row 8)
         ("neurolinker", {"results": ["a"]}),
         ("neurolinker", {"results": {"cropped_images": "a.png"}}),
         ("neurolinker", {"total_pages": 2.5}),
@@ -259,6 +265,7 @@ def test_sarvam_body_id_is_kept_over_a_given_one():
         ("artos", "task_id", "doc-9"),
         ("neurolinker", "document_id", "doc-9"),
         ("sarvam", "job_id", str(uuid.UUID(int=9))),
+        ("sarvam_docai", "job_id", "job-9"),
         ("markdown2pdf", "id", str(uuid.UUID(int=9))),
     ],
 )
@@ -267,7 +274,7 @@ def test_job_id_fills_in_a_missing_or_empty_body_id(provider, id_field, given):
     missing = body(provider, state)
     missing.pop(id_field)
     assert parse(provider, missing, job_id=given).job_id == given
-    if provider in ("artos", "neurolinker"):
+    if provider in ("artos", "neurolinker", "sarvam_docai"):
         assert parse(provider, {**missing, id_field: ""}, job_id=given).job_id == given
         with pytest.raises(docstatus.MalformedResponse, match=f"{id_field} is empty"):
             docstatus.parse(provider, {**missing, id_field: "  "})

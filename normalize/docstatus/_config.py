@@ -1,9 +1,9 @@
 """Where each provider is and how to authenticate: explicit in code, or from the environment.
 
-Environment variables, ``PROVIDER`` in upper case (``ARTOS``, ``SARVAM``, ...):
+Environment variables, ``PROVIDER`` in upper case (``ARTOS``, ``SARVAM``, ``SARVAM_DOCAI``, ...):
 
 - ``DOCSTATUS_<PROVIDER>_BASE_URL``: the API's base URL (default: the provider's documented server);
-- ``DOCSTATUS_<PROVIDER>_TOKEN``: the credential (Sarvam: the ``api-subscription-key``;
+- ``DOCSTATUS_<PROVIDER>_TOKEN``: the credential (Sarvam, both APIs: the ``api-subscription-key``;
   Artos, Neurolinker, Aitronos: the bearer token; markdown2pdf needs none);
 - ``DOCSTATUS_<PROVIDER>_<OPTION>``: each option ``OPTIONS`` lists for the provider, e.g.
   ``DOCSTATUS_AITRONOS_AUTH=api_key``, ``DOCSTATUS_AITRONOS_PATH=vector-stores``.
@@ -30,6 +30,7 @@ DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
         "markdown2pdf": "https://api.markdown2pdf.ai",
         "neurolinker": "https://neurolinker.api.ainexxo.com",
         "sarvam": "https://api.sarvam.ai",
+        "sarvam_docai": "https://api.sarvam.ai",
     }
 )
 

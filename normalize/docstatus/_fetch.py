@@ -41,7 +41,8 @@ base URL's origin (redirects are not followed, even on a client that would), and
 to a host other than this machine.
 
 Provider error envelopes become the exception's ``code`` and message: Sarvam's and Aitronos's
-``error.code``/``error.message``, markdown2pdf's 422 ``detail[].msg``. Credentials never appear
+``error.code``/``error.message``, markdown2pdf's 422 ``detail[].msg``, Sarvam Document AI's
+RFC 7807 problem details ``detail`` (its ``title`` when there is no ``detail``). Credentials never appear
 in messages or in kept bodies.
 """
 
@@ -159,6 +160,7 @@ _OPERATIONS: Final[Mapping[str, _Operation]] = MappingProxyType(
     {
         "artos": _Operation("docstatus_artos_client", _document_id),
         "sarvam": _Operation("docstatus_sarvam_client", _job_id),
+        "sarvam_docai": _Operation("docstatus_sarvam_docai_client", _job_id),
         "neurolinker": _Operation("docstatus_neurolinker_client", _document_id),
         "aitronos": _Operation("docstatus_aitronos_client", _aitronos_args),
         "markdown2pdf": _Operation("docstatus_markdown2pdf_client", _job_id),
@@ -848,8 +850,9 @@ def _envelope(parsed: Any, content: bytes) -> tuple[str | None, str | None]:
     if isinstance(err, str):
         return None, _str(err)
     det = data.get("detail")
-    if isinstance(det, str):
-        return None, _str(det)
+    if isinstance(det, str) or isinstance(data.get("title"), str):  # RFC 7807 problem details
+        kind = data.get("type")
+        return (None if kind == "about:blank" else _str(kind)), _str(det) or _str(data.get("title"))
     if isinstance(det, list):
         msgs = [_str(d.get("msg")) for d in det if isinstance(d, dict)]
         return None, "; ".join(m for m in msgs if m) or None

@@ -8,6 +8,7 @@ artos           ``artos:<document_id>``
 markdown2pdf    ``markdown2pdf:<job_id>``
 neurolinker     ``neurolinker:<document_id>``
 sarvam          ``sarvam:<job_id>``
+sarvam_docai    ``sarvam_docai:<job_id>``
 ==============  =============================================
 
 Sarvam job ids are UUIDs in practice ("Job identifier (UUID)"), and a UUID in any spelling
@@ -36,6 +37,7 @@ FORMS: Final = MappingProxyType(
         "markdown2pdf": "markdown2pdf:<job_id>",
         "neurolinker": "neurolinker:<document_id>",
         "sarvam": "sarvam:<job_id>",
+        "sarvam_docai": "sarvam_docai:<job_id>",
     }
 )
 

@@ -15,7 +15,7 @@ import attrs
 
 from ._exceptions import ActionRequired, JobFailed
 
-Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam"]
+Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
 
 #: Every provider docstatus knows, sorted.
 PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)

@@ -1,0 +1,122 @@
+"""Sarvam Document AI: ``DocAiJobStatusResponse`` of ``GET /doc-ai/v1/job/{job_id}/status``.
+
+pending -> queued; running -> running; completed -> succeeded; partially_completed ->
+partially_succeeded; failed -> failed; rejected -> failed (rejected before processing: terminal,
+nothing was produced); accepted (Split and Classify jobs, when created) -> queued. Choices and
+sources: specs/sarvam_docai/NOTES.md.
+
+``pages`` is ``usage`` (``None`` when the body has no usage or every count is absent); progress
+is ``pages_processed / pages_total`` when the total is known and above 0, else the Split/Classify
+``progress`` number (at most 1: a fraction; above 1: a percentage), else ``None``. ``phase``
+(Split/Classify) is the ``step``. The body carries no error message and no outputs (those come
+from the results and download-url endpoints), so ``error`` is ``None`` and ``outputs`` empty.
+Timestamps are plain strings in the spec: one that is not ISO 8601 is ``None``, not a failure.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from docstatus_sarvam_docai_client.models.doc_ai_job_status_response import DocAiJobStatusResponse
+
+from docstatus._common import (
+    Malformed,
+    absent,
+    clamp,
+    count,
+    enum_value,
+    finish_progress,
+    folded_table,
+    match_state,
+    pick_job_id,
+    text,
+    utc,
+)
+from docstatus._status import JobStatus, Pages, State
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+PROVIDER: Final = "sarvam_docai"
+MODEL: Final = DocAiJobStatusResponse
+#: Every model a 200 body parses into.
+MODELS: Final = (DocAiJobStatusResponse,)
+#: A decoded 200 body -> its model (raises on a body that is not the documented one).
+from_dict: Final = DocAiJobStatusResponse.from_dict
+#: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
+ID_FIELD: Final = "job_id"
+#: Documented ``status`` values -> ``State``.
+STATES: Final[Mapping[str, State]] = MappingProxyType(
+    {
+        "pending": State.QUEUED,
+        "running": State.RUNNING,
+        "completed": State.SUCCEEDED,
+        "partially_completed": State.PARTIALLY_SUCCEEDED,
+        "failed": State.FAILED,
+        "rejected": State.FAILED,
+        "accepted": State.QUEUED,
+    }
+)
+_FOLDED: Final = folded_table(STATES)
+
+
+def _stamp(value: Any, field: str) -> datetime | None:
+    """A timestamp string as UTC; a string that is not ISO 8601 is ``None`` (the spec says only
+    "string"); another JSON type is malformed."""
+    try:
+        return utc(value, field)
+    except Malformed:
+        if isinstance(value, str):
+            return None
+        raise
+
+
+def _progress(value: Any) -> float | None:
+    """The undocumented Split/Classify ``progress``: a number at most 1 is a fraction, above 1 a
+    percentage; anything else (absent, text, an object) is unknown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        fraction = float(value)
+    except OverflowError:  # an integer beyond float range
+        return 1.0 if value > 0 else 0.0
+    return clamp(fraction if fraction <= 1.0 else fraction / 100.0)
+
+
+def normalize(model: DocAiJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
+    """Map a parsed Document AI status; ``job_id`` is used only when the body's is empty."""
+    raw = enum_value(model.status, "status")
+    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    text(model.pipeline, "pipeline")  # strings in the spec, unused: checked, not mapped
+    text(model.type_, "type")
+
+    pages: Pages | None = None
+    progress: float | None = None
+    usage = model.usage
+    if not absent(usage):
+        total = count(usage.pages_total, "usage.pages_total")
+        processed = count(usage.pages_processed, "usage.pages_processed")
+        succeeded = count(usage.pages_succeeded, "usage.pages_succeeded")
+        failed = count(usage.pages_failed, "usage.pages_failed")
+        if (total, processed, succeeded, failed) != (None, None, None, None):
+            pages = Pages(total=total, processed=processed, succeeded=succeeded, failed=failed)
+        if total is not None and processed is not None and total > 0:
+            progress = 1.0 if processed >= total else clamp(processed / total)
+    if progress is None:
+        progress = _progress(model.progress)
+    phase = model.phase
+
+    return JobStatus(
+        provider=PROVIDER,
+        job_id=pick_job_id(model.job_id, job_id, "job_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, progress),
+        step=text(phase, "phase") if isinstance(phase, str) else None,
+        created_at=_stamp(model.created_at, "created_at"),
+        updated_at=_stamp(model.updated_at, "updated_at"),
+        pages=pages,
+        model=model,
+    )
