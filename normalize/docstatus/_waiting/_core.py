@@ -32,10 +32,20 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
 - **Errors.** ``RateLimited``, ``ProviderServerError`` (5xx, non-standard statuses),
   ``TransportError`` (timeouts, refused or dropped connections) and ``MalformedResponse`` are
   retried within the deadline; anything else (401/403/404, bad requests, bad configuration) is
-  raised at once.
+  raised at once, except a 404 within the not-found grace (below).
 - **States.** Terminal states return the status (failed ones too: call
-  ``status.raise_for_failure()``); ``action_required`` raises ``ActionRequired`` at once; ``unknown``
-  keeps polling with one warning (``WaitPolicy(unknown="raise")``: raises ``UnknownState``).
+  ``status.raise_for_failure()``); ``action_required`` raises ``ActionRequired``, at once unless
+  within the action grace (below); ``unknown`` keeps polling with one warning
+  (``WaitPolicy(unknown="raise")``: raises ``UnknownState``).
+- **Graces** (counted from the start of the wait; ``None`` in the policy means the provider's
+  default in ``ACTION_GRACE`` / ``NOT_FOUND_GRACE``, 0 for a provider not listed there):
+  ``action_required`` is polled through like ``queued`` until ``action_grace`` seconds have
+  passed (Sarvam answers ``Accepted`` right after ``/start``: ``specs/sarvam/NOTES.md`` row 6),
+  and a 404 (``JobNotFound``) is retried like a transient error until ``not_found_grace`` seconds
+  have passed, as long as no status has been received (Neurolinker may not know a job it has
+  just been given: ``specs/neurolinker/NOTES.md`` row 17). A backoff sleep is cut so that a poll
+  falls at the grace's end; a server hint is not. The deadline still comes first: a grace that
+  outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated ``JobNotFound``, if any).
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import enum
 import math
 import random as _random
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -51,6 +62,7 @@ import attrs
 from docstatus._exceptions import (
     ActionRequired,
     DocstatusError,
+    JobNotFound,
     MalformedResponse,
     ProviderServerError,
     RateLimited,
@@ -74,6 +86,22 @@ RESUME_SPREAD: Final = 30.0
 
 #: The version of ``WaitState.to_dict()``'s form.
 WAIT_STATE_VERSION: Final = 1
+
+#: Seconds from the start of a wait during which ``action_required`` is polled through, per
+#: provider, under ``WaitPolicy(action_grace=None)`` (the default); 0 for a provider not listed.
+#: Sarvam's ``/start`` answers ``Accepted`` and its SDK's waiter polls through it
+#: (``specs/sarvam/NOTES.md`` row 6).
+ACTION_GRACE: Final[Mapping[str, float]] = MappingProxyType({"sarvam": 30.0})
+
+#: Seconds from the start of a wait during which a 404 is retried (until a status is received),
+#: per provider, under ``WaitPolicy(not_found_grace=None)`` (the default); 0 for a provider not
+#: listed. Neurolinker's SDK polls through 404s after submission (``specs/neurolinker/NOTES.md``
+#: row 17).
+NOT_FOUND_GRACE: Final[Mapping[str, float]] = MappingProxyType({"neurolinker": 30.0})
+
+#: Slack when comparing the clock with a grace's end (a poll scheduled at the end may land a
+#: rounding error short of it).
+_EPSILON: Final = 1e-6
 
 
 class UnknownState(DocstatusError):  # named like ActionRequired, JobFailed
@@ -139,6 +167,17 @@ class WaitPolicy:
             ``"raise"`` stops at once with ``UnknownState``.
         request_timeout: The shortest time a poll may take even at the deadline (the last
             poll gets this much; a provider configuration's own timeout still applies).
+        action_grace: Seconds from the start of the wait during which an ``action_required``
+            state is polled through (as ``queued`` is) before it raises ``ActionRequired``.
+            ``None`` (the default): the provider's own, from ``ACTION_GRACE`` (Sarvam 30 s,
+            whose ``Accepted`` is also the first answer after ``/start``; 0 for the others).
+            A number applies to every provider; ``0`` raises at once.
+        not_found_grace: Seconds from the start of the wait during which a 404
+            (``JobNotFound``) is retried as a transient error, as long as no status has been
+            received (a job the provider has just been given may not be visible yet).
+            ``None`` (the default): the provider's own, from ``NOT_FOUND_GRACE`` (Neurolinker
+            30 s; 0 for the others). A number applies to every provider; ``0`` raises at once.
+            ``get_status`` is not affected: it raises ``JobNotFound`` at once.
     """
 
     timeout: float = attrs.field(default=3600.0, validator=_positive)
@@ -152,6 +191,20 @@ class WaitPolicy:
     use_progress: bool = True
     unknown: Literal["poll", "raise"] = attrs.field(default="poll", validator=attrs.validators.in_(("poll", "raise")))
     request_timeout: float = attrs.field(default=5.0, validator=_positive)
+    action_grace: float | None = attrs.field(default=None, validator=_optional_non_negative)
+    not_found_grace: float | None = attrs.field(default=None, validator=_optional_non_negative)
+
+    def action_grace_for(self, provider: str) -> float:
+        """The action grace (seconds) for a job of ``provider``."""
+        if self.action_grace is not None:
+            return self.action_grace
+        return ACTION_GRACE.get(provider, 0.0)
+
+    def not_found_grace_for(self, provider: str) -> float:
+        """The not-found grace (seconds) for a job of ``provider``."""
+        if self.not_found_grace is not None:
+            return self.not_found_grace
+        return NOT_FOUND_GRACE.get(provider, 0.0)
 
     def backoff(self, attempt: int, u: float = 0.0) -> float:
         """The backoff delay after ``attempt`` (0-based) polls, with jitter draw ``u`` in [0, 1)."""
@@ -269,9 +322,11 @@ class Waiter:
         process on any machine whose wall clock is right.
         """
         shift = wall - now
-        last_error = None
+        last_error = last_not_found = None
         error = self.last_error
-        if error is not None:
+        if isinstance(error, JobNotFound):  # a 404 within the not-found grace
+            last_not_found = {"message": str(error), "status_code": error.status_code, "code": error.code}
+        elif error is not None:
             last_error = {
                 "type": type(error).__name__,
                 "message": str(error),
@@ -290,6 +345,7 @@ class Waiter:
             samples=tuple((t + shift, p) for t, p in self.samples),
             last=None if self.last is None else self.last.to_dict(),
             last_error=last_error,
+            last_not_found=last_not_found,
             hint=self.hint,
             delay=self.delay,
             due=None if self.due is None else self.due + shift,
@@ -320,7 +376,7 @@ class Waiter:
             streak=state.streak,
             errors=state.errors,
             last=None if state.last is None else JobStatus.from_dict(dict(state.last)),
-            last_error=_error_from(state.ref, state.last_error),
+            last_error=_error_from(state.ref, state.last_error) or _not_found_from(state.ref, state.last_not_found),
             final=state.final,
             warned=state.warned,
             samples=tuple((t + shift, p) for t, p in state.samples),
@@ -362,13 +418,12 @@ class Waiter:
         self.last = status
         if status.terminal:
             return Step(action=Action.RETURN, status=status, changed=changed)
+        until = None
         if status.state is State.ACTION_REQUIRED:
-            error = ActionRequired(
-                f"job {self.ref} is {status.provider_state}: it waits for you (e.g. an upload or a "
-                "start call), so waiting cannot help; do that, then wait again",
-                status=status,
-            )
-            return Step(action=Action.RAISE, error=error, changed=changed)
+            grace = self.policy.action_grace_for(self.provider)
+            if now - self.started >= grace - _EPSILON:
+                return Step(action=Action.RAISE, error=self._action_required(status, now, grace), changed=changed)
+            until = self.started + grace  # polled through, as queued, until the grace ends
         warning = None
         if status.state is State.UNKNOWN:
             if self.policy.unknown == "raise":
@@ -385,19 +440,35 @@ class Waiter:
                     "not know; polling on until it ends or the deadline passes"
                 )
         self._track(status, now)
-        return self._schedule(now, retry_after, changed, warning)
+        return self._schedule(now, retry_after, changed, warning, until)
 
     def on_error(self, error: DocstatusError, now: float) -> Step:
         """A poll failed at ``now`` with ``error`` (a ``DocstatusError``)."""
         self.polls += 1
         self.streak += 1
         self.errors += 1
+        if isinstance(error, JobNotFound) and self.last is None:
+            grace = self.policy.not_found_grace_for(self.provider)
+            if now - self.started < grace - _EPSILON:  # not visible yet: retried within the grace
+                self.last_error = error
+                self.hint = None
+                return self._schedule(now, None, None, None, self.started + grace)
+            if grace > 0:
+                error.add_note(
+                    f"docstatus retried this 404 for {now - self.started:.1f} s "
+                    f"(WaitPolicy.not_found_grace: {grace:g} s) before giving up"
+                )
         if not isinstance(error, TRANSIENT):
             return Step(action=Action.RAISE, error=error)
         self.last_error = error
         hint = error.retry_after if isinstance(error, RateLimited | ProviderServerError) else None
         self.hint = hint
         return self._schedule(now, hint, None, None)
+
+    @property
+    def provider(self) -> str:
+        """The provider of the job (the part of ``ref`` before the first colon)."""
+        return self.ref.partition(":")[0]
 
     def timeout_error(self) -> WaitTimeout:
         """The ``WaitTimeout`` for this wait as it stands (its ``__cause__``: the last poll's error)."""
@@ -422,10 +493,33 @@ class Waiter:
 
     # --- internals
 
-    def _schedule(self, now: float, hint: float | None, changed: JobStatus | None, warning: str | None) -> Step:
+    def _action_required(self, status: JobStatus, now: float, grace: float) -> ActionRequired:
+        if grace <= 0:
+            return ActionRequired(
+                f"job {self.ref} is {status.provider_state}: it waits for you (e.g. an upload or a "
+                "start call), so waiting cannot help; do that, then wait again",
+                status=status,
+            )
+        return ActionRequired(
+            f"job {self.ref} is still {status.provider_state} {now - self.started:.0f} s after waiting "
+            f"started (WaitPolicy.action_grace: {grace:g} s): it waits for you (e.g. an upload or a start "
+            "call); do that, then wait again (if you did, it is only slow: wait with a longer action_grace)",
+            status=status,
+        )
+
+    def _schedule(
+        self,
+        now: float,
+        hint: float | None,
+        changed: JobStatus | None,
+        warning: str | None,
+        until: float | None = None,
+    ) -> Step:
         if self.final or now >= self.deadline:
             return Step(action=Action.RAISE, error=self.timeout_error(), changed=changed, warning=warning)
         delay = self._delay(hint, now)
+        if until is not None and hint is None and now + delay > until:  # a poll at the grace's end
+            delay = max(self.policy.min_delay, until - now)
         remaining = self.deadline - now
         if delay >= remaining:
             delay = remaining
@@ -537,6 +631,19 @@ def _error_from(ref: str, data: Mapping[str, Any] | None) -> DocstatusError | No
     return MalformedResponse(message, provider=provider, ref=ref, status_code=data.get("status_code"))
 
 
+def _not_found_from(ref: str, data: Mapping[str, Any] | None) -> JobNotFound | None:
+    """The 404 retried within the not-found grace, rebuilt from its ``WaitState`` form."""
+    if data is None:
+        return None
+    return JobNotFound(
+        str(data["message"]),
+        provider=ref.partition(":")[0] or None,
+        ref=ref,
+        status_code=data.get("status_code"),
+        code=data.get("code"),
+    )
+
+
 @attrs.frozen(kw_only=True)
 class WaitState:
     """The waiting state of one job, as a small value: what a ``Waiter`` needs to go on where it
@@ -548,7 +655,10 @@ class WaitState:
 
     ``to_dict()`` gives a JSON-safe dict (plain numbers, strings, lists, ``None``), with
     ``"v"``, its form's version; ``from_dict`` reads it back and refuses any other version or
-    a malformed value with ``ValueError``. No credential is part of it.
+    a malformed value with ``ValueError``. No credential is part of it. Version rule: a key
+    whose absence means what it meant before may be added within a version (it is written
+    only when set, and a reader that does not know it ignores it and loses only what it
+    carries); any other change of the form is a new version.
 
     Attributes:
         ref: The job reference.
@@ -563,6 +673,8 @@ class WaitState:
         last: The last status's JSON form (``JobStatus.to_dict()``), or ``None``.
         last_error: The last poll's error, when it failed: ``type`` (a retried error's class
             name), ``message``, ``retry_after``, ``status_code``.
+        last_not_found: The last poll's 404, when it was retried within the not-found grace:
+            ``message``, ``status_code``, ``code`` (written only when set; added within v1).
         hint: The server's hint on the last answer (seconds), or ``None``.
         delay: The last delay scheduled (seconds), or ``None`` before the first answer.
         due: When the next poll is due, or ``None`` before the first answer.
@@ -580,6 +692,7 @@ class WaitState:
     samples: tuple[tuple[float, float], ...] = ()
     last: Mapping[str, Any] | None = None
     last_error: Mapping[str, Any] | None = None
+    last_not_found: Mapping[str, Any] | None = None
     hint: float | None = None
     delay: float | None = None
     due: float | None = None
@@ -592,7 +705,7 @@ class WaitState:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-safe form, with ``"v": WAIT_STATE_VERSION``."""
-        return {
+        data: dict[str, Any] = {
             "v": WAIT_STATE_VERSION,
             "ref": self.ref,
             "started": self.started,
@@ -610,6 +723,9 @@ class WaitState:
             "due": self.due,
             "request_timeout": self.request_timeout,
         }
+        if self.last_not_found is not None:
+            data["last_not_found"] = dict(self.last_not_found)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
@@ -643,6 +759,18 @@ class WaitState:
             or not isinstance(last_error.get("message"), str)
         ):
             raise ValueError(f"WaitState.last_error must name one of {sorted(_ERRORS)} with a message, or be null")
+        last_not_found = data.get("last_not_found")
+        if last_not_found is not None and (
+            not isinstance(last_not_found, Mapping)
+            or not isinstance(last_not_found.get("message"), str)
+            or not isinstance(last_not_found.get("status_code"), int | None)
+            or isinstance(last_not_found.get("status_code"), bool)
+            or not isinstance(last_not_found.get("code"), str | None)
+            or last_error is not None
+        ):
+            raise ValueError(
+                "WaitState.last_not_found must be a 404's message, status_code and code (and last_error null), or null"
+            )
         return cls(
             ref=ref,
             started=_finite("started", data.get("started")),  # type: ignore[arg-type]
@@ -658,6 +786,7 @@ class WaitState:
             ),
             last=None if last is None else dict(last),
             last_error=None if last_error is None else dict(last_error),
+            last_not_found=None if last_not_found is None else dict(last_not_found),
             hint=_finite("hint", data.get("hint"), optional=True),
             delay=_finite("delay", data.get("delay"), optional=True),
             due=_finite("due", data.get("due"), optional=True),
