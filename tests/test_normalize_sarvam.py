@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from _status_checks import SARVAM_ID, body, parse
-from docstatus import ActionRequired, ErrorInfo, JobFailed, Output, PageError, State
+from docstatus import ActionRequired, ErrorInfo, JobFailed, Output, PageError, State, WaitPolicy
+from docstatus._waiting._core import Action, Waiter
 
 
 def detail(state="Running", **fields):
@@ -240,6 +241,20 @@ def test_accepted_waits_for_the_caller():
     assert not status.terminal
     with pytest.raises(ActionRequired):
         status.raise_for_failure()
+
+
+@pytest.mark.parametrize("details", [[], [detail("Pending")]])  # the create example; the /start example
+def test_accepted_is_polled_through_while_waiting_for_the_sarvam_grace(details):
+    # NOTES row 6: /start answers Accepted (its file listed, its detail Pending) and the SDK's
+    # waiter polls through it; the status stays action_required, waiting waits 30 s for it to move
+    status = parse("sarvam", body("sarvam", "Accepted", job_details=details))
+    assert status.state is State.ACTION_REQUIRED
+    waiter = Waiter.start(f"sarvam:{SARVAM_ID}", WaitPolicy(), 0.0, draw=lambda: 0.0)
+    assert waiter.on_status(status, 0.0).action is Action.POLL
+    assert waiter.on_status(status, 29.0).action is Action.POLL
+    step = waiter.on_status(status, 30.0)
+    assert isinstance(step.error, ActionRequired)
+    assert step.error.status is status
 
 
 @pytest.mark.parametrize("raw", ["Pending", "Running"])

@@ -1,8 +1,14 @@
 """Sarvam: ``DocDigitizationJobStatusResponse`` of ``GET /doc-digitization/job/v1/{job_id}/status``.
 
-Accepted -> action_required (job created, awaiting the upload: waiting cannot help);
-Pending -> queued; Running -> running; Completed -> succeeded; PartiallyCompleted ->
-partially_succeeded; Failed -> failed.
+Accepted -> action_required (the page: "Job created, awaiting file upload"); Pending -> queued;
+Running -> running; Completed -> succeeded; PartiallyCompleted -> partially_succeeded; Failed ->
+failed.
+
+``Accepted`` is also what ``/start`` answers and what the SDK's waiter polls through, so waiting
+does not raise ``ActionRequired`` on it at once: it polls through it for
+``WaitPolicy.action_grace`` (Sarvam's default, 30 s from the start of the wait; see
+``specs/sarvam/NOTES.md`` row 6 and ``_waiting._core.ACTION_GRACE``). The mapping here stays
+the documented one.
 
 Pages are summed over ``job_details`` (``None`` when there are none); progress is
 processed/total when total > 0; every detail's ``page_errors`` is kept. The error is the
