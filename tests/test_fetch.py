@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import docstatus
 import httpx
 import pytest
-from _status_checks import AITRONOS_ID, M2P_ID, SARVAM_ID, body, check
+from _status_checks import AITRONOS_ID, M2P_ID, SARVAM_DOCAI_ID, SARVAM_ID, body, check
 from conftest import Canned
 from docstatus import ProviderConfig, State
 
@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 TOKEN = "tok-SECRET-7f3a9c"
-ALL = ["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam"]
+ALL = ["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
 REFS = {
     "artos": "artos:document-uuid-456",
     "sarvam": f"sarvam:{SARVAM_ID}",
+    "sarvam_docai": f"sarvam_docai:{SARVAM_DOCAI_ID}",
     "neurolinker": "neurolinker:1d6986aa-80ac-4a4d-9009-5a323c9046b1",
     "aitronos": f"aitronos:{AITRONOS_ID}",
     "markdown2pdf": f"markdown2pdf:{M2P_ID}",
@@ -34,6 +35,7 @@ REFS = {
 PATHS = {
     "artos": "/api/v1/documents/status/document-uuid-456",
     "sarvam": f"/doc-digitization/job/v1/{SARVAM_ID}/status",
+    "sarvam_docai": f"/doc-ai/v1/job/{SARVAM_DOCAI_ID}/status",
     "neurolinker": "/v1/document-status/1d6986aa-80ac-4a4d-9009-5a323c9046b1",
     "aitronos": "/v1/organizations/org_xyz789/stores/vs_abc123/files/file_abc123def456/status",
     "markdown2pdf": f"/job/{M2P_ID}/status",
@@ -41,6 +43,7 @@ PATHS = {
 RUNNING = {
     "artos": "Generating",
     "sarvam": "Running",
+    "sarvam_docai": "running",
     "neurolinker": "processing",
     "aitronos": "processing",
     "markdown2pdf": "Processing",
@@ -86,7 +89,7 @@ async def test_status_for_every_provider(canned_server, provider, mode):
     assert seen.method == "GET"
     assert seen.path == PATHS[provider]
     headers = {k.lower(): v for k, v in seen.headers.items()}
-    if provider == "sarvam":
+    if provider in ("sarvam", "sarvam_docai"):  # specs/sarvam*/openapi.yaml ApiKeyAuth, no prefix
         assert headers["api-subscription-key"] == TOKEN
         assert "authorization" not in headers
     elif provider == "markdown2pdf":
@@ -120,6 +123,8 @@ async def test_base_url_with_a_path_prefix_and_trailing_slash(canned_server, mod
 def envelope(provider: str, status: int, message: str = "went wrong", code: str | None = None) -> Any:
     if provider == "sarvam":
         return {"error": {"message": message, "code": code or "internal_server_error", "request_id": "r1"}}
+    if provider == "sarvam_docai":  # RFC 7807 problem details (specs/sarvam_docai/NOTES.md row 12)
+        return {"type": "about:blank", "title": "Error", "status": status, "detail": message}
     if provider == "aitronos":
         return {
             "success": False,
@@ -432,7 +437,7 @@ async def test_configuration_from_the_environment(canned_server, monkeypatch, mo
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_missing_token_fails_before_any_request(canned_server, monkeypatch, mode):
-    for provider in ["aitronos", "artos", "neurolinker", "sarvam"]:
+    for provider in ["aitronos", "artos", "neurolinker", "sarvam", "sarvam_docai"]:
         monkeypatch.setenv(f"DOCSTATUS_{provider.upper()}_BASE_URL", canned_server.base_url)
         monkeypatch.delenv(f"DOCSTATUS_{provider.upper()}_TOKEN", raising=False)
         with pytest.raises(docstatus.ConfigurationError, match=f"DOCSTATUS_{provider.upper()}_TOKEN"):

@@ -26,7 +26,12 @@ SETTINGS = settings(
 )
 FORMATS = {"uuid": st.uuids().map(str)}
 #: Providers whose id field is a free string (may be blank in a spec-valid body).
-ID_FIELD = {"artos": "task_id", "neurolinker": "document_id", "sarvam": "job_id", "sarvam_docai": "job_id"}  # sarvam: e386626
+ID_FIELD = {
+    "artos": "task_id",
+    "neurolinker": "document_id",
+    "sarvam": "job_id",
+    "sarvam_docai": "job_id",
+}  # sarvam: e386626
 _OPENAPI_ONLY = ("example", "examples", "xml", "externalDocs", "discriminator", "readOnly", "writeOnly")
 
 
