@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from _simulator_support import PROVIDERS, auth_headers, fresh, job_id_of, serve, url_of
+from docstatus._status import PROVIDERS as ALL_PROVIDERS  # the simulator serves every provider docstatus knows
 from docstatus.simulator import (
     DEFAULT_TOKENS,
     MAX_ADVANCE,
@@ -174,7 +175,7 @@ def test_script_timeline():
 
 
 def test_ready_made_scripts():
-    assert set(SCRIPTS) == set(PROVIDERS)
+    assert set(SCRIPTS) == set(ALL_PROVIDERS)
     for provider, scripts in SCRIPTS.items():
         assert {"happy_path", "failure", "unknown_state"} <= set(scripts), provider
         assert [p.off_spec for p in scripts["unknown_state"].phases][-1] is True
@@ -455,7 +456,7 @@ async def test_drop_outside_its_own_server_raises():
 
 def test_control_index_and_scripts(sim):
     index = control(sim, "GET", "/_sim").json()
-    assert set(index["providers"]) == set(PROVIDERS)
+    assert set(index["providers"]) == set(ALL_PROVIDERS)
     assert index["providers"]["sarvam"]["status_path"] == "/sarvam/doc-digitization/job/v1/{id}/status"
     assert index["providers"]["aitronos"]["status_path"].endswith("/files/{file}/status")
     assert index["providers"]["markdown2pdf"]["token"] is None

@@ -17,11 +17,12 @@ import docstatus
 import pytest
 from docstatus import ProviderConfig, State
 from docstatus._cli import build_parser
+from docstatus._status import PROVIDERS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-READY_LINES = 12  # ready job refs printed: 2 per provider, 2 more for Sarvam
+READY_LINES = 2 * len(PROVIDERS) + 2  # ready job refs printed: 2 per provider, 2 more for Sarvam
 
 
 def start(*args: str) -> subprocess.Popen[str]:
@@ -89,18 +90,10 @@ def test_simulate_prints_exports_and_refs_that_work_then_stops_on_ctrl_c(simulat
     lines = read_banner(simulate)
     assert lines[0].startswith("# docstatus simulator at http://127.0.0.1:")
     env, refs = parse_banner(lines)
-    assert sorted(k for k in env if k.endswith("_BASE_URL")) == [
-        f"DOCSTATUS_{p.upper()}_BASE_URL" for p in ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam")
-    ]
+    assert sorted(k for k in env if k.endswith("_BASE_URL")) == [f"DOCSTATUS_{p.upper()}_BASE_URL" for p in PROVIDERS]
     assert "DOCSTATUS_MARKDOWN2PDF_TOKEN" not in env
     assert len(refs) == READY_LINES
-    assert {ref.split(":")[0] for ref, _ in refs} == {
-        "aitronos",
-        "artos",
-        "markdown2pdf",
-        "neurolinker",
-        "sarvam",
-    }
+    assert {ref.split(":")[0] for ref, _ in refs} == set(PROVIDERS)
     time.sleep(3)  # every ready job has ended (phases of 0.5 s)
     expected = {
         "happy_path": State.SUCCEEDED,

@@ -264,6 +264,10 @@ class SimulatorApp:
         first = segments[0] if segments else ""
         if first == "_sim":
             await self._control(scope, receive, send, segments[1:])
+        elif first == "sarvam" and segments[1:3] == ["doc-ai", "v1"]:
+            # one Sarvam base URL serves both APIs (the SDK calls both on it): /sarvam/doc-ai/v1/...
+            # is the sarvam_docai simulator, its jobs and its answers
+            await self._provider(scope, receive, send, path, PROVIDER_SIMS["sarvam_docai"], segments[1:])
         elif first in PROVIDER_SIMS:
             await self._provider(scope, receive, send, path, PROVIDER_SIMS[first], segments[1:])
         else:

@@ -47,6 +47,15 @@ from docstatus_simulator_models import (
 from docstatus_simulator_models import sarvam as m_sarvam  # type: ignore[import-untyped,unused-ignore]
 from pydantic import BaseModel, RootModel
 
+from docstatus._status import PROVIDERS
+
+try:  # the sixth provider (issue 10): served once its spec is generated and docstatus knows it
+    from docstatus_simulator_models import (
+        sarvam_docai as m_sarvam_docai,  # type: ignore[import-untyped,unused-ignore]
+    )
+except ImportError:  # pragma: no cover - a tree without specs/sarvam_docai
+    m_sarvam_docai = None
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -60,10 +69,15 @@ AuthProblem = Literal["missing", "wrong"]
 #: The fake credential each provider accepts, unless configured otherwise.
 DEFAULT_TOKENS: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "aitronos": "sim-aitronos-token",
-        "artos": "sim-artos-token",
-        "neurolinker": "nl_sim_token",
-        "sarvam": "sim-sarvam-key",
+        name: token
+        for name, token in {
+            "aitronos": "sim-aitronos-token",
+            "artos": "sim-artos-token",
+            "neurolinker": "nl_sim_token",
+            "sarvam": "sim-sarvam-key",
+            "sarvam_docai": "sim-sarvam-key",  # one Sarvam subscription key serves both APIs
+        }.items()
+        if name in PROVIDERS
     }
 )
 
@@ -664,6 +678,67 @@ class Sarvam(ProviderSim):
         return values
 
 
+class SarvamDocai(ProviderSim):
+    """Sarvam's current Document AI API (``/doc-ai/v1``): lowercase states, ``usage`` page
+    counts, RFC 7807 problem details (``application/problem+json``) for every error; the same
+    ``api-subscription-key`` as the legacy API. Ids are kept as given (``docstatus.parse_ref``)."""
+
+    name = "sarvam_docai"
+    route = ("doc-ai", "v1", "job", None, "status")
+    auth = "header"
+    auth_header = "api-subscription-key"
+    model = BaseModel if m_sarvam_docai is None else m_sarvam_docai.DocAiJobStatusResponse
+
+    def _problem(self, status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+        title = {403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "Error")
+        if status >= 500:
+            title = {503: "Service Unavailable"}.get(status, "Internal Server Error")
+        body = m_sarvam_docai.DocAiErrorModel(type="about:blank", title=title, status=status, detail=detail)
+        return Answer(
+            status=status,
+            body=body.model_dump_json(exclude_none=True).encode(),
+            content_type="application/problem+json",
+            headers=headers,
+        )
+
+    def unauthorized(self, problem: AuthProblem) -> Answer:
+        text = "Missing api-subscription-key header" if problem == "missing" else "Invalid API subscription key"
+        return self._problem(403, text)
+
+    def not_found(self, job_id: str) -> Answer:  # noqa: ARG002  # the docs' text names no id
+        return self._problem(404, "Job not found")
+
+    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+        return self._problem(status, message, headers)
+
+    def values(self, at: At) -> dict[str, Any]:
+        job = at.job
+        phase = at.phase
+        values: dict[str, Any] = {
+            "job_id": job.job_id,
+            "status": phase.state,
+            "pipeline": "digitise",
+            "created_at": _stamp(job.created_at),
+            "updated_at": _stamp(at.start),
+        }
+        pages = phase.pages
+        if pages is not None:
+            values["usage"] = {
+                "pages_total": pages.total,
+                "pages_processed": pages.processed,
+                "pages_succeeded": pages.succeeded,
+                "pages_failed": pages.failed,
+            }
+        if phase.step is not None:  # Split and Classify jobs (the Jobs & Errors guide)
+            values.update(type="split", phase=phase.step, progress=phase.progress)
+        return values
+
+
+def _stamp(seconds: float) -> str:
+    """RFC 3339, whole seconds, ``Z`` (the docs' example: ``2026-07-31T12:20:11Z``)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 _AITRONOS_CODES: Final = MappingProxyType(
     {
         400: "INVALID_REQUEST",
@@ -821,5 +896,9 @@ class Aitronos(ProviderSim):
 
 #: The simulated providers, by name.
 PROVIDER_SIMS: Final[Mapping[str, ProviderSim]] = MappingProxyType(
-    {sim.name: sim for sim in (Aitronos(), Artos(), Markdown2pdf(), Neurolinker(), Sarvam())}
+    {
+        sim.name: sim
+        for sim in (Aitronos(), Artos(), Markdown2pdf(), Neurolinker(), Sarvam(), SarvamDocai())
+        if sim.name in PROVIDERS and sim.model is not BaseModel
+    }
 )

@@ -7,8 +7,11 @@ happy_path          queued, runs with progress, succeeds with outputs (every pro
 failure             queued, runs, fails with the provider's error fields (every provider)
 unknown_state       runs, then sits in a state the provider's spec does not list (every
                     provider; served off-spec on purpose)
-partial_success     Sarvam: 3 of 4 pages succeed, page 3 fails (``PartiallyCompleted``)
-stuck_accepted      Sarvam: ``Accepted`` forever (the job waits for its file upload)
+partial_success     Sarvam (both APIs): 3 of 4 pages succeed (``PartiallyCompleted``,
+                    ``partially_completed``)
+stuck_accepted      Sarvam: ``Accepted`` forever (the job waits for its file upload);
+                    Sarvam Document AI: a Split job ``accepted`` forever
+rejected            Sarvam Document AI: ``pending``, then ``rejected``
 ==================  =========================================================================
 
 Each phase lasts ``DEFAULT_STEP`` seconds unless ``script(..., step=)`` says otherwise.
@@ -17,11 +20,14 @@ Each phase lasts ``DEFAULT_STEP`` seconds unless ``script(..., step=)`` says oth
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from docstatus._status import PROVIDERS
 
 from ._jobs import PageCounts, PageFailure, Phase, Script
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _IMAGES: Final = ("page-1.png", "page-2.png", "page-3.png")
 
@@ -115,6 +121,61 @@ def _sarvam() -> dict[str, Script]:
                 Phase(state="Pending", pages=pages(0, 0)),
                 Phase(state="Running", pages=pages(2, 2)),
                 Phase(state="Paused", pages=pages(2, 2), off_spec=True),
+            ),
+        ),
+    }
+
+
+def _sarvam_docai() -> dict[str, Script]:
+    def pages(processed: int, succeeded: int, failed: int = 0) -> PageCounts:
+        return PageCounts(total=4, processed=processed, succeeded=succeeded, failed=failed)
+
+    return {
+        "happy_path": Script(
+            name="happy_path",
+            description="pending, running (2 then 3 of 4 pages), completed",
+            phases=(
+                Phase(state="pending", pages=pages(0, 0)),
+                Phase(state="running", pages=pages(2, 2)),
+                Phase(state="running", pages=pages(3, 3)),
+                Phase(state="completed", pages=pages(4, 4)),
+            ),
+        ),
+        "failure": Script(
+            name="failure",
+            description="pending, running, failed: every page failed",
+            phases=(
+                Phase(state="pending", pages=pages(0, 0)),
+                Phase(state="running", pages=pages(2, 0, 2)),
+                Phase(state="failed", pages=pages(4, 0, 4)),
+            ),
+        ),
+        "partial_success": Script(
+            name="partial_success",
+            description="pending, running, partially_completed: 3 of 4 pages succeeded",
+            phases=(
+                Phase(state="pending", pages=pages(0, 0)),
+                Phase(state="running", pages=pages(2, 2)),
+                Phase(state="partially_completed", pages=pages(4, 3, 1)),
+            ),
+        ),
+        "rejected": Script(
+            name="rejected",
+            description="pending, then rejected before processing",
+            phases=(Phase(state="pending", pages=pages(0, 0)), Phase(state="rejected", pages=pages(0, 0))),
+        ),
+        "stuck_accepted": Script(
+            name="stuck_accepted",
+            description="a Split job: accepted forever (type, phase and progress as the guide says)",
+            phases=(Phase(state="accepted", step="splitting", progress=0.0),),
+        ),
+        "unknown_state": Script(
+            name="unknown_state",
+            description="pending, running, then 'paused' (not in the spec)",
+            phases=(
+                Phase(state="pending", pages=pages(0, 0)),
+                Phase(state="running", pages=pages(2, 2)),
+                Phase(state="paused", pages=pages(2, 2), off_spec=True),
             ),
         ),
     }
@@ -220,13 +281,18 @@ def _markdown2pdf() -> dict[str, Script]:
 
 
 #: Ready-made scripts: provider -> name -> ``Script``.
-SCRIPTS: Final = MappingProxyType(
+SCRIPTS: Final[Mapping[str, Mapping[str, Script]]] = MappingProxyType(
     {
-        "aitronos": MappingProxyType(_aitronos()),
-        "artos": MappingProxyType(_artos()),
-        "markdown2pdf": MappingProxyType(_markdown2pdf()),
-        "neurolinker": MappingProxyType(_neurolinker()),
-        "sarvam": MappingProxyType(_sarvam()),
+        name: scripts
+        for name, scripts in {
+            "aitronos": MappingProxyType(_aitronos()),
+            "artos": MappingProxyType(_artos()),
+            "markdown2pdf": MappingProxyType(_markdown2pdf()),
+            "neurolinker": MappingProxyType(_neurolinker()),
+            "sarvam": MappingProxyType(_sarvam()),
+            "sarvam_docai": MappingProxyType(_sarvam_docai()),
+        }.items()
+        if name in PROVIDERS
     }
 )
 assert tuple(SCRIPTS) == PROVIDERS
