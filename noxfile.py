@@ -73,7 +73,8 @@ def drift(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite (including the drift check) against a real install."""
-    session.install(".[simulator]", *TEST, *CODEGEN)
+    # The extras too: tests/test_celery*.py run real Celery workers (redis-server from .ci/run).
+    session.install(".[simulator,celery]", *TEST, *CODEGEN)
     # A clean temp dir per run: pytester and the simulator write nothing into the tree.
     session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
@@ -88,7 +89,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the hand-written package and on every generated package."""
-    session.install(".[simulator]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.install(".[simulator,celery]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
     session.run("mypy", "normalize/docstatus", "codegen", "noxfile.py")
     generated = sorted(d.path for d in os.scandir("generated") if d.is_dir() and d.name.startswith("docstatus_"))
     session.run("mypy", "--strict", *generated)
@@ -97,7 +98,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, as ratios against baselines measured in the same run."""
-    session.install(".[simulator]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.install(".[simulator,celery]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "bench/run.py", *session.posargs)
 
 
