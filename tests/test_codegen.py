@@ -24,7 +24,7 @@ from openapi_spec_validator import validate
 if TYPE_CHECKING:
     from types import ModuleType
 
-PROVIDERS = ["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam"]
+PROVIDERS = ["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
 EMBEDDED = ["artos", "markdown2pdf", "sarvam"]
 HANDWRITTEN = ["aitronos", "neurolinker"]
 
@@ -63,7 +63,7 @@ def fenced(doc: Any, fence: str = "```", lang: str = "yaml") -> str:
 # --- which providers, which kind of spec ---------------------------------------------------------
 
 
-def test_providers_are_the_five_spec_folders() -> None:
+def test_providers_are_the_six_spec_folders() -> None:
     assert gen.providers() == PROVIDERS
     assert gen.SPECS == SPECS
 

@@ -96,6 +96,12 @@ def test_unknown_attribute_raises_attribute_error(name: str) -> None:
     assert not hasattr(docstatus, name)
 
 
+def test_providers_are_the_six_sorted() -> None:
+    # sarvam_docai: Sarvam's Document AI API (specs/sarvam_docai); sarvam stays the legacy API
+    assert docstatus.PROVIDERS == ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai")
+    assert tuple(sorted(docstatus.PROVIDERS)) == docstatus.PROVIDERS
+
+
 def test_star_import_gives_all() -> None:
     namespace: dict[str, object] = {}
     exec("from docstatus import *", namespace)  # noqa: S102

@@ -25,8 +25,9 @@ EXPECTED_FORM = {
     "markdown2pdf": "markdown2pdf:<job_id>",
     "neurolinker": "neurolinker:<document_id>",
     "sarvam": "sarvam:<job_id>",
+    "sarvam_docai": "sarvam_docai:<job_id>",
 }
-SINGLE_PART = ("artos", "markdown2pdf", "neurolinker", "sarvam")
+SINGLE_PART = ("artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai")
 
 #: The longest reference accepted (``_refs.MAX_REF_LENGTH``, written out).
 MAX_REF_LENGTH = 1024
@@ -44,6 +45,10 @@ MAX_REF_LENGTH = 1024
         ("markdown2pdf:" + UUID, "markdown2pdf", UUID, (UUID,)),
         ("markdown2pdf:job-1", "markdown2pdf", "job-1", ("job-1",)),  # not checked as a UUID
         ("sarvam:" + UUID, "sarvam", UUID, (UUID,)),
+        # specs/sarvam_docai/NOTES.md row 4: a plain string, kept exactly as given (no canonical UUID)
+        ("sarvam_docai:" + UUID, "sarvam_docai", UUID, (UUID,)),
+        ("sarvam_docai:" + UUID.upper(), "sarvam_docai", UUID.upper(), (UUID.upper(),)),
+        ("sarvam_docai:job_7", "sarvam_docai", "job_7", ("job_7",)),
         ("aitronos:org_1/vs_2/file_3", "aitronos", "org_1/vs_2/file_3", ("org_1", "vs_2", "file_3")),
         ("artos:a:b", "artos", "a:b", ("a:b",)),  # the provider ends at the first colon
         ("artos:dokument-ü", "artos", "dokument-ü", ("dokument-ü",)),  # printable non-ASCII: kept, encoded on fetch
