@@ -79,6 +79,15 @@ PAYLOADS: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    # Sarvam Document AI: the Jobs & Errors guide's status response (specs/sarvam_docai/page.md), running
+    "sarvam_docai": {
+        "job_id": "019fb81e-2543-70bd-a737-b5a2d62a3bb7",
+        "status": "running",
+        "pipeline": "digitise",
+        "usage": {"pages_total": 24, "pages_processed": 9, "pages_succeeded": 9, "pages_failed": 0},
+        "created_at": "2026-07-31T12:20:11Z",
+        "updated_at": "2026-07-31T12:20:15Z",
+    },
     "neurolinker": {
         "success": True,
         "document_id": "1d6986aa-80ac-4a4d-9009-5a323c9046b1",

@@ -19,10 +19,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_sarvam_docai_client.models.doc_ai_job_status_response import DocAiJobStatusResponse
+from docstatus_sarvam_docai_client.types import Unset
 
 from docstatus._common import (
     Malformed,
-    absent,
     clamp,
     count,
     enum_value,
@@ -95,7 +95,7 @@ def normalize(model: DocAiJobStatusResponse, *, job_id: str | None = None) -> Jo
     pages: Pages | None = None
     progress: float | None = None
     usage = model.usage
-    if not absent(usage):
+    if usage is not None and not isinstance(usage, Unset):
         total = count(usage.pages_total, "usage.pages_total")
         processed = count(usage.pages_processed, "usage.pages_processed")
         succeeded = count(usage.pages_succeeded, "usage.pages_succeeded")
