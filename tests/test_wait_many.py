@@ -110,6 +110,34 @@ async def test_every_job_ends_with_one_final_update_in_simulated_time() -> None:
 
 
 @pytest.mark.anyio
+async def test_each_job_gets_its_own_providers_graces_in_one_fleet() -> None:
+    # specs/neurolinker/NOTES.md 17, specs/sarvam/NOTES.md 6: per provider by default
+    fleet = Fleet()
+    gone = JobNotFound("no such job", status_code=404)
+    accepted = JobStatus(provider="sarvam", job_id=SARVAM, state=State.ACTION_REQUIRED, provider_state="Accepted")
+    fleet.script = {
+        "neurolinker:late": [gone, gone, gone, "done"],
+        "artos:missing": [gone],
+        f"sarvam:{SARVAM}": [accepted, accepted, "done"],
+        "artos:waits": [JobStatus(provider="artos", job_id="waits", state=State.ACTION_REQUIRED, provider_state="X")],
+    }
+    fleet.script["neurolinker:late"][-1] = JobStatus(
+        provider="neurolinker", job_id="late", state=State.SUCCEEDED, provider_state="completed"
+    )
+    fleet.script[f"sarvam:{SARVAM}"][-1] = JobStatus(
+        provider="sarvam", job_id=SARVAM, state=State.SUCCEEDED, provider_state="Completed"
+    )
+    final = ends(await collect(fleet.run(list(fleet.script), timeout=120)))
+    assert final["neurolinker:late"].final is not None
+    assert final[f"sarvam:{SARVAM}"].final is not None
+    assert isinstance(final["artos:missing"].error, JobNotFound)
+    assert isinstance(final["artos:waits"].error, ActionRequired)
+    polls = collections.Counter(ref for _t, ref in fleet.polls)
+    assert (polls["neurolinker:late"], polls[f"sarvam:{SARVAM}"]) == (4, 3)
+    assert polls["artos:missing"] == polls["artos:waits"] == 1
+
+
+@pytest.mark.anyio
 async def test_one_jobs_error_never_stops_the_others() -> None:
     fleet = Fleet()
     stuck = JobStatus(provider="sarvam", job_id=SARVAM, state=State.ACTION_REQUIRED, provider_state="Accepted")
