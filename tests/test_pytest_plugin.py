@@ -127,7 +127,7 @@ def test_plugin_loads_nothing_heavy_until_a_fixture_is_used(pytester):
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_plugin_is_off_without_the_extra(pytester):
+def test_without_the_extra_the_fixtures_say_what_to_install(pytester):
     # a plugin given with -p loads before entry points: it hides uvicorn as if it were not installed
     pytester.makepyfile(
         hide_uvicorn="""
@@ -141,7 +141,10 @@ def test_plugin_is_off_without_the_extra(pytester):
     )
     result = run(pytester, "-p", "hide_uvicorn")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*fixture 'docstatus_sim' not found*"])
+    result.stdout.fnmatch_lines(
+        ["*need the 'simulator' extra*pip install 'docstatus?simulator?'"]
+    )  # ? : fnmatch's [ ]
+    result.stdout.no_fnmatch_line("*fixture 'docstatus_sim' not found*")
 
 
 def test_plugin_module_import_is_cheap_and_checks_the_extra():
@@ -155,3 +158,26 @@ def test_plugin_module_import_is_cheap_and_checks_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == [[], True, False]
+
+
+# --- without the simulator extra: both the import and the fixtures say what to install
+
+#: Python that behaves as if pydantic and uvicorn were not installed (None in sys.modules makes
+#: ``import`` raise ModuleNotFoundError and ``importlib.util.find_spec`` answer None).
+_WITHOUT_EXTRA = "import sys\nsys.modules['pydantic'] = None\nsys.modules['uvicorn'] = None\n"
+
+
+def test_importing_the_simulator_without_the_extra_says_what_to_install():
+    code = _WITHOUT_EXTRA + (
+        "try:\n"
+        "    from docstatus.simulator import Simulator\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc.name, '|', exc)\n"
+        "import docstatus\n"  # docstatus itself needs no extra
+        "print(docstatus.parse)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    first = out.stdout.splitlines()[0]
+    assert first.startswith("pydantic |")
+    assert "pip install 'docstatus[simulator]'" in first
+    assert "Traceback" not in out.stderr

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -35,6 +36,7 @@ from docstatus.simulator import (
     script,
 )
 from docstatus.simulator._app import TRANSPORT_KEY, SimulatorApp
+from docstatus.simulator._render import PROVIDER_SIMS
 from docstatus.simulator._state import State
 
 if TYPE_CHECKING:
@@ -907,3 +909,92 @@ def test_import_simulator_loads_uvicorn_only_on_start():
     assert "uvicorn" not in loaded
     loaded = _modules_after("from docstatus.simulator import Simulator\nSimulator().start().stop()")
     assert "uvicorn" in loaded
+
+
+# --- every path a provider does not serve is a 404 (never a 500), odd ones included
+
+
+def _raw_get(sim: Simulator, target: bytes, headers: bytes = b"") -> int:
+    """The status of ``GET <target>`` sent as raw bytes (no client normalizes the path)."""
+    with socket.create_connection((sim.host, sim.port), timeout=10) as conn:
+        conn.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n")
+        data = b""
+        while b"\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+_ODD_TAILS = (
+    b"",
+    b"/",
+    b"/nope",
+    b"/..",
+    b"/../_sim",
+    b"/%2e%2e/%2e%2e/_sim/reset",
+    b"/%2F%2F",
+    b"/%FF%FE%00",
+    b"/%C3%BC/%E2%82%AC",
+    b"/" + b"a" * 8000,
+    b"/" + b"%41" * 2000,
+    b"//v1//",
+    b"/v1/organizations/o/stores/s/files/f",
+    b"/v1/organizations/o/stores/s/files/f/status/extra",
+    b"/v1/organizations/o/other-stores/s/files/f/status",
+    b"/api/v1/documents/status",
+    b"/doc-digitization/job/v1/status",
+    b"/doc-ai/v1/job/status",
+    b"/job/status",
+    b"/v1/document-status",
+    b"/v1/request-status",
+    b"/files/x",
+    b"/v1/markdown/job/x",
+)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_SIMS))
+def test_every_unmatched_path_is_a_404_never_a_500(sim, provider):
+    sim.create_job(provider)
+    before = len(sim.requests)
+    sent = 0
+    for tail in _ODD_TAILS:
+        target = b"/" + provider.encode() + tail
+        if PROVIDER_SIMS[provider].find_route([unquote(s) for s in target.decode("latin-1").split("/")[2:]]):
+            continue  # a path this provider serves (e.g. Aitronos's own status path)
+        assert _raw_get(sim, target) == 404, target[:120]
+        sent += 1
+    assert sent > 15
+    logged = sim.requests[before:]
+    assert len(logged) == sent  # each one in the request log, as a no_route
+    assert {r.outcome for r in logged} == {"no_route"}
+    # raw non-ASCII bytes are not HTTP/1.1 (RFC 9112 request-target): the server's parser
+    # answers 400 before the simulator sees the request
+    assert _raw_get(sim, b"/" + provider.encode() + b"/\xc3\xbc/\xe2\x82\xac") == 400
+
+
+_ODD_IDS = ("..", "%2F", "%2E%2E%2F%2E%2E", "%00", "%C3%BC", "\xc3\xbc", "x" * 3000, "%25", "a%20b", "%0D%0A")
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_SIMS))
+def test_odd_ids_on_served_paths_are_client_errors(sim, provider):
+    sim_ = PROVIDER_SIMS[provider]
+    headers = b"".join(f"{k}: {v}\r\n".encode() for k, v in _auth(sim, provider).items())
+    for route in sim_.routes:
+        if route.method != "GET":
+            continue
+        for odd in _ODD_IDS:
+            path = "/".join(odd if s is None else s for s in route.segments)
+            status = _raw_get(sim, f"/{provider}/{path}".encode("latin-1"), headers)
+            assert status in (400, 404, 409, 422), (provider, path[:80], status)
+    assert all(r.status is not None and r.status < 500 for r in sim.requests)
+
+
+def _auth(sim: Simulator, provider: str) -> dict[str, str]:
+    token = sim.tokens.get(provider)
+    if token is None:
+        return {}
+    if provider in ("sarvam", "sarvam_docai"):
+        return {"api-subscription-key": token}
+    return {"Authorization": f"Bearer {token}"}

@@ -1,7 +1,7 @@
 """docstatus's pytest plugin (entry point ``pytest11``: ``docstatus``).
 
-Fixtures, defined only when the ``simulator`` extra (uvicorn, pydantic) is installed
-(``pip install 'docstatus[simulator]'``); without it the plugin does nothing:
+Fixtures, working when the ``simulator`` extra (uvicorn, pydantic) is installed
+(``pip install 'docstatus[simulator]'``):
 
 - ``docstatus_simulator`` (session scope): a ``docstatus.simulator.Simulator`` started on
   127.0.0.1 on a free port for the test session, with ``DOCSTATUS_<PROVIDER>_BASE_URL`` and
@@ -9,6 +9,9 @@ Fixtures, defined only when the ``simulator`` extra (uvicorn, pydantic) is insta
   ``docstatus.get_status``, the CLI and the clients talk to it. Stopped at the end.
 - ``docstatus_sim`` (function scope): the same simulator, reset before and after the test
   (no jobs, faults or logged requests; the clock back to real time).
+
+Without the extra both fixtures still exist and fail the test that asks for one with
+``pip install 'docstatus[simulator]'`` (rather than pytest's ``fixture not found``).
 
 Example::
 
@@ -71,3 +74,19 @@ if _extra_installed():
             yield docstatus_simulator
         finally:
             docstatus_simulator.reset()
+
+else:
+    _MISSING = (
+        "the docstatus_sim and docstatus_simulator fixtures need the 'simulator' extra "
+        "(uvicorn, pydantic): pip install 'docstatus[simulator]'"
+    )
+
+    @pytest.fixture(scope="session")
+    def docstatus_simulator() -> None:
+        """Fails the test: the ``simulator`` extra is not installed."""
+        pytest.fail(_MISSING, pytrace=False)
+
+    @pytest.fixture
+    def docstatus_sim() -> None:
+        """Fails the test: the ``simulator`` extra is not installed."""
+        pytest.fail(_MISSING, pytrace=False)

@@ -15,7 +15,19 @@ Point docstatus (or any client) at it with ``sim.env()`` (``DOCSTATUS_<P>_BASE_U
 foreground; the pytest fixture ``docstatus_sim`` gives one per test session.
 """
 
+# ruff: noqa: E402  # the extra is checked (with an install hint) before the modules that need it load
 from __future__ import annotations
+
+#: What to install when the ``simulator`` extra is missing.
+INSTALL_HINT = "pip install 'docstatus[simulator]'"
+
+try:
+    import pydantic  # noqa: F401  # the extra's first need: every body is a pydantic model
+except ModuleNotFoundError as _missing:
+    raise ModuleNotFoundError(
+        f"docstatus.simulator needs the 'simulator' extra ({_missing.name} is not installed): {INSTALL_HINT}",
+        name=_missing.name,
+    ) from _missing
 
 from ._app import CONTROL_ROUTES, SimulatorApp
 from ._faults import FAULT_KINDS, MAX_COUNT, MAX_DELAY, MAX_RETRY_AFTER, Fault
@@ -42,6 +54,7 @@ __all__ = [
     "DEFAULT_STEP",
     "DEFAULT_TOKENS",
     "FAULT_KINDS",
+    "INSTALL_HINT",
     "MAX_ADVANCE",
     "MAX_COUNT",
     "MAX_DELAY",

@@ -136,7 +136,13 @@ class Simulator:
 
     def start(self, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
         """Serve in a background thread; return once listening (``SimulatorError`` after ``timeout``)."""
-        import uvicorn  # noqa: PLC0415  # the simulator extra loads only when a server starts
+        try:
+            import uvicorn  # noqa: PLC0415  # the simulator extra loads only when a server starts
+        except ModuleNotFoundError as exc:
+            raise SimulatorError(
+                f"serving the simulator needs the 'simulator' extra ({exc.name} is not installed): "
+                "pip install 'docstatus[simulator]'"
+            ) from exc
 
         with self._lock:
             if self._server is not None:
