@@ -5,7 +5,7 @@
 - tests:    the test suite against the package as `pip install .` gives it.
 - lint / typecheck: ruff, and mypy (strict on hand-written code, and on generated/).
 - bench:    benchmarks, reported as ratios against baselines measured in the same run.
-- demo:     the simulator plus live waiting on jobs of all five providers.
+- demo:     the simulator plus live waiting on jobs of every provider.
 """
 
 from __future__ import annotations

@@ -303,6 +303,7 @@ def test_demo_runs_on_a_machine_with_nothing_configured() -> None:
     assert finals == {
         "artos": "succeeded",
         "sarvam": "partially_succeeded",
+        "sarvam_docai": "succeeded",
         "aitronos": "succeeded",
         "neurolinker": "succeeded",
         "markdown2pdf": "failed",
@@ -352,6 +353,7 @@ def _demo_ends(states: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
 AS_SCRIPTED = {
     "artos": "Ready",
     "sarvam": "PartiallyCompleted",
+    "sarvam_docai": "completed",
     "aitronos": "completed",
     "neurolinker": "completed",
     "markdown2pdf": "Error",

@@ -138,9 +138,11 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     assert re.search(r"^Name: docstatus$", metadata, re.MULTILINE)
     assert re.search(r"^Requires-Python: >=3\.11$", metadata, re.MULTILINE)
     requires = re.findall(r"^Requires-Dist: ([A-Za-z0-9_.-]+)", metadata, re.MULTILINE)
-    for needed in ("attrs", "httpx", "python-dateutil"):
+    for needed in ("attrs", "httpx", "platformdirs"):
         assert needed in requires
+    assert "python-dateutil" not in requires  # nothing imports it
     assert re.search(r"^Provides-Extra: simulator$", metadata, re.MULTILINE)
+    assert re.search(r"^Provides-Extra: celery$", metadata, re.MULTILINE)
 
 
 @pytest.mark.parametrize(
