@@ -95,7 +95,7 @@ def test_jobs_that_do_not_succeed_exit_1(
     docstatus_sim: Simulator, script: str, provider: str, code: int, said: str
 ) -> None:
     ref = docstatus_sim.create_job(provider, script, step=STEP)
-    result = run("wait", ref)
+    result = run("wait", ref, "--action-grace", "0")  # a stuck Accepted is said at once
     assert result.returncode == code
     assert_clean(result)
     assert result.stderr.startswith(f"docstatus wait: {ref}: ")
@@ -390,6 +390,15 @@ def test_demo_exits_1_when_a_job_has_no_final_status() -> None:
     refs, ends = _demo_ends(AS_SCRIPTED)
     del ends[refs[0]]
     assert _demo_summary(refs, ends, throttled=3) == 1
+
+
+def test_grace_options_are_checked(docstatus_sim: Simulator) -> None:
+    ref = docstatus_sim.create_job("sarvam", "stuck_accepted", step=STEP)
+    result = run("wait", ref, "--not-found-grace", "-1")
+    assert result.returncode == 2
+    assert_clean(result)
+    assert "--action-grace/--not-found-grace" in result.stderr
+    assert docstatus_sim.requests == []  # refused before any request
 
 
 def test_wait_into_a_reader_that_stops_early_exits_141_quietly(docstatus_sim: Simulator) -> None:

@@ -92,6 +92,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help=f"deadline in seconds for every job (default: {DEFAULT_TIMEOUT:g})",
     )
+    for flag, what in (
+        ("--action-grace", "how long a job that waits for an action (Sarvam Accepted) is polled through"),
+        ("--not-found-grace", "how long a 404 before any status is retried"),
+    ):
+        wait.add_argument(
+            flag, type=float, metavar="S", help=f"{what}, in seconds (default: per provider, see WaitPolicy; 0: off)"
+        )
     wait.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     wait.set_defaults(handler=_wait)
 
@@ -323,6 +330,11 @@ def _wait(args: argparse.Namespace) -> int:
     if not (timeout > 0 and math.isfinite(timeout)):
         fail("wait", "--timeout", f"must be a finite number of seconds > 0, not {timeout:g}")
         return EXIT_USAGE
+    try:
+        policy = WaitPolicy(timeout=timeout, action_grace=args.action_grace, not_found_grace=args.not_found_grace)
+    except ValueError as exc:
+        fail("wait", "--action-grace/--not-found-grace", exc)
+        return EXIT_USAGE
     refs: list[JobRef] = []
     configs = Configs.of(None)
     codes = []
@@ -339,7 +351,7 @@ def _wait(args: argparse.Namespace) -> int:
         return combine(codes)
     names = list(dict.fromkeys(str(r) for r in refs))
     display = make_display(names, json_lines=args.json)
-    ends = asyncio.run(run_jobs(names, display, policy=WaitPolicy(timeout=timeout)))
+    ends = asyncio.run(run_jobs(names, display, policy=policy))
     return report("wait", ends)
 
 
