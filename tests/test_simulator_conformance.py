@@ -302,3 +302,90 @@ test_generated_artos = _generated("artos")
 test_generated_markdown2pdf = _generated("markdown2pdf")
 test_generated_neurolinker = _generated("neurolinker")
 test_generated_sarvam = _generated("sarvam")
+
+
+# --- sarvam_docai (the sixth provider) and Aitronos's SDK path: same checks, their own helpers
+
+DOCAI_SPEC = SPECS / "sarvam_docai" / "openapi.yaml"
+DOCAI_PATH = "/doc-ai/v1/job/{job_id}/status"
+VS_PATH = "/v1/organizations/{organization_id}/vector-stores/{vector_store_id}/files/{file_id}/status"
+
+
+def _docai() -> Any:
+    return schemathesis.openapi.from_path(DOCAI_SPEC)[DOCAI_PATH]["GET"]
+
+
+needs_docai = pytest.mark.skipif("sarvam_docai" not in SCRIPTS, reason="no sarvam_docai provider in this tree")
+
+
+@needs_docai
+@pytest.mark.parametrize("script", sorted(SCRIPTS.get("sarvam_docai", {})))
+def test_sarvam_docai_every_phase_conforms(sim, script):
+    phases = SCRIPTS["sarvam_docai"][script].phases
+    ref = sim.create_job("sarvam_docai", script, step=10)
+    for phase in phases:
+        case = _docai().Case(
+            path_parameters={"job_id": job_id_of(ref)}, headers={"api-subscription-key": "sim-sarvam-key"}
+        )
+        response = case.call(base_url=sim.base_url("sarvam_docai"))
+        assert response.json()["status"] == phase.state
+        if phase.off_spec:
+            with pytest.raises(FailureGroup):
+                case.validate_response(response)
+        else:
+            conforms(case, response)
+        sim.clock.advance(10)
+
+
+@needs_docai
+@pytest.mark.parametrize(
+    ("headers", "job", "status"), [({}, True, 403), ({"api-subscription-key": "x"}, True, 403), (None, False, 404)]
+)
+def test_sarvam_docai_errors_conform(sim, headers, job, status):
+    ref = sim.create_job("sarvam_docai") if job else "sarvam_docai:no-such-job"
+    case = _docai().Case(
+        path_parameters={"job_id": job_id_of(ref)},
+        headers={"api-subscription-key": sim.tokens["sarvam_docai"]} if headers is None else headers,
+    )
+    response = case.call(base_url=sim.base_url("sarvam_docai"))
+    assert response.status_code == status
+    assert response.headers["content-type"] == ["application/problem+json"]
+    conforms(case, response)
+
+
+@needs_docai
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@schemathesis.openapi.from_path(DOCAI_SPEC).parametrize()
+def test_generated_sarvam_docai(case, running_sim):
+    headers = {"api-subscription-key": running_sim.tokens["sarvam_docai"]}
+    response = case.call(base_url=running_sim.base_url("sarvam_docai"), headers=headers)
+    if case.method.upper() != "GET":
+        assert response.status_code == 405
+        return
+    assert response.status_code in (200, 403, 404)  # 403: a key schemathesis generated itself
+    try:
+        case.validate_response(response, headers=headers, transport_kwargs={"headers": headers})
+    except FailureGroup as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.mark.parametrize("auth", ["bearer", "x-api-key"])
+@pytest.mark.parametrize("script", sorted(SCRIPTS["aitronos"]))
+def test_aitronos_vector_stores_path_conforms(sim, script, auth):
+    op = SCHEMAS["aitronos"][VS_PATH]["GET"]
+    token = sim.tokens["aitronos"]
+    headers = {"Authorization": f"Bearer {token}"} if auth == "bearer" else {"X-API-Key": token}
+    ref = sim.create_job("aitronos", script, step=10)
+    org, store, file = job_id_of(ref).split("/")
+    for phase in SCRIPTS["aitronos"][script].phases:
+        case = op.Case(
+            path_parameters={"organization_id": org, "vector_store_id": store, "file_id": file}, headers=headers
+        )
+        response = case.call(base_url=sim.base_url("aitronos"))
+        assert response.json()["data"]["status"] == phase.state
+        if phase.off_spec:
+            with pytest.raises(FailureGroup):
+                case.validate_response(response)
+        else:
+            conforms(case, response)
+        sim.clock.advance(10)

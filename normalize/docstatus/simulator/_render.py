@@ -722,15 +722,20 @@ class SarvamDocai(ProviderSim):
             "updated_at": _stamp(at.start),
         }
         pages = phase.pages
-        if pages is not None:
+        # usage is always sent: optional in the spec, required by sarvamai 0.1.39's model
+        # (types/doc_ai_job_status_response.py:26)
+        values["usage"] = {}
+        if phase.step is not None:  # a Split or Classify job: its own usage keys (Jobs & Errors guide)
+            values.update(type="split", phase=phase.step, progress=phase.progress)
+            if pages is not None:
+                values["usage"] = {"pages_processed": pages.processed, "pages_source": pages.total}
+        elif pages is not None:
             values["usage"] = {
                 "pages_total": pages.total,
                 "pages_processed": pages.processed,
                 "pages_succeeded": pages.succeeded,
                 "pages_failed": pages.failed,
             }
-        if phase.step is not None:  # Split and Classify jobs (the Jobs & Errors guide)
-            values.update(type="split", phase=phase.step, progress=phase.progress)
         return values
 
 

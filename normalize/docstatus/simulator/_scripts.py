@@ -167,7 +167,7 @@ def _sarvam_docai() -> dict[str, Script]:
         "stuck_accepted": Script(
             name="stuck_accepted",
             description="a Split job: accepted forever (type, phase and progress as the guide says)",
-            phases=(Phase(state="accepted", step="splitting", progress=0.0),),
+            phases=(Phase(state="accepted", step="splitting", progress=0.0, pages=PageCounts(total=4)),),
         ),
         "unknown_state": Script(
             name="unknown_state",
