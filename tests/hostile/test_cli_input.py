@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,12 +31,15 @@ EXIT_MALFORMED = 3
 def normalize(feed: Callable[[IO[bytes]], None], *args: str) -> tuple[int, float, float, str]:
     """Run ``docstatus normalize artos ARGS`` with ``feed`` writing its stdin; return (exit code,
     peak RSS in MB, seconds, stderr)."""
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak_file:
+        # Through a small wrapper: on Linux a child spawned straight from this (large) test
+        # process starts with this process's peak RSS as its own ru_maxrss.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "docstatus._cli", "normalize", "artos", *args],
+            [sys.executable, "-c", _WRAPPER, peak_file.name, *CLI, "normalize", "artos", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=err,
+            start_new_session=True,
         )
         start = time.monotonic()
 
@@ -54,7 +58,7 @@ def normalize(feed: Callable[[IO[bytes]], None], *args: str) -> tuple[int, float
             if pid:
                 break
             if time.monotonic() - start > TIME_BOUND:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 pytest.fail(f"docstatus normalize still running after {TIME_BOUND} s")
             time.sleep(0.02)
@@ -64,7 +68,21 @@ def normalize(feed: Callable[[IO[bytes]], None], *args: str) -> tuple[int, float
         with contextlib.suppress(OSError):
             proc.stdin.close()  # type: ignore[union-attr]
         err.seek(0)
-        return proc.returncode, usage.ru_maxrss / 1024, elapsed, err.read().decode("utf-8", "replace")
+        peak_kib = int(peak_file.read() or 0)
+        del usage  # the wrapper's own, not the CLI's
+        return proc.returncode, peak_kib / 1024, elapsed, err.read().decode("utf-8", "replace")
+
+
+CLI = (sys.executable, "-m", "docstatus._cli")
+
+#: Runs argv[2:] as its child and writes that child's peak RSS (KiB) to the file argv[1].
+_WRAPPER = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
 
 
 def repeat(chunk: bytes, total: int) -> Callable[[IO[bytes]], None]:
