@@ -68,8 +68,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 _FOLDED: Final = folded_table(STATES)
 
 
-def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all
-    """Map a parsed Sarvam status (the body always carries its ``job_id``; ``job_id`` is unused)."""
+def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
+    """Map a parsed Sarvam status (the body's ``job_id`` wins; ``job_id`` stands in for a blank one)."""
     raw = enum_value(model.job_state, "job_state")
     state = match_state(PROVIDER, raw, STATES, _FOLDED)
     details = () if absent(model.job_details) else model.job_details
@@ -115,7 +115,7 @@ def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = N
 
     return JobStatus(
         provider=PROVIDER,
-        job_id=pick_job_id(model.job_id, None, "job_id"),
+        job_id=pick_job_id(model.job_id, job_id, "job_id"),
         state=state,
         provider_state=raw,
         progress=finish_progress(state, progress),
