@@ -699,7 +699,7 @@ def _generated_malformed(op: _Operation) -> type[Exception]:
 
 def _secret_forms(token: str) -> list[str]:
     """The token and the ways it may be spelled in text: escaped (repr, JSON), percent-encoded,
-    base64 (Basic auth), longest first."""
+    base64 of the token and of any text holding it (``Bearer <token>``, Basic auth), longest first."""
     forms = {
         token,
         repr(token)[1:-1],
@@ -708,6 +708,13 @@ def _secret_forms(token: str) -> list[str]:
         quote(token, safe=""),
         base64.b64encode(token.encode()).decode(),
     }
+    # In base64 of a longer text, the token lands at one of three alignments: the characters that
+    # encode the token alone (its first and last group may mix with its neighbours) are fixed.
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + token.encode()).decode()
+        core = encoded[4 if shift else 0 : -4]
+        if len(core) >= 8:
+            forms.add(core)
     return sorted((f for f in forms if f), key=len, reverse=True)
 
 
