@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import docstatus
@@ -74,3 +75,15 @@ def test_the_typed_client_example_runs_as_written(canned_server):
     status = namespace["status"]
     assert isinstance(status, docstatus.JobStatus)
     assert status.state is docstatus.State.RUNNING
+
+
+def test_the_sdk_examples_are_the_tested_ones_word_for_word():
+    """The README's SDK snippets are the test functions of tests/test_sdk_readme.py, verbatim."""
+    source = (ROOT / "tests" / "test_sdk_readme.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    tests = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+    assert len(tests) >= 4
+    for node in tests:
+        segment = ast.get_source_segment(source, node)
+        assert segment is not None
+        assert segment in README, f"the README does not show {node.name} as tested"
