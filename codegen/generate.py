@@ -189,9 +189,8 @@ def auth_schemes(doc: dict[str, Any], provider: str) -> list[dict[str, str]]:
     for path, item in (doc.get("paths") or {}).items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "security" in operation and operation["security"] != doc.get("security"):
-                raise GenerationError(
-                    f"{provider}: {method.upper()} {path} declares its own 'security'; declare it once, at the top level"
-                )
+                where = f"{provider}: {method.upper()} {path}"
+                raise GenerationError(f"{where} declares its own 'security'; declare it once, at the top level")
     schemes: list[dict[str, str]] = []
     for requirement in doc.get("security") or []:
         for name in requirement:

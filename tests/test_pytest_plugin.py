@@ -141,9 +141,7 @@ def test_without_the_extra_the_fixtures_say_what_to_install(pytester):
     )
     result = run(pytester, "-p", "hide_uvicorn")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        ["*need the 'simulator' extra*pip install 'docstatus?simulator?'"]
-    )  # ? : fnmatch's [ ]
+    result.stdout.fnmatch_lines(["*need the 'simulator' extra*pip install 'docstatus?simulator?'"])  # ? : fnmatch's [ ]
     result.stdout.no_fnmatch_line("*fixture 'docstatus_sim' not found*")
 
 
