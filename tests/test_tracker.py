@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import random
 import sqlite3
-import stat
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -367,21 +365,7 @@ def test_a_file_that_is_not_ours_is_refused(tmp_path: pathlib.Path, content: byt
     assert path.read_bytes() == before
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file modes")
-def test_a_read_only_database_is_a_clear_error(tmp_path: pathlib.Path) -> None:
-    path = tmp_path / "ro" / "t.db"
-    with Tracker(path) as tracker:
-        tracker.add("artos:ro")
-    for f in path.parent.iterdir():
-        f.chmod(stat.S_IRUSR)
-    path.parent.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        tracker = Tracker(path)
-        with pytest.raises(TrackerError) as caught:
-            tracker.add("artos:ro2")
-        assert caught.value.reason in {"readonly", "open"}
-    finally:
-        path.parent.chmod(stat.S_IRWXU)
+# A read-only database and a full disk: tests/hostile/test_tracker_disk.py (real child processes).
 
 
 def test_a_locked_database_is_a_clear_error(tmp_path: pathlib.Path) -> None:
