@@ -16,7 +16,9 @@ import os
 import pwd
 import shutil
 import signal
+import sqlite3
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -183,3 +185,91 @@ def test_a_read_only_database_is_a_clear_error_and_is_left_unchanged(
     path.chmod(0o644)
     with Tracker(path) as tracker:
         assert [(j.ref, dict(j.meta)) for j in tracker.list()] == [("artos:ro1", {"k": "v"})]
+
+
+# --- a full disk
+
+
+def _done_rows(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """What an ended job leaves, which nothing may change: its row and its outbox row."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        jobs = conn.execute("SELECT ref, key, state, outcome FROM jobs WHERE status = 'done' ORDER BY ref").fetchall()
+        outbox = conn.execute("SELECT key, ref, outcome, delivered FROM outbox ORDER BY key").fetchall()
+    return jobs, outbox
+
+
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    from docstatus import JobStatus, State, WaitPolicy  # noqa: PLC0415
+
+    path = tmp_path / "t.db"
+    refs = [f"artos:j{i}" for i in range(300)]
+
+    async def poll(ref: object, timeout: float) -> JobStatus:
+        job_id = str(ref).partition(":")[2]
+        state = State.SUCCEEDED if int(job_id[1:]) < 50 else State.RUNNING
+        return JobStatus(provider="artos", job_id=job_id, state=state, provider_state=state.value, progress=0.5)
+
+    fast = WaitPolicy(initial_delay=0.01, min_delay=0.01, max_delay=0.02, timeout=120)
+    with Tracker(path, poll=poll, policy=fast, spread=0.0, host_rate=None) as tracker:
+        tracker.add_many(refs)
+        tracker.run(once=True)  # 50 end (outbox rows, not delivered: no callback), 250 polled once
+        assert tracker.counts() == {"succeeded": 50, "running": 250}
+    before = _done_rows(path)
+    assert len(before[0]) == len(before[1]) == 50
+    limit = path.stat().st_size + 64 * 1024  # the WAL (empty now) can grow by about that much
+
+    def run() -> int:
+        with Tracker(path, poll=poll, policy=fast, spread=0.0, host_rate=None) as tracker:
+            try:
+                tracker.run()
+            except TrackerError as exc:
+                print(exc.reason)
+                return 0
+        return 1
+
+    started = time.monotonic()
+    code, out, err = _forked(run, tmp_path, fsize=limit)
+    assert (code, out.strip()) == (0, "full"), err
+    assert time.monotonic() - started < 30
+    assert _done_rows(path) == before  # what was committed stays, unchanged
+    with Tracker(path) as tracker:  # readable, and writable again without the limit
+        assert sorted(j.ref for j in tracker.list()) == sorted(refs)
+        assert all(j.polls >= 1 for j in tracker.list())
+        tracker.add("artos:after")
+        assert sorted(c.key for c in tracker.completions()) == sorted(r[0] for r in before[1])
+
+
+def test_track_run_on_a_full_disk_exits_2_with_one_line(tmp_path: Path) -> None:
+    sim_module = pytest.importorskip("docstatus.simulator")
+    path = tmp_path / "t.db"
+    track = [sys.executable, "-m", "docstatus._cli_track", "track"]
+    with sim_module.Simulator() as sim:
+        ended = [sim.create_job("artos", "happy_path", step=0.001) for _ in range(20)]
+        running = [sim.create_job("artos", "happy_path", step=600.0) for _ in range(280)]
+        env = {**os.environ, **sim.env(), "DOCSTATUS_TRACK_DB": str(path)}
+        time.sleep(0.1)
+        assert subprocess.run([*track, "add", *ended, *running], env=env, check=False).returncode == 0
+        first = subprocess.run(
+            [*track, "run", "--once", "--host-rate", "1000"], env=env, capture_output=True, text=True, check=False
+        )
+        assert first.returncode == 0, first.stderr
+        assert len(first.stdout.splitlines()) == 20  # the ended ones, delivered
+        before = _done_rows(path)
+        assert len(before[0]) == 20
+        limit = path.stat().st_size + 64 * 1024
+        limited = (
+            "import resource, runpy, sys\n"
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"  # SIGXFSZ: ignored by Python
+            "sys.argv = ['docstatus', 'track', 'run', '--json', '--host-rate', '1000']\n"
+            "runpy.run_module('docstatus._cli_track', run_name='__main__')\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", limited], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "track run", "the disk is full")
+    assert result.stdout == ""  # no job ended in that run, none was printed twice
+    assert _done_rows(path) == before
+    with Tracker(path) as tracker:
+        assert sorted(j.ref for j in tracker.list()) == sorted(ended + running)

@@ -83,7 +83,8 @@ BUSY_TIMEOUT: Final = 30.0
 
 class TrackerError(DocstatusError):
     """The tracker's database cannot be used: ``reason`` is ``corrupt``, ``locked``,
-    ``readonly``, ``newer`` (written by a newer docstatus), ``full`` (the disk) or ``open``
+    ``readonly``, ``newer`` (written by a newer docstatus), ``full`` (the disk is full, or refused
+    a write: a quota, a file size limit, a failing disk) or ``open``
     (the file cannot be opened). Nothing was lost: what was committed before stays.
 
     Attributes:
@@ -97,13 +98,19 @@ class TrackerError(DocstatusError):
         self.path = path
 
 
+#: SQLite's (extended) error names for a write the disk refused: full (``ENOSPC``), or a write
+#: that failed otherwise (``EFBIG`` past a file size limit, ``EDQUOT`` over a quota, ``EIO``),
+#: which SQLite reports as a disk I/O error, not as full.
+_FULL_NAMES: Final = frozenset({"SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_SHMSIZE"})
+
+
 def _reason(exc: sqlite3.Error) -> str:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return "locked"
     if "readonly" in text or "read-only" in text:
         return "readonly"
-    if "full" in text:
+    if "full" in text or getattr(exc, "sqlite_errorname", None) in _FULL_NAMES:
         return "full"
     if "unable to open" in text:
         return "open"
@@ -117,7 +124,8 @@ def _reason(exc: sqlite3.Error) -> str:
 _ADVICE: Final = {
     "locked": "another process holds its write lock for too long; try again",
     "readonly": "the file or its folder is read-only; give a writable --db / DOCSTATUS_TRACK_DB",
-    "full": "the disk is full; free space and run again (nothing committed is lost)",
+    "full": "the disk is full or refused a write (quota, file size limit, failing disk); free space and run "
+    "again (nothing committed is lost)",
     "open": "the file cannot be opened or created; check the path and its folder",
     "corrupt": "the file is not a docstatus tracking database, or it is damaged; restore it or use another",
     "error": "the database failed",
