@@ -2,14 +2,15 @@
 machine mean little).
 
 1. ``parse(provider, body)`` per realistic payload, against ``json.loads`` of the same bytes
-   (target <= 2.5x), with the share of each stage: ``json.loads``, the generated client's
-   ``Model.from_dict``, and docstatus's mapping.
+   (target <= 2.2x, on the minimum and on the median of the repeats), with the share of each
+   stage: ``json.loads``, docstatus's mapping read from the decoded JSON, and (not part of
+   ``parse``: built on first access of ``status.model``) the generated client's ``from_dict``.
 2. The same Sarvam payload parsed the way the official ``sarvamai`` SDK parses its status
    response (``DocumentIntelligence.get_status``: ``parse_obj_as(DocDigitizationJobStatusResponse,
    response.json())``), as the peer (target: docstatus >= 30x faster). Skipped when ``sarvamai``
    is not installed.
 3. ``python -c "import docstatus"`` against ``python -c "import httpx"`` (median of N fresh
-   interpreters; target <= 1.2x), and ``from sarvamai import SarvamAI`` for reference.
+   interpreters; target <= 0.5x), and ``from sarvamai import SarvamAI`` for reference.
 
 Run: ``python bench/bench_parse.py`` (or ``nox -s bench -- parse``).
 """
@@ -29,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-REPEAT = 9
+REPEAT = 15
+TARGET = 2.2
 IMPORT_RUNS = 21
 
 SARVAM_ID = "5b1f0c9e-8c1d-4a7e-9f6a-2d3b4c5d6e7f"
@@ -141,16 +143,21 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 JOB_IDS = {"aitronos": "org_xyz789/vs_abc123/file_abc123def456"}
 
 
-def per_call(*fns: Callable[[], object]) -> list[float]:
-    """Seconds per call of each function: the best of REPEAT timings, each long enough to be
+def timings(*fns: Callable[[], object]) -> list[list[float]]:
+    """Seconds per call of each function, REPEAT timings each, each long enough to be
     measurable, taken in turns so that a burst of load on the shared machine hits all alike."""
     timers = [timeit.Timer(fn) for fn in fns]
     numbers = [max(timer.autorange()[0], 1000) for timer in timers]
-    best = [float("inf")] * len(fns)
+    runs: list[list[float]] = [[] for _ in fns]
     for _ in range(REPEAT):
         for i, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
-            best[i] = min(best[i], timer.timeit(number) / number)
-    return best
+            runs[i].append(timer.timeit(number) / number)
+    return runs
+
+
+def per_call(*fns: Callable[[], object]) -> list[float]:
+    """The best of REPEAT timings of each function (see ``timings``)."""
+    return [min(run) for run in timings(*fns)]
 
 
 def parse_table() -> list[str]:
@@ -158,32 +165,40 @@ def parse_table() -> list[str]:
     from docstatus._providers import mapper  # noqa: PLC0415
 
     rows = [
-        "| provider | bytes | json.loads | + from_dict | + mapping | parse | parse / json.loads | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| provider | bytes | json.loads | mapping (from the dict) | model on access (`from_dict`) | parse (min) "
+        "| parse / json.loads, min | median | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for provider, payload in PAYLOADS.items():
         raw = json.dumps(payload).encode()
         job_id = JOB_IDS.get(provider)
         m = mapper(provider)
         data = json.loads(raw)
-        model = m.MODEL.from_dict(data)
-        docstatus.parse(provider, raw, job_id=job_id)  # warm up (imports)
-        t_json, t_model, t_map, t_parse = per_call(
+        reference = m.normalize(m.from_dict(data), job_id=job_id)
+        status = docstatus.parse(provider, raw, job_id=job_id)  # warm up (imports)
+        assert status == reference, provider  # the same output as the model path
+        assert status.to_json() == reference.to_json(), provider
+        assert status.model.to_dict() == reference.model.to_dict(), provider
+        t_json, t_map, t_model, t_parse = timings(
             lambda raw=raw: json.loads(raw),
-            lambda m=m, data=data: m.MODEL.from_dict(data),
-            lambda m=m, model=model, job_id=job_id: m.normalize(model, job_id=job_id),
+            lambda m=m, data=data, job_id=job_id: m.fast(data, job_id, None),
+            lambda m=m, data=data: m.from_dict(data),
             lambda p=provider, raw=raw, job_id=job_id: docstatus.parse(p, raw, job_id=job_id),
         )
-        ratio = t_parse / t_json
+        ratio = min(t_parse) / min(t_json)
+        ratio_median = statistics.median(t_parse) / statistics.median(t_json)
+        ok = "ok" if max(ratio, ratio_median) <= TARGET else "MISSED"
         rows.append(
-            f"| {provider} | {len(raw)} | 1.00x | {t_model / t_json:.2f}x | {t_map / t_json:.2f}x "
-            f"| {t_parse * 1e6:.1f} µs | **{ratio:.2f}x** | <= 2.5x {'ok' if ratio <= 2.5 else 'MISSED'} |"
+            f"| {provider} | {len(raw)} | 1.00x | {min(t_map) / min(t_json):.2f}x | {min(t_model) / min(t_json):.2f}x "
+            f"| {min(t_parse) * 1e6:.1f} µs | **{ratio:.2f}x** | {ratio_median:.2f}x | <= {TARGET}x {ok} |"
         )
     rows.append("")
     rows.append(
-        "Columns `+ from_dict` and `+ mapping` are each stage's own time as a multiple of `json.loads` "
-        "(the generated model's `from_dict`, then docstatus's provider mapping), measured on warm "
-        "objects, so they add up to a little less than `parse`, which runs all three on fresh bytes."
+        "`mapping` is docstatus's provider mapping read from the decoded JSON, `model on access` the "
+        "generated model's `from_dict` (not part of `parse`: `status.model` builds it from the kept body "
+        "on first access, plus a `json.loads`), each as a multiple of `json.loads`, measured on warm "
+        "objects. Ratios are of the minimum and of the median of the repeats. The output is checked "
+        "equal (`==`, `to_json()`, `model.to_dict()`) to the model path's before timing."
     )
     return rows
 
@@ -249,13 +264,13 @@ def import_table() -> list[str]:
         ratio = median / base
         target = ""
         if name == "import docstatus":
-            target = f"<= 1.2x {'ok' if ratio <= 1.2 else 'MISSED'}"
+            target = f"<= 0.5x {'ok' if ratio <= 0.5 else 'MISSED'}"
         rows.append(f"| `{name}` | {median * 1e3:.0f} ms | **{ratio:.2f}x** | {target} |")
     return rows
 
 
 def main() -> int:
-    print(f"Python {platform.python_version()} on {platform.machine()}; timeit min of {REPEAT} repeats.\n")
+    print(f"Python {platform.python_version()} on {platform.machine()} (a shared 2-core machine); {REPEAT} repeats.\n")
     print("### parse vs json.loads\n")
     print("\n".join(parse_table()))
     print("\n### Sarvam: docstatus vs the official SDK\n")

@@ -213,6 +213,17 @@ def _parse_timestamp(value: str, field: str) -> datetime:
         raise Malformed(f"{field} is not an ISO 8601 timestamp: {value[:64]!r}") from None
 
 
+def iso_stamp(value: Any) -> datetime | None:
+    """A timestamp field as the generated model parses it (``datetime.fromisoformat`` of a
+    string; absent or null is ``None``), then as ``utc`` maps it. Raises on anything else (the
+    fast path declines, see ``parse``)."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise TypeError(value)
+    return utc(datetime.fromisoformat(value), "")
+
+
 def utc(value: Any, field: str) -> datetime | None:
     """An aware UTC datetime from a datetime or an ISO 8601 string (naive is read as UTC)."""
     stamp: datetime

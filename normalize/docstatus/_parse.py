@@ -15,7 +15,7 @@ from typing import Any
 
 from ._common import Malformed
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
-from ._providers import mapper
+from ._providers import _loaded, mapper
 from ._refs import FORMS, parse_ref
 from ._status import PROVIDERS, JobStatus
 
@@ -25,7 +25,7 @@ _PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, Ove
 Body = bytes | bytearray | memoryview | str | Mapping[str, Any] | Any
 
 
-def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
+def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:  # noqa: PLR0915  # one flat function: parse speed matters (bench/bench_parse.py)
     """Normalize one status response body of ``provider``.
 
     Args:
@@ -46,9 +46,11 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         ConfigurationError: ``provider`` is not a known provider.
         InvalidJobRef: ``job_id`` is not a valid id for the provider, or is missing for Aitronos.
     """
-    if provider not in PROVIDERS:
-        raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
-    m = mapper(provider)
+    m = _loaded.get(provider)  # a provider's module, once loaded (the common case: one lookup)
+    if m is None:
+        if provider not in PROVIDERS:
+            raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        m = mapper(provider)
     if job_id is not None:
         job_id = _checked_job_id(provider, job_id) if isinstance(job_id, str) else parse_ref(job_id).job_id
     elif m.ID_FIELD is None:
@@ -57,36 +59,70 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
             f"{provider} status bodies carry no job id: pass parse({provider!r}, body, job_id='{form}')"
         )
 
-    if isinstance(body, m.MODELS):
+    given: Any = body  # narrowed by type() below, which mypy does not follow
+    kind = type(given)
+    if kind is bytes or kind is str or kind is bytearray or kind is memoryview:
+        source: bytes | str = given if kind is bytes or kind is str else bytes(given)  # a copy: theirs may change
+        try:
+            data: Any = json.loads(source)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
+        if type(data) is dict:
+            if job_id is not None:
+                data = _with_id(m, data, job_id)
+            # The fast path: the mapping reads the decoded JSON directly, and the generated model
+            # is built from the body (kept as ``model``) only if ``status.model`` is asked for. It declines (None,
+            # or an exception) whatever it is not sure of; the model path below then decides, so
+            # the outcome (status or error) is always the model path's.
+            try:
+                status = m.fast(data, job_id, source)
+            except Exception:  # declined: the model path below gives the outcome
+                status = None
+            if status is not None:
+                return status
+    elif isinstance(body, m.MODELS):
         try:
             return m.normalize(body, job_id=job_id)
         except InvalidJobRef:
             raise
         except _PARSE_ERRORS as exc:
             raise _malformed(provider, _model_dict(body), _reason(exc)) from exc
-    if _is_generated_model(body):
+    elif _is_generated_model(body):
         raise ConfigurationError(
             f"parse({provider!r}, ...) got a {type(body).__module__}.{type(body).__qualname__}, which is not a "
             f"{provider} status model; expected one of {', '.join(c.__name__ for c in m.MODELS)} from "
             f"docstatus_{provider}_client, or the body as JSON"
         )
-    if isinstance(body, Mapping):
-        data: Any = body
+    elif isinstance(body, Mapping):
+        data = body
     else:
         try:
-            data = json.loads(bytes(body) if isinstance(body, memoryview) else body)
+            data = json.loads(given)
         except (ValueError, TypeError, RecursionError) as exc:
             raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
     if not isinstance(data, Mapping):
         raise _malformed(provider, body, f"expected a JSON object, got {_json_type(data)}")
-    if job_id is not None and m.ID_FIELD is not None and data.get(m.ID_FIELD) in (None, ""):
-        data = {**data, m.ID_FIELD: job_id}
+    data = _with_id(m, data, job_id)
     try:
         return m.normalize(m.from_dict(data), job_id=job_id)
     except InvalidJobRef:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+def _with_id(m: Any, data: Any, job_id: str | None) -> Any:
+    """``data`` with ``job_id`` filled in where the body's id field is missing or empty."""
+    if job_id is not None and m.ID_FIELD is not None and data.get(m.ID_FIELD) in (None, ""):
+        return {**data, m.ID_FIELD: job_id}
+    return data
+
+
+def build_model(provider: str, source: bytes | str, job_id: str) -> Any:
+    """The generated model of a body the fast path mapped (``JobStatus.model``). ``job_id`` is
+    the status's: the body's own, or the one ``parse`` filled in where the body had none."""
+    m = mapper(provider)
+    return m.from_dict(_with_id(m, json.loads(source), job_id))
 
 
 def _is_generated_model(body: Any) -> bool:

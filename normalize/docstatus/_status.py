@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import attrs
 
 from ._exceptions import ActionRequired, JobFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
 
@@ -154,7 +157,26 @@ class JobStatus:
     error: ErrorInfo | None = None
     pages: Pages | None = None
     outputs: tuple[Output, ...] = ()
-    model: Any = attrs.field(default=None, eq=False, repr=False)
+    # The model, or the body as received (``bytes``/``str``, kept by ``parse``), from which
+    # ``model`` builds the model on first access. Never compared, hashed or shown.
+    _model: Any = attrs.field(default=None, eq=False, repr=False, alias="model")
+
+    @property
+    def model(self) -> Any:
+        """The typed model of the generated client this status was mapped from (``None`` when
+        rebuilt from JSON); after ``parse``, built from the body on first access."""
+        model = self._model
+        kind = type(model)
+        if kind is bytes or kind is str:
+            from ._parse import build_model  # noqa: PLC0415  # _parse imports this module
+
+            try:
+                built = build_model(self.provider, model, self.job_id)
+            except Exception:  # bytes someone passed as the model: theirs, as given
+                return model
+            object.__setattr__(self, "_model", built)  # once: later reads get this same object
+            return built
+        return model
 
     @property
     def terminal(self) -> bool:
@@ -240,3 +262,37 @@ class JobStatus:
             ),
             outputs=tuple(Output(**o) for o in data.get("outputs", ())),
         )
+
+
+def _fast_init(cls: type) -> Any:
+    """A function building ``cls`` with the same keyword arguments and defaults as its
+    ``__init__``, storing each slot directly (faster than attrs' frozen ``__init__``, which
+    goes through ``object.__setattr__``). Only for classes without validators, converters,
+    factories or ``__attrs_post_init__`` (checked here). ``parse``'s fast path uses it."""
+    fields = attrs.fields(cls)
+    for f in fields:
+        if f.validator is not None or f.converter is not None or isinstance(f.default, type(attrs.Factory(list))):
+            raise TypeError(f"{cls.__name__}.{f.name}: the fast constructor cannot run validators or factories")
+    if hasattr(cls, "__attrs_post_init__"):
+        raise TypeError(f"{cls.__name__} has __attrs_post_init__")
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    params, body = [], []
+    for i, f in enumerate(fields):
+        namespace[f"set{i}"] = cls.__dict__[f.name].__set__
+        if f.default is attrs.NOTHING:
+            params.append(f.alias)
+        else:
+            namespace[f"default{i}"] = f.default
+            params.append(f"{f.alias}=default{i}")
+        body.append(f"    set{i}(self, {f.alias})")
+    code = f"def build(*, {', '.join(params)}):\n    self = new(cls)\n" + "\n".join(body) + "\n    return self\n"
+    exec(code, namespace)  # noqa: S102  # made of the field names above, nothing else
+    return namespace["build"]
+
+
+#: ``JobStatus(...)``, ``Output(...)``, ``PageError(...)``, ``Pages(...)``, faster: the same
+#: keyword arguments, the same result under ``==`` (see ``_fast_init``).
+new_status: Final[Callable[..., JobStatus]] = _fast_init(JobStatus)
+new_output: Final[Callable[..., Output]] = _fast_init(Output)
+new_page_error: Final[Callable[..., PageError]] = _fast_init(PageError)
+new_pages: Final[Callable[..., Pages]] = _fast_init(Pages)

@@ -5,7 +5,9 @@ Each module defines ``PROVIDER``, ``MODEL`` (the generated client's 200 model), 
 envelope around it), ``ID_FIELD`` (the body field holding the job id, ``None`` when the body has
 none), ``STATES`` (documented value -> ``State``, a ``MappingProxyType``), ``from_dict(data)``
 (a decoded 200 body -> one of ``MODELS``, as the generated operation parses it) and
-``normalize(model, *, job_id=None)``. Modules are imported on first use (each imports its
+``normalize(model, *, job_id=None)``, and ``fast(data, job_id, model)``: the same mapping read
+from the decoded JSON directly (``parse``'s fast path), or ``None`` (or an exception) where it
+is not sure the model path would map the body the same way. Modules are imported on first use (each imports its
 generated client package).
 """
 
@@ -30,6 +32,7 @@ class Mapper(Protocol):
     STATES: Mapping[str, State]
     from_dict: Callable[[Mapping[str, Any]], Any]
     normalize: Callable[..., JobStatus]
+    fast: Callable[[Mapping[str, Any], str | None, Any], JobStatus | None]
 
 
 _loaded: dict[str, Mapper] = {}

@@ -26,12 +26,13 @@ from docstatus._common import (
     finish_progress,
     folded_table,
     from_percent,
+    iso_stamp,
     match_state,
     text,
     utc,
 )
 from docstatus._exceptions import InvalidJobRef
-from docstatus._status import JobStatus, State
+from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,6 +54,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 
 
 def from_dict(data: Mapping[str, Any]) -> FileProcessingStatus | ProcessingStatusEnvelope:
@@ -93,5 +95,28 @@ def normalize(model: FileProcessingStatus | ProcessingStatusEnvelope, *, job_id:
         started_at=utc(model.started_at, "started_at"),
         completed_at=utc(model.completed_at, "completed_at"),
         error=error_info(None, model.error_message, "error_message"),
+        model=model,
+    )
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    if not job_id or ("data" in data and "status" not in data):
+        return None  # no id (normalize raises), or the envelope
+    raw = data["status"]
+    if type(raw) is not str:
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    return new_status(
+        provider=PROVIDER,
+        job_id=job_id,
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_percent(data.get("progress_percent"), "")),
+        step=text(data.get("current_step"), ""),
+        started_at=iso_stamp(data.get("started_at")),
+        completed_at=iso_stamp(data.get("completed_at")),
+        error=error_info(None, data.get("error_message"), ""),
         model=model,
     )

@@ -8,7 +8,7 @@ succeeded; Failed -> failed with its ``error``. ``progress`` is a percentage (do
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_artos_client.models.task_status_response import TaskStatusResponse
 
@@ -22,7 +22,7 @@ from docstatus._common import (
     match_state,
     pick_job_id,
 )
-from docstatus._status import JobStatus, State
+from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -46,8 +46,10 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 #: States whose name is also the step under way, by folded value -> documented spelling.
 _STEPS: Final = MappingProxyType({"ingesting": "Ingesting", "generating": "Generating"})
+_STEPS_EXACT: Final = {"Ingesting": "Ingesting", "Generating": "Generating"}  # the fast path's first lookup
 
 
 def normalize(model: TaskStatusResponse, *, job_id: str | None = None) -> JobStatus:
@@ -63,5 +65,24 @@ def normalize(model: TaskStatusResponse, *, job_id: str | None = None) -> JobSta
         progress=finish_progress(state, from_percent(model.progress, "progress")),
         step=step,
         error=error_info(None, model.error, "error"),
+        model=model,
+    )
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    raw = data["status"]
+    if type(raw) is not str or "task_id" not in data:
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    return new_status(
+        provider=PROVIDER,
+        job_id=pick_job_id(data["task_id"], job_id, "task_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_percent(data.get("progress"), "progress")),
+        step=(_STEPS_EXACT.get(raw) or _STEPS.get(fold(raw))) if state is State.RUNNING else None,
+        error=error_info(None, data.get("error"), "error"),
         model=model,
     )

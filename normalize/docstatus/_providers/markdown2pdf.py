@@ -10,8 +10,9 @@ timestamps or pages.
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_markdown2pdf_client.models.job_status import JobStatus as M2PJobStatus
 
@@ -24,7 +25,7 @@ from docstatus._common import (
     match_state,
     text,
 )
-from docstatus._status import JobStatus, Output, State
+from docstatus._status import JobStatus, Output, State, new_output, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,6 +48,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 #: The name of the output whose URI is the metadata URL (``path``), not the file.
 METADATA: Final = "metadata"
 
@@ -66,5 +68,31 @@ def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  
         step=meta,
         error=error_info(None, meta, "status_meta") if state is State.FAILED else None,
         outputs=() if path is None else (Output(name=METADATA, uri=path),),
+        model=model,
+    )
+
+
+#: An id whose ``str(UUID(id))`` is itself (what the model path reports as the job id).
+_CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:  # noqa: ARG001
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    raw, body_id = data["status"], data["id"]
+    if type(raw) is not str or type(body_id) is not str or _CANONICAL_UUID.fullmatch(body_id) is None:
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    meta = text(data.get("status_meta"), "")
+    path = text(data.get("path"), "")
+    return new_status(
+        provider=PROVIDER,
+        job_id=body_id,
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, from_fraction(data.get("progress"), "")),
+        step=meta,
+        error=error_info(None, meta, "") if state is State.FAILED else None,
+        outputs=() if path is None else (new_output(name=METADATA, uri=path),),
         model=model,
     )

@@ -26,12 +26,13 @@ from docstatus._common import (
     enum_value,
     finish_progress,
     folded_table,
+    iso_stamp,
     match_state,
     pick_job_id,
     text,
     utc,
 )
-from docstatus._status import JobStatus, Output, Pages, State
+from docstatus._status import JobStatus, Output, Pages, State, new_output, new_pages, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,6 +53,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 
 
 def from_dict(data: Mapping[str, Any]) -> DocumentStatusResponse | DocumentStatusEnvelope:
@@ -99,4 +101,48 @@ def normalize(model: DocumentStatusResponse | DocumentStatusEnvelope, *, job_id:
         pages=None if total is None else Pages(total=total),
         outputs=tuple(outputs),
         model=envelope,
+    )
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    if "data" in data and "status" not in data:
+        return None  # the envelope
+    raw = data["status"]
+    if type(raw) is not str or "success" not in data or "document_id" not in data:
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    total = count(data.get("total_pages"), "total_pages")
+    outputs: list[Output] = []
+    results = data.get("results")
+    if results is not None:
+        if type(results) is not dict:
+            return None
+        storage_path = text(results.get("storage_path"), "")
+        if storage_path is not None:
+            outputs.append(new_output(name="storage_path", uri=storage_path))
+        images = results.get("cropped_images")
+        if images is not None:
+            if type(images) is not list:
+                return None
+            for image in images:
+                if type(image) is str and image and not image.isspace():  # text(), inlined
+                    outputs.append(new_output(name=image))
+                elif text(image, "") is not None:  # a str subclass: never from json.loads
+                    return None
+    page_url = text(data.get("document_page_url"), "")
+    if page_url is not None:
+        outputs.append(new_output(name="document_page_url", uri=page_url))
+    return new_status(
+        provider=PROVIDER,
+        job_id=pick_job_id(data["document_id"], job_id, "document_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, None),
+        started_at=iso_stamp(data.get("started_at")),
+        completed_at=iso_stamp(data.get("completed_at")),
+        pages=None if total is None else new_pages(total=total),
+        outputs=tuple(outputs),
+        model=model,
     )

@@ -18,8 +18,9 @@ job-level ``error_message``, else the first detail with an error code or message
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_sarvam_client.models.doc_digitization_job_status_response import (
     DocDigitizationJobStatusResponse,
@@ -41,7 +42,18 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._status import ErrorInfo, JobStatus, Output, PageError, Pages, State
+from docstatus._status import (
+    ErrorInfo,
+    JobStatus,
+    Output,
+    PageError,
+    Pages,
+    State,
+    new_output,
+    new_page_error,
+    new_pages,
+    new_status,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -66,6 +78,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 
 
 def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
@@ -121,6 +134,86 @@ def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = N
         progress=finish_progress(state, progress),
         created_at=utc(model.created_at, "created_at"),
         updated_at=utc(model.updated_at, "updated_at"),
+        error=error,
+        pages=pages,
+        outputs=tuple(outputs),
+        model=model,
+    )
+
+
+def _files_ok(files: Any) -> bool:
+    """``inputs``/``outputs`` as the model requires them: a list of objects with both fields."""
+    return type(files) is list and all(type(f) is dict and "file_name" in f and "file_id" in f for f in files)
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:  # noqa: ARG001
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    raw = data["job_state"]
+    created, updated = data["created_at"], data["updated_at"]
+    if (
+        type(raw) is not str
+        or type(data["storage_container_type"]) is not str
+        or type(created) is not str
+        or type(updated) is not str
+    ):
+        return None
+    body_id = data["job_id"]
+    details = data.get("job_details", ())
+    if type(details) is not list and details != ():
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    pages: Pages | None = None
+    progress: float | None = None
+    error: ErrorInfo | None = error_info(None, data.get("error_message"), "error_message")
+    outputs: list[Output] = []
+    if details:
+        total = processed = succeeded = failed = 0
+        page_errors: list[PageError] = []
+        for detail in details:
+            if (
+                type(detail) is not dict
+                or type(detail["state"]) is not str
+                or not _files_ok(detail["inputs"])
+                or not _files_ok(detail["outputs"])
+            ):
+                return None
+            total += count(detail.get("total_pages"), "") or 0
+            processed += count(detail.get("pages_processed"), "") or 0
+            succeeded += count(detail.get("pages_succeeded"), "") or 0
+            failed += count(detail.get("pages_failed"), "") or 0
+            errors = detail.get("page_errors", ())
+            if type(errors) is not list and errors != ():
+                return None
+            for e in errors:
+                if type(e) is not dict:
+                    return None
+                page_errors.append(
+                    new_page_error(
+                        page=integer(e["page_number"], ""),
+                        code=text(e["error_code"], ""),
+                        message=text(e["error_message"], ""),
+                    )
+                )
+            if error is None:
+                error = error_info(detail.get("error_code"), detail.get("error_message"), "")
+            for o in detail["outputs"]:
+                name = text(o["file_name"], "")
+                if name is not None:
+                    outputs.append(new_output(name=name))
+        pages = new_pages(
+            total=total, processed=processed, succeeded=succeeded, failed=failed, errors=tuple(page_errors)
+        )
+        if total > 0:
+            progress = 1.0 if processed >= total else clamp(processed / total)
+    return new_status(
+        provider=PROVIDER,
+        job_id=pick_job_id(body_id, None, "job_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, progress),
+        created_at=utc(datetime.fromisoformat(created), ""),
+        updated_at=utc(datetime.fromisoformat(updated), ""),
         error=error,
         pages=pages,
         outputs=tuple(outputs),

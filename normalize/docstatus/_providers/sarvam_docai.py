@@ -33,7 +33,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._status import JobStatus, Pages, State
+from docstatus._status import JobStatus, Pages, State, new_pages, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,6 +60,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
     }
 )
 _FOLDED: Final = folded_table(STATES)
+_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 
 
 def _stamp(value: Any, field: str) -> datetime | None:
@@ -117,6 +118,46 @@ def normalize(model: DocAiJobStatusResponse, *, job_id: str | None = None) -> Jo
         step=text(phase, "phase") if isinstance(phase, str) else None,
         created_at=_stamp(model.created_at, "created_at"),
         updated_at=_stamp(model.updated_at, "updated_at"),
+        pages=pages,
+        model=model,
+    )
+
+
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
+    """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
+    path must decide."""
+    raw = data["status"]
+    if type(raw) is not str or "job_id" not in data:
+        return None
+    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    text(data.get("pipeline"), "pipeline")
+    text(data.get("type"), "type")
+    pages: Pages | None = None
+    progress: float | None = None
+    if "usage" in data:
+        usage = data["usage"]
+        if type(usage) is not dict:
+            return None
+        total = count(usage.get("pages_total"), "")
+        processed = count(usage.get("pages_processed"), "")
+        succeeded = count(usage.get("pages_succeeded"), "")
+        failed = count(usage.get("pages_failed"), "")
+        if (total, processed, succeeded, failed) != (None, None, None, None):
+            pages = new_pages(total=total, processed=processed, succeeded=succeeded, failed=failed)
+        if total is not None and processed is not None and total > 0:
+            progress = 1.0 if processed >= total else clamp(processed / total)
+    if progress is None:
+        progress = _progress(data.get("progress"))
+    phase = data.get("phase")
+    return new_status(
+        provider=PROVIDER,
+        job_id=pick_job_id(data["job_id"], job_id, "job_id"),
+        state=state,
+        provider_state=raw,
+        progress=finish_progress(state, progress),
+        step=text(phase, "phase") if isinstance(phase, str) else None,
+        created_at=_stamp(data.get("created_at"), "created_at"),
+        updated_at=_stamp(data.get("updated_at"), "updated_at"),
         pages=pages,
         model=model,
     )
