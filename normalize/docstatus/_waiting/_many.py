@@ -68,7 +68,7 @@ from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerE
 from docstatus._refs import JobRef
 
 from ._core import Action, Step, Waiter, WaitPolicy
-from ._poll import Configs, fetch_poller_async, new_async_client, to_ref
+from ._poll import Configs, fetch_poller_async, new_fleet_client, to_ref
 from ._single import POLL_GRACE, abandoned, max_polls, random_source, resolve_policy, settle
 
 if TYPE_CHECKING:
@@ -675,7 +675,7 @@ async def watch_many(
     if poll is None:
         assert configs is not None
         if client is None:
-            client = owned = new_async_client(concurrency)
+            client = owned = new_fleet_client(concurrency)
         poll = fetch_poller_async(configs, client)
         cap = _config_timeout(configs)
     updates: asyncio.Queue[JobUpdate | None] = asyncio.Queue()
