@@ -276,3 +276,35 @@ def test_track_validates_the_ref_and_deadline_before_sending(redis_url: str) -> 
     key = dc.track("artos:abc", deadline=5, app=app, key="my-key")
     assert key == "my-key"
     assert ProviderConfig  # configuration stays in the workers: track needs no token
+
+
+def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis_url: str, sim: Any, env: None) -> None:
+    """A message lost on its way (a worker took it off the queue as Redis went away) would end
+    its chain: the step stays pending in Redis, and a sweep sends it again after the grace; a
+    step that a worker holds, or that is not due yet, is left alone; one sweep at a time."""
+    from docstatus._celery._task import DUE, PENDING, SWEEP_LOCK, forget, remember, sweep  # noqa: PLC0415
+
+    app, reg = _app(redis_url)
+    r = reg.runtime.redis
+    r.delete(PENDING, DUE, SWEEP_LOCK)
+    lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    remember(r, lost, 0.0)  # kept, then "sent" and lost: never claimed
+    held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    remember(r, held, 0.0)
+    assert reg.runtime.claim(held, "w1", 60)[0] == 2  # a worker runs it now (its lease: 30 s)
+    later = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    remember(r, later, 30.0)  # due in 30 s: not late yet
+
+    sweeper = FakeTask(app, "sweeper")
+    assert sweep(sweeper, reg.runtime, grace=0.3) == 0  # nothing is late by 0.3 s yet
+    r.delete(SWEEP_LOCK)
+    time.sleep(0.5)
+    assert sweep(sweeper, reg.runtime, grace=0.3) == 1
+    assert [sent["key"] for sent, _ in sweeper.sent] == [lost.key]
+    assert sweeper.sent[0][0]["seq"] == lost.seq
+    assert sweep(FakeTask(app, "other"), reg.runtime, grace=0.3) == 0  # swept just now: locked
+    # The copy sent again runs once; a late copy of the original is then a duplicate.
+    assert run_step(FakeTask(app, "w2"), reg.runtime, sweeper.sent[0][0]) == "polled"
+    assert run_step(FakeTask(app, "w3"), reg.runtime, lost.to_dict()) == "duplicate"
+    forget(r, later.key)
+    assert r.hget(PENDING, later.key) is None

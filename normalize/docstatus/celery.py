@@ -63,6 +63,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without the
         f"docstatus.celery needs the 'celery' extra ({exc.name} is missing): pip install 'docstatus[celery]'"
     ) from exc
 
+import logging
+
 import attrs
 
 from docstatus._celery._budget import PREFIX, SharedBudget
@@ -74,7 +76,9 @@ from docstatus._celery._task import (
     Message,
     Runtime,
     first_message,
+    remember,
     run_step,
+    sweep,
 )
 from docstatus._waiting._core import WaitPolicy, WaitState
 
@@ -133,6 +137,7 @@ class Registration:
             on_done=None if on_done is None else dict(on_done),
             on_error=None if on_error is None else dict(on_error),
         )
+        remember(self.runtime.redis, message, 0.0)  # first: a message the broker loses is sent again
         self.task.apply_async(args=(message.to_dict(),), retry=True)
         return message.key
 
@@ -152,6 +157,7 @@ def register(
     policy: WaitPolicy | None = None,
     max_countdown: float | None = None,
     lease: float = 30.0,
+    sweep_grace: float | None = None,
 ) -> Registration:
     """Add the ``docstatus.poll`` task to your Celery ``app`` (call it where the app is made,
     so workers and callers both register it). Registering the same app again gives the same
@@ -168,6 +174,9 @@ def register(
             ``visibility_timeout``, at most 300 s). Must be below the visibility timeout.
         lease: Seconds one worker holds a job's step before another may take it over (longer
             than one poll takes).
+        sweep_grace: A job's step that no worker claimed this many seconds after its time is
+            sent again by a worker's sweep (default: ``max_countdown``): a message the broker
+            lost cannot lose its job. Workers sweep every half grace (at most every 60 s).
     """
     existing = _REGISTERED.get(id(app))
     if existing is not None and existing.app is app:
@@ -213,9 +222,42 @@ def register(
     def poll(self: Task, message: dict[str, Any]) -> str:
         return _run(self, runtime, message)
 
+    grace = cap if sweep_grace is None else float(sweep_grace)
+    if not grace > 0:
+        raise ValueError(f"docstatus.celery.register: sweep_grace must be > 0, not {sweep_grace!r}")
+    app.steps["worker"].add(_sweeper(poll, runtime, grace))
     registration = Registration(app=app, task=poll, runtime=runtime)
     _REGISTERED[id(app)] = registration
     return registration
+
+
+def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
+    """A worker bootstep that sweeps for lost steps every half grace (see ``_task.sweep``)."""
+    from celery import bootsteps  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+
+    def tick() -> None:
+        try:
+            sweep(task, runtime, grace)
+        except Exception as exc:  # Redis away, say: the next tick tries again
+            logging.getLogger("docstatus").warning(
+                "docstatus.poll: a sweep for lost steps failed (%s); the next one tries again", type(exc).__name__
+            )
+
+    class DocstatusSweep(bootsteps.StartStopStep):  # type: ignore[misc,unused-ignore]  # celery is untyped
+        requires = ("celery.worker.components:Timer",)
+
+        def __init__(self, worker: Any, **kwargs: Any) -> None:
+            super().__init__(worker, **kwargs)
+            self.tref: Any = None
+
+        def start(self, worker: Any) -> None:
+            self.tref = worker.timer.call_repeatedly(min(60.0, max(0.5, grace / 2)), tick, (), priority=10)
+
+        def stop(self, worker: Any) -> None:  # noqa: ARG002  # celery's bootstep signature
+            if self.tref is not None:
+                self.tref.cancel()
+
+    return DocstatusSweep
 
 
 def _run(task: Any, runtime: Runtime, message: dict[str, Any]) -> str:

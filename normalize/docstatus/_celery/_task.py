@@ -10,6 +10,12 @@ its lease ends (at once when it is the same message, redelivered after a worker 
 
 The outcome is written once (``SET NX`` of ``docstatus:outcome:<key>``): whatever runs later
 reads it back, so a job is never delivered as a different outcome.
+
+A chain's latest step is also kept in Redis until its job ends (``docstatus:pending``: key ->
+message; ``docstatus:due``: key -> the wall time by which that step should have run). A worker
+sweeps now and then (``sweep``): a step not claimed by its time plus a grace is sent again, so a
+message the broker lost (one a worker had taken off the queue when Redis went away, say) cannot
+lose its job; a copy that was not lost is dropped at its claim.
 """
 
 from __future__ import annotations
@@ -85,6 +91,59 @@ if cur == tonumber(ARGV[1]) and redis.call('HGET', k, 'holder') == ARGV[2] then
 end
 return 1
 """
+
+
+PENDING: Final = f"{PREFIX}pending"
+DUE: Final = f"{PREFIX}due"
+SWEEP_LOCK: Final = f"{PREFIX}sweep"
+
+
+def remember(redis: Any, message: Message, countdown: float) -> None:
+    """Keep ``message`` as its chain's latest step, due ``countdown`` seconds from now."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.hset(PENDING, message.key, json.dumps(message.to_dict()))
+    pipe.zadd(DUE, {message.key: time.time() + max(0.0, countdown)})
+    pipe.execute()
+
+
+def forget(redis: Any, key: str) -> None:
+    """The job ended and its outcome went out: nothing of it is pending any more."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.hdel(PENDING, key)
+    pipe.zrem(DUE, key)
+    pipe.execute()
+
+
+def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> int:
+    """Send again every pending step that nobody claimed within ``grace`` seconds of its time
+    (at most ``limit`` a sweep; one sweep at a time over all workers). Returns how many."""
+    r = runtime.redis
+    if not r.set(SWEEP_LOCK, "1", nx=True, px=max(1, int(grace * 500))):
+        return 0  # another worker swept within the last half grace
+    now = time.time()
+    resent = 0
+    for raw_key in r.zrangebyscore(DUE, "-inf", now - grace, start=0, num=limit):
+        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+        raw = r.hget(PENDING, key)
+        if raw is None:
+            r.zrem(DUE, key)
+            continue
+        try:
+            message = Message.from_dict(json.loads(raw))
+        except ValueError:
+            forget(r, key)
+            continue
+        chain = r.hgetall(f"{PREFIX}chain:{key}")
+        seq = int(chain.get(b"seq", b"-1"))
+        held = chain.get(b"holder", b"") != b"" and int(chain.get(b"until", b"0")) > now * 1000
+        if seq > message.seq or (seq == message.seq and (held or chain.get(b"holder") == b"")):
+            r.zadd(DUE, {key: now})  # running, or moved on: look again later
+            continue
+        _send(task, runtime, message, 0.0)  # never claimed (lost), or its holder died
+        resent += 1
+    if resent:
+        logger.warning("docstatus.poll: sent %d step(s) again that no worker had claimed in time", resent)
+    return resent
 
 
 class _Redeliver(Exception):  # not an error: the message goes back to the broker
@@ -295,12 +354,13 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
     if code == 0:
         return "duplicate"
     if code == 1:  # another worker holds this step: look again when its lease ends
-        _send(task, message, min(wait + 0.1, runtime.max_countdown))
+        _send(task, runtime, message, min(wait + 0.1, runtime.max_countdown))
         return "held"
     stored = runtime.redis.get(f"{PREFIX}outcome:{message.key}")
     if stored is not None:  # an earlier run of this chain ended it: deliver that outcome
         _deliver(task, runtime, message, json.loads(stored))
         runtime.done(message, holder)
+        forget(runtime.redis, message.key)
         return "delivered"
     policy = attrs.evolve(runtime.policy, timeout=max(1e-3, state.deadline - state.started))
     now = time.monotonic()
@@ -365,14 +425,16 @@ def _poll_once(runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobR
     return settle(waiter, time.monotonic(), result, error)
 
 
-def _send(task: Any, message: Message, countdown: float) -> None:
+def _send(task: Any, runtime: Runtime, message: Message, countdown: float) -> None:
+    """Send ``message`` (kept as pending first: if the send or the broker loses it, a sweep sends it again)."""
+    remember(runtime.redis, message, countdown)
     task.apply_async(args=(message.to_dict(),), countdown=max(0.0, countdown), retry=True, retry_policy=PUBLISH_RETRY)
 
 
 def _forward(task: Any, runtime: Runtime, message: Message, state: WaitState, holder: str, delay: float) -> None:
     """Send the chain's next step (``delay`` seconds from now, capped), then mark this one done."""
     nxt = attrs.evolve(message, seq=message.seq + 1, state=state)
-    _send(task, nxt, min(max(0.0, delay), runtime.max_countdown))
+    _send(task, runtime, nxt, min(max(0.0, delay), runtime.max_countdown))
     runtime.done(message, holder)
 
 
@@ -395,6 +457,7 @@ def _finish(
             outcome = json.loads(stored)
     _deliver(task, runtime, message, outcome)
     runtime.done(message, holder)
+    forget(r, message.key)
     return "finished"
 
 
