@@ -61,7 +61,7 @@ import zlib
 from contextlib import suppress
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from functools import cache
+from functools import cache, partial
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -457,26 +457,42 @@ def fetch_status(
     owned = client is None
     http = httpx.Client(verify=_ssl_context()) if client is None else client
     bound = plan.bound(http)
-    outcome: list[Any] = []
+    outcome = _in_worker(
+        bound,
+        f"docstatus-fetch {plan.job}",
+        partial(plan.module.sync_detailed, **plan.args, client=_Session(bound)),
+        close=http.close if owned else None,
+    )
+    if isinstance(outcome, _Deadline):
+        raise _timeout_error(plan, "the deadline passed")
+    return plan.result(outcome, bound)
+
+
+def _in_worker(bound: _Bound, name: str, call: Callable[[], Any], *, close: Callable[[], None] | None = None) -> Any:
+    """Run ``call`` (one sync request through ``bound``) in a worker thread, so that the caller's
+    wait ends at ``bound.deadline`` whatever the server does. Returns what it returned, the
+    exception it raised (to be translated outside any handler), or a ``_Deadline`` when the
+    deadline came first: the connections the request opened are then shut, so the worker ends
+    too (one reused from the caller's pool ends at its next read past the deadline). ``close``
+    runs in the worker when it is done."""
+    box: list[Any] = []
     done = threading.Event()
 
-    def send() -> None:  # in a worker thread, so that the caller's wait can end at the deadline
+    def run() -> None:
         try:
-            outcome.append(plan.module.sync_detailed(**plan.args, client=_Session(bound)))
-        except BaseException as exc:  # carried to the caller's thread below
-            outcome.append(exc)
+            box.append(call())
+        except BaseException as exc:  # carried to the caller's thread
+            box.append(exc)
         finally:
-            if owned:
-                http.close()
+            if close is not None:
+                close()
             done.set()
 
-    threading.Thread(target=send, name=f"docstatus-fetch {plan.job}", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     if not done.wait(max(0.0, bound.deadline - time.monotonic())):
-        # Wake the worker: it ends, and closes what it opened. (A connection reused from the
-        # caller's pool is not shut; the worker then ends at its next read past the deadline.)
         bound.abort()
-        raise _timeout_error(plan, "the deadline passed")
-    return plan.result(outcome[0], bound)
+        return _Deadline()
+    return box[0]
 
 
 async def fetch_status_async(
@@ -1050,24 +1066,8 @@ def resolve_outputs(
         http = httpx.Client(verify=_ssl_context()) if client is None else client
         try:
             bound, path = _metadata_bound(cfg, job, outputs[i].uri or "", http)
-            box: list[Any] = []
-            done = threading.Event()
-
-            def send(
-                bound: _Bound = bound, path: str = path, box: list[Any] = box, done: threading.Event = done
-            ) -> None:
-                try:
-                    box.append(bound.request("GET", path))
-                except BaseException as exc:  # carried to the caller's thread
-                    box.append(exc)
-                finally:
-                    done.set()
-
-            threading.Thread(target=send, name=f"docstatus-outputs {job}", daemon=True).start()
-            if not done.wait(max(0.0, bound.deadline - time.monotonic())):
-                bound.abort()
-                box = [_Deadline()]
-            url = _file_url(cfg, job, bound, box[0])
+            outcome = _in_worker(bound, f"docstatus-outputs {job}", partial(bound.request, "GET", path))
+            url = _file_url(cfg, job, bound, outcome)
         finally:
             if owned:
                 http.close()
