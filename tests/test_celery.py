@@ -282,11 +282,19 @@ def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis
     """A message lost on its way (a worker took it off the queue as Redis went away) would end
     its chain: the step stays pending in Redis, and a sweep sends it again after the grace; a
     step that a worker holds, or that is not due yet, is left alone; one sweep at a time."""
-    from docstatus._celery._task import DUE, PENDING, SWEEP_LOCK, forget, remember, sweep  # noqa: PLC0415
+    from docstatus._celery._task import (  # noqa: PLC0415
+        DUE,
+        PENDING,
+        PENDING_SEQ,
+        SWEEP_LOCK,
+        forget,
+        remember,
+        sweep,
+    )
 
     app, reg = _app(redis_url)
     r = reg.runtime.redis
-    r.delete(PENDING, DUE, SWEEP_LOCK)
+    r.delete(PENDING, DUE, SWEEP_LOCK, PENDING_SEQ)
     lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
     remember(r, lost, 0.0)  # kept, then "sent" and lost: never claimed
     held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
@@ -306,5 +314,10 @@ def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis
     # The copy sent again runs once; a late copy of the original is then a duplicate.
     assert run_step(FakeTask(app, "w2"), reg.runtime, sweeper.sent[0][0]) == "polled"
     assert run_step(FakeTask(app, "w3"), reg.runtime, lost.to_dict()) == "duplicate"
+    # A step sent again (held by another worker) never hides its successor: the older one is not kept.
+    nxt = Message.from_dict({**lost.to_dict(), "seq": lost.seq + 1})
+    remember(r, nxt, 0.0)
+    remember(r, lost, 0.0)
+    assert Message.from_dict(json.loads(r.hget(PENDING, lost.key))).seq == lost.seq + 1
     forget(r, later.key)
     assert r.hget(PENDING, later.key) is None

@@ -232,8 +232,14 @@ def register(
 
 
 def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
-    """A worker bootstep that sweeps for lost steps every half grace (see ``_task.sweep``)."""
+    """A worker bootstep that sweeps for lost steps every half grace (see ``_task.sweep``), from a
+    thread of its own: the worker's timer is cleared when the broker connection is lost, which
+    is exactly when a sweep is needed."""
+    import threading  # noqa: PLC0415
+
     from celery import bootsteps  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+
+    interval = min(60.0, max(0.5, grace / 2))
 
     def tick() -> None:
         try:
@@ -244,18 +250,20 @@ def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
             )
 
     class DocstatusSweep(bootsteps.StartStopStep):  # type: ignore[misc,unused-ignore]  # celery is untyped
-        requires = ("celery.worker.components:Timer",)
-
         def __init__(self, worker: Any, **kwargs: Any) -> None:
             super().__init__(worker, **kwargs)
-            self.tref: Any = None
+            self.stopping = threading.Event()
 
-        def start(self, worker: Any) -> None:
-            self.tref = worker.timer.call_repeatedly(min(60.0, max(0.5, grace / 2)), tick, (), priority=10)
+        def start(self, worker: Any) -> None:  # noqa: ARG002  # celery's bootstep signature
+            self.stopping.clear()
+            threading.Thread(target=self.loop, name="docstatus-sweep", daemon=True).start()
+
+        def loop(self) -> None:
+            while not self.stopping.wait(interval):
+                tick()
 
         def stop(self, worker: Any) -> None:  # noqa: ARG002  # celery's bootstep signature
-            if self.tref is not None:
-                self.tref.cancel()
+            self.stopping.set()
 
     return DocstatusSweep
 

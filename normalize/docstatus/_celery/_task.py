@@ -98,18 +98,34 @@ DUE: Final = f"{PREFIX}due"
 SWEEP_LOCK: Final = f"{PREFIX}sweep"
 
 
+PENDING_SEQ: Final = f"{PREFIX}pending-seq"
+
+# KEYS: pending, due, pending-seq; ARGV: key, seq, message, due. An older step never replaces a
+# newer one (a step sent again while its successor is pending would hide the successor's loss).
+_REMEMBER: Final = """
+local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) < cur then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1
+"""
+
+
 def remember(redis: Any, message: Message, countdown: float) -> None:
-    """Keep ``message`` as its chain's latest step, due ``countdown`` seconds from now."""
-    pipe = redis.pipeline(transaction=True)
-    pipe.hset(PENDING, message.key, json.dumps(message.to_dict()))
-    pipe.zadd(DUE, {message.key: time.time() + max(0.0, countdown)})
-    pipe.execute()
+    """Keep ``message`` as its chain's latest step, due ``countdown`` seconds from now (unless a
+    later step of the chain is pending already)."""
+    due = time.time() + max(0.0, countdown)
+    redis.eval(
+        _REMEMBER, 3, PENDING, DUE, PENDING_SEQ, message.key, message.seq, json.dumps(message.to_dict()), repr(due)
+    )
 
 
 def forget(redis: Any, key: str) -> None:
     """The job ended and its outcome went out: nothing of it is pending any more."""
     pipe = redis.pipeline(transaction=True)
     pipe.hdel(PENDING, key)
+    pipe.hdel(PENDING_SEQ, key)
     pipe.zrem(DUE, key)
     pipe.execute()
 
