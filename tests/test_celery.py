@@ -6,6 +6,7 @@ redis-server missing: skipped with the reason, except under CI (``CI`` set), whe
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 # Each test registers docstatus.poll on an app of its own, in one process.
-pytestmark = pytest.mark.filterwarnings("ignore:Task name 'docstatus.poll' is already registered")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Task name 'docstatus.poll' is already registered"),
+    pytest.mark.filterwarnings("ignore:Task name 'docstatus.delivered' is already registered"),
+]
 
 if redis_binary() is None:
     if os.environ.get("CI"):
@@ -321,3 +325,69 @@ def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis
     assert Message.from_dict(json.loads(r.hget(PENDING, lost.key))).seq == lost.seq + 1
     forget(r, later.key)
     assert r.hget(PENDING, later.key) is None
+
+
+def test_a_callback_is_confirmed_by_its_link_and_one_the_broker_lost_is_sent_again(
+    redis_url: str, sim: Any, env: None
+) -> None:
+    """Sent once (a rerun of the final step sends nothing new), linked to docstatus.delivered on
+    success and on error; lost (deleted from the queue here), it is sent again with the same key
+    and outcome once the delivery grace passes; confirmed, the job is forgotten."""
+    from docstatus._celery._task import (  # noqa: PLC0415
+        BACKLOG_WAIT,
+        CONFIRM_NAME,
+        DELIVER_DUE,
+        DUE,
+        PENDING,
+        SWEEP_LOCK,
+        sweep,
+    )
+
+    app, reg = _app(redis_url, delivery_grace=0.5)
+    r = reg.runtime.redis
+    r.delete("celery", SWEEP_LOCK, PENDING, DUE, DELIVER_DUE)
+    message = _message(reg, sim.create_job("artos", "happy_path", step=0.1), deadline=30)
+    message["on_done"] = dict(app.signature("test.done"))
+    key = message["key"]
+    time.sleep(0.5)  # the job ends before the first poll
+    final = FakeTask(app, "final")
+    assert run_step(final, reg.runtime, message) == "finished"
+
+    def callbacks() -> list[dict[str, Any]]:
+        queued = [json.loads(m) for m in r.lrange("celery", 0, -1)]
+        return [m for m in queued if m["headers"]["task"] == "test.done"]
+
+    (sent,) = callbacks()
+    args, _, embed = json.loads(base64.b64decode(sent["body"]))
+    assert args[1] == key
+    assert args[0]["state"] == "succeeded"
+    for link in (embed["callbacks"], embed["errbacks"]):  # confirmed whether it succeeds or fails
+        assert [(x["task"], x["args"]) for x in link] == [(CONFIRM_NAME, [key])]
+    assert r.zscore(DELIVER_DUE, key) is not None
+    assert run_step(FakeTask(app, "final"), reg.runtime, message) == "duplicate"
+    stray = {**message, "seq": 3}  # a stray later step of the chain: delivers the outcome again?
+    assert run_step(FakeTask(app, "stray"), reg.runtime, stray) == "delivered"
+    assert len(callbacks()) == 1  # not sent twice by a rerun
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 0  # not due yet
+    time.sleep(0.6)
+    r.delete(SWEEP_LOCK)
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 0  # due, but still queued: not lost
+    r.delete("celery", SWEEP_LOCK)  # the broker lost it
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 1
+    (again,) = callbacks()
+    assert again["body"] == sent["body"]  # same status, same key
+    # Behind a queue that never drains, it is sent again after BACKLOG_WAIT graces all the same.
+    r.delete(SWEEP_LOCK)
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 0
+    time.sleep(0.5 * (1 + BACKLOG_WAIT) + 0.2)  # its due time, then the backlog wait
+    r.delete(SWEEP_LOCK)
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 1
+    assert len(callbacks()) == 2
+    app.tasks[CONFIRM_NAME](key)  # the callback ran: its link confirms it
+    assert r.exists(f"docstatus:delivered:{key}")
+    assert r.zscore(DELIVER_DUE, key) is None
+    assert r.hget(PENDING, key) is None
+    r.delete(SWEEP_LOCK)
+    time.sleep(0.6)
+    assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 0
+    assert reg.outcome(key)["status"]["state"] == "succeeded"  # type: ignore[index]

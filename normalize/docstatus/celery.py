@@ -43,9 +43,11 @@ rate, which climbs back with each answer as in ``watch_many`` (see ``_celery/_bu
   back, else after ``lease`` seconds).
 - *Credentials.* Messages and Redis hold references, wait states, statuses and keys, never a
   token: each worker reads its own configuration (``DOCSTATUS_<PROVIDER>_TOKEN``, ...).
-- *Delivery* is at least once: a worker lost between sending your callback and marking it sent
-  sends it again, with the same key and the same outcome. Make the callback idempotent on the
-  key.
+- *Delivery* is at least once, and confirmed: your callback is sent linked to
+  ``docstatus.delivered`` (on success and on error), and a callback that has not run within
+  ``delivery_grace`` (lost by the broker, or with its worker) is sent again, with the same key
+  and the same outcome. Make the callback idempotent on the key; its own failures are yours to
+  retry (``autoretry_for``).
 - Redis is the queue and the state: run it with persistence (``appendonly yes``) so a restart
   loses no job that ``track`` accepted.
 """
@@ -57,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 try:
     import celery as _celery_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
     import limits as _limits_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
-    import redis as _redis_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+    import redis as _redis_module  # type: ignore[import-not-found,import-untyped,unused-ignore]
 except ImportError as exc:  # pragma: no cover - exercised in a venv without the extra
     raise ImportError(
         f"docstatus.celery needs the 'celery' extra ({exc.name} is missing): pip install 'docstatus[celery]'"
@@ -69,12 +71,14 @@ import attrs
 
 from docstatus._celery._budget import PREFIX, SharedBudget
 from docstatus._celery._task import (
+    CONFIRM_NAME,
     DEFAULT_VISIBILITY_TIMEOUT,
     MAX_COUNTDOWN,
     MESSAGE_VERSION,
     TASK_NAME,
     Message,
     Runtime,
+    confirm,
     first_message,
     remember,
     run_step,
@@ -158,6 +162,7 @@ def register(
     max_countdown: float | None = None,
     lease: float = 30.0,
     sweep_grace: float | None = None,
+    delivery_grace: float | None = None,
 ) -> Registration:
     """Add the ``docstatus.poll`` task to your Celery ``app`` (call it where the app is made,
     so workers and callers both register it). Registering the same app again gives the same
@@ -177,6 +182,9 @@ def register(
         sweep_grace: A job's step that no worker claimed this many seconds after its time is
             sent again by a worker's sweep (default: ``max_countdown``): a message the broker
             lost cannot lose its job. Workers sweep every half grace (at most every 60 s).
+        delivery_grace: Your callback, not confirmed as run this many seconds after it was
+            sent, is sent again (default: the visibility timeout plus ``max_countdown``, so
+            that Celery's own redelivery of a message held by a lost worker comes first).
     """
     existing = _REGISTERED.get(id(app))
     if existing is not None and existing.app is app:
@@ -208,7 +216,10 @@ def register(
         default_rate=default,
         max_countdown=cap,
         lease=lease,
+        delivery_grace=visibility + cap if delivery_grace is None else float(delivery_grace),
     )
+    if not runtime.delivery_grace > 0:
+        raise ValueError(f"docstatus.celery.register: delivery_grace must be > 0, not {delivery_grace!r}")
 
     @app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]  # celery is untyped
         name=TASK_NAME,
@@ -221,6 +232,17 @@ def register(
     )
     def poll(self: Task, message: dict[str, Any]) -> str:
         return _run(self, runtime, message)
+
+    @app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]  # celery is untyped
+        name=CONFIRM_NAME,
+        acks_late=True,
+        ignore_result=True,
+        serializer="json",
+        autoretry_for=(_redis_module.exceptions.ConnectionError, _redis_module.exceptions.TimeoutError),
+        retry_kwargs={"max_retries": 60, "countdown": 1.0},
+    )
+    def delivered(key: str) -> None:  # linked to your callback: it ran
+        confirm(runtime, key)
 
     grace = cap if sweep_grace is None else float(sweep_grace)
     if not grace > 0:

@@ -1,12 +1,13 @@
 """docstatus.celery with real Celery workers (subprocesses, prefork, concurrency 2), a real
 redis-server and the simulator, all on 127.0.0.1.
 
-Scaled for a 2-core machine (the issue asks 2,000 jobs): 400 jobs on 3 workers, one of them
-killed with SIGKILL (process group: the worker and its pool) mid-run; 150 jobs across a Redis
-restart. Promises: every job completed with the simulator's final state and delivered to its
-callback once per idempotency key (a redelivery, if any, with the same outcome); the request
-rate at the simulator, summed over every worker, within the configured budget; no token in any
-Redis key or value; nothing acknowledged lost when Redis restarts (appendonly).
+Scaled for CI on a 2-core machine: 400 jobs (``DOCSTATUS_TEST_CELERY_JOBS=2000`` for the
+issue's 2,000) on 3 workers, one of them killed with SIGKILL (process group: the worker and its
+pool) mid-run; 150 jobs across a Redis restart. Promises: every job completed with the
+simulator's final state and delivered to its callback once per idempotency key (a redelivery,
+if any, with the same outcome); the request rate at the simulator, summed over every worker,
+within the configured budget; no token in any Redis key or value; nothing acknowledged lost
+when Redis restarts (appendonly).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if redis_binary() is None:
     pytest.skip("redis-server is not on PATH (apt-get install redis-server)", allow_module_level=True)
 
 RATES = {"artos": 60.0, "neurolinker": 200.0}
+JOBS = int(os.environ.get("DOCSTATUS_TEST_CELERY_JOBS", "400"))
 
 
 @pytest.fixture
@@ -97,7 +99,7 @@ def test_workers_share_the_budget_survive_a_sigkill_and_deliver_every_job_once(t
         env = worker_env(sim, server.url, json.dumps(RATES))
         workers = [Worker(f"w{i}", env, tmp_path / f"w{i}.log") for i in range(3)]
         refs = []
-        for i in range(400):
+        for i in range(JOBS):
             provider = "artos" if i % 2 else "neurolinker"
             refs.append(sim.create_job(provider, "failure" if i % 7 == 0 else "happy_path", step=0.5 + (i % 5) * 0.3))
         started = time.monotonic()
@@ -116,7 +118,7 @@ def test_workers_share_the_budget_survive_a_sigkill_and_deliver_every_job_once(t
         stored = [str(k) + str(r.dump(k)) for k in r.scan_iter("*")]
         redelivered = _check_delivered_once(r, keys, truth)
 
-    print(f"400 jobs, 3 workers, one SIGKILLed after 4 s: {elapsed:.1f} s, {len(requests) / len(refs):.2f} req/job")
+    print(f"{JOBS} jobs, 3 workers, one SIGKILLed after 4 s: {elapsed:.1f} s, {len(requests) / len(refs):.2f} req/job")
     print(f"callbacks sent again after the kill: {redelivered}")
     assert redelivered <= 4  # only a worker lost between sending a callback and marking it
     artos = sorted(q.at.timestamp() for q in requests if q.provider == "artos")
@@ -130,11 +132,6 @@ def test_workers_share_the_budget_survive_a_sigkill_and_deliver_every_job_once(t
         assert all(token not in s for s in stored)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="NOT YET HELD (issue 13 stays open): after a Redis restart about 1 run in 3 ends with one job whose "
-    "next step is pending in Redis but never claimed, and the workers' sweep did not send it again within 50 s",
-)
 def test_a_redis_restart_loses_no_acknowledged_job(tmp_path: Path, app_module: Any) -> None:
     import redis  # noqa: PLC0415
 

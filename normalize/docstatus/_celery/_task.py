@@ -16,6 +16,14 @@ message; ``docstatus:due``: key -> the wall time by which that step should have 
 sweeps now and then (``sweep``): a step not claimed by its time plus a grace is sent again, so a
 message the broker lost (one a worker had taken off the queue when Redis went away, say) cannot
 lose its job; a copy that was not lost is dropped at its claim.
+
+Your callback is confirmed, not assumed: it is sent linked to ``docstatus.delivered`` (on
+success and on error), which marks the job delivered and forgets it. Until then the job waits
+in ``docstatus:deliver-due``; a callback not confirmed within the delivery grace (default: the
+visibility timeout plus the countdown cap, after Celery's own redelivery of a message a lost
+worker held) is sent again by the sweep, with the same key and outcome, once the queue it went
+to is empty (it may still be waiting there, behind a backlog) or after ``BACKLOG_WAIT`` graces. A callback message the
+broker lost (taken off the queue just as Redis went away, say) cannot lose its job either.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ logger: Final = logging.getLogger("docstatus")
 MESSAGE_VERSION: Final = 1
 #: The task's name on your app.
 TASK_NAME: Final = "docstatus.poll"
+#: The task your callbacks are linked to: it confirms a delivery.
+CONFIRM_NAME: Final = "docstatus.delivered"
 #: Redis's default visibility timeout (kombu), used when the app's transport options give none.
 DEFAULT_VISIBILITY_TIMEOUT: Final = 3600.0
 #: The longest countdown of one message, whatever the visibility timeout.
@@ -99,6 +109,10 @@ SWEEP_LOCK: Final = f"{PREFIX}sweep"
 
 
 PENDING_SEQ: Final = f"{PREFIX}pending-seq"
+DELIVER_DUE: Final = f"{PREFIX}deliver-due"
+#: An unconfirmed callback is sent again after the delivery grace once its queue is empty, or
+#: after this many graces whatever the queue holds.
+BACKLOG_WAIT: Final = 4
 
 # KEYS: pending, due, pending-seq; ARGV: key, seq, message, due. An older step never replaces a
 # newer one (a step sent again while its successor is pending would hide the successor's loss).
@@ -127,6 +141,7 @@ def forget(redis: Any, key: str) -> None:
     pipe.hdel(PENDING, key)
     pipe.hdel(PENDING_SEQ, key)
     pipe.zrem(DUE, key)
+    pipe.zrem(DELIVER_DUE, key)
     pipe.execute()
 
 
@@ -159,7 +174,53 @@ def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> in
         resent += 1
     if resent:
         logger.warning("docstatus.poll: sent %d step(s) again that no worker had claimed in time", resent)
-    return resent
+    return resent + _sweep_deliveries(task, runtime, now, limit)
+
+
+def _sweep_deliveries(task: Any, runtime: Runtime, now: float, limit: int) -> int:
+    """Send again every callback not confirmed by its due time (see the module's docstring)."""
+    r = runtime.redis
+    again = 0
+    backlog: dict[str, int] = {}
+    for raw_key, due in r.zrangebyscore(DELIVER_DUE, "-inf", now, start=0, num=limit, withscores=True):
+        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+        stored, raw = r.get(f"{PREFIX}outcome:{key}"), r.hget(PENDING, key)
+        if r.exists(f"{PREFIX}delivered:{key}") or stored is None or raw is None:
+            forget(r, key)  # confirmed meanwhile, or nothing left to send
+            continue
+        try:
+            message = Message.from_dict(json.loads(raw))
+        except ValueError:
+            forget(r, key)
+            continue
+        outcome = json.loads(stored)
+        queue = _queue_of(task, _callback_of(message, outcome))
+        if queue not in backlog:
+            backlog[queue] = int(r.llen(queue))
+        if backlog[queue] and now - due < BACKLOG_WAIT * runtime.delivery_grace:
+            continue  # its queue has not drained: the callback may be waiting there, not lost
+        r.zadd(DELIVER_DUE, {key: now + runtime.delivery_grace})
+        _publish_callback(task, message, outcome)
+        again += 1
+    if again:
+        logger.warning("docstatus.poll: sent %d callback(s) again that had not run in time", again)
+    return again
+
+
+def _queue_of(task: Any, callback: Any) -> str:
+    """The broker queue (a Redis list) your callback is routed to."""
+    options = dict(callback.get("options") or {}) if isinstance(callback, dict) else {}
+    try:
+        return str(task.app.amqp.router.route(options, callback["task"], (), {})["queue"].name)
+    except Exception:  # an unusual router: count it as drained (at worst a duplicate, same outcome)
+        return ""
+
+
+def confirm(runtime: Runtime, key: str) -> None:
+    """Your callback for ``key`` ran (the ``docstatus.delivered`` task, linked to it)."""
+    r = runtime.redis
+    r.set(f"{PREFIX}delivered:{key}", "1", ex=OUTCOME_TTL)
+    forget(r, key)
 
 
 class _Redeliver(Exception):  # not an error: the message goes back to the broker
@@ -263,6 +324,7 @@ class Runtime:
         rates: Polls per second per provider (``None``: no limit), shared by every worker.
         max_countdown: The longest countdown of a message (below the visibility timeout).
         lease: Seconds a step is held by the worker running it before another may take it over.
+        delivery_grace: Seconds after which a callback not yet confirmed is sent again.
     """
 
     redis_url: str
@@ -271,6 +333,7 @@ class Runtime:
     default_rate: float | None
     max_countdown: float
     lease: float
+    delivery_grace: float = 3600.0
     _pid: int = -1
     _redis: Any = None
     _limiter: Any = None
@@ -376,7 +439,6 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
     if stored is not None:  # an earlier run of this chain ended it: deliver that outcome
         _deliver(task, runtime, message, json.loads(stored))
         runtime.done(message, holder)
-        forget(runtime.redis, message.key)
         return "delivered"
     policy = attrs.evolve(runtime.policy, timeout=max(1e-3, state.deadline - state.started))
     now = time.monotonic()
@@ -473,31 +535,46 @@ def _finish(
             outcome = json.loads(stored)
     _deliver(task, runtime, message, outcome)
     runtime.done(message, holder)
-    forget(r, message.key)
     return "finished"
 
 
-def _deliver(task: Any, runtime: Runtime, message: Message, outcome: Mapping[str, Any]) -> None:
-    """Send the outcome to your signature, unless it was sent already (then marked delivered)."""
-    r = runtime.redis
-    mark = f"{PREFIX}delivered:{message.key}"
-    if r.exists(mark):
-        return
-    signature = import_module("celery").signature
+def _callback_of(message: Message, outcome: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return message.on_done if outcome["error"] is None else message.on_error
 
-    if outcome["error"] is None:
-        if message.on_done is not None:
-            signature(dict(message.on_done), app=task.app).apply_async(
-                args=(outcome["status"], message.key), retry=True, retry_policy=PUBLISH_RETRY
+
+def _deliver(task: Any, runtime: Runtime, message: Message, outcome: Mapping[str, Any]) -> None:
+    """Send the outcome to your signature once; the sweep sends it again if it is not confirmed
+    within the delivery grace (a copy lost by the broker, or a worker lost before sending)."""
+    r = runtime.redis
+    key = message.key
+    if r.exists(f"{PREFIX}delivered:{key}"):
+        forget(r, key)
+        return
+    if _callback_of(message, outcome) is None:
+        if outcome["error"] is not None:
+            logger.warning(
+                "docstatus.poll: waiting on %s ended without a final status (%s) and no on_error was given",
+                message.state.ref,
+                outcome["error"]["type"],
             )
-    elif message.on_error is not None:
-        signature(dict(message.on_error), app=task.app).apply_async(
-            args=(dict(outcome), message.key), retry=True, retry_policy=PUBLISH_RETRY
-        )
-    else:
-        logger.warning(
-            "docstatus.poll: waiting on %s ended without a final status (%s) and no on_error was given",
-            message.state.ref,
-            outcome["error"]["type"],
-        )
-    r.set(mark, "1", ex=OUTCOME_TTL)
+        confirm(runtime, key)
+        return
+    pipe = r.pipeline(transaction=True)
+    pipe.zrem(DUE, key)  # no step is due any more: the delivery is
+    pipe.hset(PENDING, key, json.dumps(message.to_dict()))  # what the sweep sends again
+    pipe.zadd(DELIVER_DUE, {key: time.time() + runtime.delivery_grace}, nx=True)
+    pipe.set(f"{PREFIX}sent:{key}", "1", nx=True, ex=OUTCOME_TTL)
+    if not pipe.execute()[3]:
+        return  # sent by an earlier run of this step: the sweep sends it again if it never ran
+    _publish_callback(task, message, outcome)
+
+
+def _publish_callback(task: Any, message: Message, outcome: Mapping[str, Any]) -> None:
+    signature = import_module("celery").signature
+    callback = _callback_of(message, outcome)
+    assert callback is not None
+    args = (outcome["status"], message.key) if outcome["error"] is None else (dict(outcome), message.key)
+    confirmed = signature(CONFIRM_NAME, args=(message.key,), immutable=True, app=task.app)
+    signature(dict(callback), app=task.app).apply_async(
+        args=args, link=confirmed, link_error=confirmed, retry=True, retry_policy=PUBLISH_RETRY
+    )
