@@ -214,7 +214,7 @@ def throughput() -> list[str]:
     )
     runs: dict[str, Any] = {
         "raw socket (ceiling)": raw_socket,
-        "watch_many (its own client: httpx + httpx-aiohttp)": with_watch_many,
+        "watch_many (its own session: aiohttp)": with_watch_many,
     }
     #: Slow at high concurrency (httpx's own pool): measured on a slice of the jobs, as a rate.
     sliced: dict[str, Any] = {

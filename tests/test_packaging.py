@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib.metadata import packages_distributions
 from typing import TYPE_CHECKING
 
 import pytest
@@ -190,3 +191,22 @@ def test_schema_path_is_exposed_and_readable() -> None:
     schema = json.loads(path.read_text("utf-8"))
     assert schema == json.loads((ROOT / "specs" / "job-status.schema.json").read_text("utf-8"))
     assert "$schema" in schema
+
+
+#: Runtime dependencies no module imports by name, and why they are listed all the same.
+NOT_IMPORTED = {"sniffio": "httpcore retries `import sniffio` on every async lock when it is missing"}
+
+
+@pytest.mark.parametrize("requirement", PYPROJECT["project"]["dependencies"])
+def test_every_runtime_dependency_is_imported_or_says_why_not(requirement: str) -> None:
+    dist = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+    if dist.replace("-", "_") in NOT_IMPORTED:
+        return
+    # The import names the installed distribution provides (python-dateutil: dateutil).
+    names = [top for top, dists in packages_distributions().items() if dist in {d.lower() for d in dists}]
+    assert names, f"{dist} is not installed here"
+    alternatives = "|".join(re.escape(n) for n in names)
+    pattern = re.compile(rf"^\s*(import|from)\s+({alternatives})\b", re.MULTILINE)
+    sources = [*(ROOT / "normalize" / "docstatus").rglob("*.py"), *(ROOT / "generated").rglob("*.py")]
+    users = [p for p in sources if pattern.search(p.read_text("utf-8"))]
+    assert users, f"{requirement} is a runtime dependency that no module imports: drop it"

@@ -48,12 +48,14 @@ in messages or in kept bodies.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import ipaddress
 import json
 import math
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -61,7 +63,7 @@ import zlib
 from contextlib import suppress
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -225,17 +227,18 @@ class _Bound:
         problem: Why the body could not be decoded (an unknown or broken content coding), or ``None``.
     """
 
-    http: httpx.Client | httpx.AsyncClient = attrs.field(repr=False)
+    http: httpx.Client | httpx.AsyncClient | FleetSession = attrs.field(repr=False)
     base_url: str
     headers: dict[str, str] = attrs.field(repr=False)
     max_body: int
     deadline: float
-    last: httpx.Response | None = attrs.field(default=None, repr=False)
+    last: httpx.Response | _Answer | None = attrs.field(default=None, repr=False)
     truncated: bool = False
     problem: str | None = None
     streams: list[Any] = attrs.field(factory=list, repr=False)
 
     def _build(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        assert isinstance(self.http, httpx.Client | httpx.AsyncClient)
         left = max(self.deadline - time.monotonic(), 0.001)
         request = self.http.build_request(
             method,
@@ -284,7 +287,9 @@ class _Bound:
             raise _Deadline
         return self._finish(response, body)
 
-    async def arequest(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def arequest(self, method: str, url: str, **kwargs: Any) -> httpx.Response | _Answer:
+        if isinstance(self.http, FleetSession):
+            return await self._fleet_request(self.http, method, url)
         assert isinstance(self.http, httpx.AsyncClient)
         response = await self.http.send(self._build(method, url, **kwargs), stream=True, follow_redirects=False)
         try:
@@ -295,6 +300,69 @@ class _Bound:
         finally:
             await response.aclose()
         return self._finish(response, body)
+
+    async def _fleet_request(self, fleet: FleetSession, method: str, url: str) -> _Answer:
+        """The same request through aiohttp (``watch_many``'s own session): no redirect, the raw
+        body fed to ``_Body`` under the cap; the deadline is the caller's cancel scope."""
+        import yarl  # noqa: PLC0415  # aiohttp's own URL type
+
+        # encoded=True: the generated path is percent-encoded already (and "%2E%2E" stays a segment)
+        target = yarl.URL(self.base_url + _no_dot_segments(url), encoded=True)
+        async with fleet.session.request(method.upper(), target, headers=self.headers, allow_redirects=False) as raw:
+            self.last = answer = _Answer(status_code=raw.status, headers=raw.headers, method=method, url=str(target))
+            body = _Body.start(answer, self.max_body)
+            if not body.truncated and body.problem is None:
+                async for chunk in raw.content.iter_any():
+                    if body.feed(chunk):
+                        break
+        self.truncated, self.problem = body.truncated, body.problem
+        answer.content = b"".join(body.parts)
+        return answer
+
+
+@attrs.define
+class _Answer:
+    """A response read through aiohttp: what ``_Plan.answer`` reads, and an ``httpx.Response``
+    of it (``to_httpx``) for the generated parser when the fast path declines."""
+
+    status_code: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    method: str
+    url: str
+    content: bytes = attrs.field(default=b"", repr=False)
+
+    def to_httpx(self) -> httpx.Response:
+        headers = [
+            (k, v)
+            for k, v in self.headers.items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            self.status_code, headers=headers, content=self.content, request=httpx.Request(self.method, self.url)
+        )
+
+
+class FleetSession:
+    """``watch_many``'s own HTTP session (asyncio only): aiohttp directly, because httpx's async
+    pool collapses as its connections grow and its per-request work (URL parsing, cookies,
+    models) costs more than the request (``bench/bench_wait.py`` measures both). The hardening
+    is the same as on httpx: the whole-request deadline is ``fetch_status_async``'s cancel
+    scope, no redirect is followed, bodies are read raw and decoded by ``_Body`` under the cap.
+    Callers who pass their own ``httpx.AsyncClient`` keep httpx."""
+
+    def __init__(self, connections: int | None = None) -> None:
+        import aiohttp  # noqa: PLC0415
+
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections or 100, limit_per_host=0, ssl=_ssl_context()),
+            auto_decompress=False,  # _Body decodes, bounded
+            timeout=aiohttp.ClientTimeout(total=None),  # the caller's cancel scope is the deadline
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.session.close()
 
 
 #: Content codings docstatus asks for and decodes itself, under the size cap.
@@ -314,7 +382,7 @@ class _Body:
     problem: str | None = None
 
     @classmethod
-    def start(cls, response: httpx.Response, cap: int) -> _Body:
+    def start(cls, response: httpx.Response | _Answer, cap: int) -> _Body:
         """The body of ``response``, to be fed its raw chunks."""
         body = cls(cap)
         codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
@@ -412,7 +480,7 @@ def _no_dot_segments(path: str) -> str:
 class _AsyncFacade:
     bound: _Bound
 
-    def request(self, method: str, url: str, **kwargs: Any) -> Awaitable[httpx.Response]:
+    def request(self, method: str, url: str, **kwargs: Any) -> Awaitable[httpx.Response | _Answer]:
         return self.bound.arequest(method, url, **kwargs)
 
 
@@ -453,14 +521,21 @@ def fetch_status(
             f"fetch_status takes an httpx.Client, not {type(client).__name__}; "
             "with an httpx.AsyncClient, use fetch_status_async / get_status_async"
         )
-    plan = _Plan.of(ref, config)
+    return fetch(ref, config, client)
+
+
+def fetch(
+    ref: str | JobRef, config: ProviderConfig | None, client: httpx.Client | None, timeout: float | None = None
+) -> FetchResult:
+    """``fetch_status``, within ``timeout`` when it is shorter than the configuration's."""
+    plan = _Plan.of(ref, config, timeout)
     owned = client is None
     http = httpx.Client(verify=_ssl_context()) if client is None else client
     bound = plan.bound(http)
     outcome = _in_worker(
         bound,
         f"docstatus-fetch {plan.job}",
-        partial(plan.module.sync_detailed, **plan.args, client=_Session(bound)),
+        partial(plan.send, bound),
         close=http.close if owned else None,
     )
     if isinstance(outcome, _Deadline):
@@ -499,21 +574,37 @@ async def fetch_status_async(
     ref: str | JobRef, *, config: ProviderConfig | None = None, client: httpx.AsyncClient | None = None
 ) -> FetchResult:
     """The async twin of ``fetch_status`` (takes an ``httpx.AsyncClient``); runs on asyncio or trio."""
-    import anyio  # noqa: PLC0415  # httpx's own dependency
-
     if client is not None and not isinstance(client, httpx.AsyncClient):
         raise TypeError(
             f"fetch_status_async takes an httpx.AsyncClient, not {type(client).__name__}; "
             "with an httpx.Client, use fetch_status / get_status"
         )
-    plan = _Plan.of(ref, config)
+    return await fetch_async(ref, config, client)
+
+
+async def fetch_async(
+    ref: str | JobRef,
+    config: ProviderConfig | None,
+    client: httpx.AsyncClient | FleetSession | None,
+    timeout: float | None = None,  # noqa: ASYNC109  # the request's own deadline: a cancel scope below
+) -> FetchResult:
+    """``fetch_status_async``, also through ``watch_many``'s own ``FleetSession``, within
+    ``timeout`` when it is shorter than the configuration's."""
+    import anyio  # noqa: PLC0415  # httpx's own dependency
+
+    plan = _Plan.of(ref, config, timeout)
     owned = client is None
     http = httpx.AsyncClient(verify=_ssl_context()) if client is None else client
     bound = plan.bound(http)
     outcome: Any
+    left = max(0.0, bound.deadline - time.monotonic())
     try:
-        with anyio.fail_after(max(0.0, bound.deadline - time.monotonic())):
-            outcome = await plan.module.asyncio_detailed(**plan.args, client=_Session(bound))
+        if isinstance(http, FleetSession):  # asyncio only: its own timeout costs less than anyio's
+            async with asyncio.timeout(left):
+                outcome = await plan.asend(bound)
+        else:
+            with anyio.fail_after(left):
+                outcome = await plan.asend(bound)
     except TimeoutError:
         outcome = _Deadline()
     except Exception as exc:  # translated below, outside this handler
@@ -603,15 +694,9 @@ _warned_plain: set[tuple[str, str]] = set()
 def _warn_plain_http(cfg: ProviderConfig) -> None:
     """Warn once per provider and host when a credential is about to go over plain HTTP to a
     host that is not this machine."""
-    parts = urlsplit(cfg.base_url)
-    host = parts.hostname or ""
-    if parts.scheme != "http" or host in _LOOPBACK_NAMES or (cfg.provider, host) in _warned_plain:
+    host = _remote_plain_host(cfg.base_url)
+    if host is None or (cfg.provider, host) in _warned_plain:
         return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
     _warned_plain.add((cfg.provider, host))
     warnings.warn(
         f"the {cfg.provider} credential is sent over plain http:// to {host}, readable on the way; "
@@ -619,6 +704,21 @@ def _warn_plain_http(cfg: ProviderConfig) -> None:
         InsecureCredentialWarning,
         stacklevel=4,
     )
+
+
+@lru_cache(maxsize=256)
+def _remote_plain_host(base_url: str) -> str | None:
+    """The host of a plain ``http://`` base URL that is not this machine, else ``None``."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host in _LOOPBACK_NAMES:
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return host
 
 
 @attrs.define
@@ -631,9 +731,11 @@ class _Plan:
     module: Any
     args: dict[str, Any]
     auth: tuple[str, str] | None
+    timeout: float
 
     @classmethod
-    def of(cls, ref: str | JobRef, config: ProviderConfig | None) -> _Plan:
+    def of(cls, ref: str | JobRef, config: ProviderConfig | None, timeout: float | None = None) -> _Plan:
+        """``timeout``: a shorter whole-request deadline than the configuration's (a wait's last poll)."""
         job = parse_ref(str(ref) if isinstance(ref, JobRef) else ref)
         cfg = ProviderConfig.from_env(job.provider) if config is None else config
         if cfg.provider != job.provider:
@@ -646,9 +748,10 @@ class _Plan:
         if auth is not None:
             cfg.require_token()
             _warn_plain_http(cfg)
-        return cls(job, cfg, op, importlib.import_module(op.module), op.args(job), auth)
+        limit = cfg.timeout if timeout is None else min(cfg.timeout, timeout)
+        return cls(job, cfg, op, importlib.import_module(op.module), op.args(job), auth, limit)
 
-    def bound(self, http: httpx.Client | httpx.AsyncClient) -> _Bound:
+    def bound(self, http: httpx.Client | httpx.AsyncClient | FleetSession) -> _Bound:
         headers = {"Accept": "application/json", "Accept-Encoding": _ACCEPT_ENCODING}
         if self.auth is not None and self.cfg.token is not None:
             header, prefix = self.auth
@@ -658,13 +761,59 @@ class _Plan:
             self.cfg.base_url.rstrip("/"),
             headers,
             self.cfg.max_body,
-            time.monotonic() + self.cfg.timeout,
+            time.monotonic() + self.timeout,
         )
 
+    def send(self, bound: _Bound) -> FetchResult | Any:
+        """Send the generated operation's request (its ``_get_kwargs``) through ``bound``; the
+        answer as ``answer`` gives it."""
+        return self.answer(bound.request(**self.module._get_kwargs(**self.args)), bound)  # noqa: SLF001  # the generated request, sent our way
+
+    async def asend(self, bound: _Bound) -> FetchResult | Any:
+        """The async twin of ``send``."""
+        return self.answer(await bound.arequest(**self.module._get_kwargs(**self.args)), bound)  # noqa: SLF001  # as in send
+
+    def answer(self, response: httpx.Response | _Answer, bound: _Bound) -> FetchResult | Any:
+        """A documented 200 body straight through the provider's fast mapping (``parse``'s: the
+        decoded JSON read directly, the generated model built from the body on first access);
+        any other answer, or a body the fast mapping declines, through the generated
+        ``_build_response`` as the operation itself would parse it (``result`` translates it).
+        Both give the same status: the fast mapping declines whatever it is not sure of."""
+        if response.status_code == 200 and not bound.truncated and bound.problem is None:
+            fast = self._fast(response)
+            if fast is not None:
+                return fast
+        if isinstance(response, _Answer):
+            response = bound.last = response.to_httpx()
+        return self.module._build_response(client=_Session(bound), response=response)  # noqa: SLF001  # the generated parse
+
+    def _fast(self, response: httpx.Response | _Answer) -> FetchResult | None:
+        content = response.content
+        m = mapper(self.job.provider)
+        try:
+            data = json.loads(content)
+        except (ValueError, RecursionError):
+            return None
+        if type(data) is not dict or (m.ID_FIELD is not None and data.get(m.ID_FIELD) in (None, "")):
+            return None  # the generated path decides (its model keeps a missing or empty id as sent)
+        try:
+            status = m.fast(data, self.job.job_id, content)
+        except Exception:  # declined: the generated path gives the outcome
+            return None
+        if status is None:
+            return None
+        cfg = self.cfg
+        if cfg.token and _scrub_body(content, cfg) != content:
+            status = _scrubbed_status(status, cfg)  # the server echoed the credential into the status
+        headers = response.headers
+        return FetchResult(status=status, status_code=200, headers=headers, retry_after=parse_retry_after(headers))
+
     def result(self, outcome: Any, bound: _Bound) -> FetchResult:
-        """The ``FetchResult`` of what the generated operation returned, or raise what it raised,
+        """The ``FetchResult`` of what the request gave (``answer``), or raise what it raised,
         translated. Errors are raised outside any ``except`` block and without a cause: the
         causes hold the request (with its credential) or the server's body."""
+        if isinstance(outcome, FetchResult):
+            return outcome
         if isinstance(outcome, BaseException):
             error = self.error(outcome, bound)
             if error is None:
@@ -680,11 +829,11 @@ class _Plan:
             return _translate_malformed(self.job, self.cfg, exc, bound)
         if isinstance(exc, RecursionError) and bound.last is not None:  # JSON nested too deep to decode
             last = bound.last
-            content = last.content if hasattr(last, "_content") else b""
+            content = last.content if isinstance(last, _Answer) or hasattr(last, "_content") else b""
             if last.status_code != 200:
                 return _error_for_status(self.job, self.cfg, last.status_code, content, last.headers, None)
             return _malformed(self.job, self.cfg, "the JSON is nested too deeply to decode", content)
-        if isinstance(exc, httpx.InvalidURL):
+        if isinstance(exc, httpx.InvalidURL) or _aiohttp_invalid_url(exc):
             return ConfigurationError(
                 _scrub(
                     f"the status URL for {self.job} at {self.cfg.base_url} is not valid ({_one_line(exc)}); "
@@ -697,10 +846,15 @@ class _Plan:
         return None  # KeyboardInterrupt, SystemExit, cancellation: not errors of the request
 
 
+def _aiohttp_invalid_url(exc: BaseException) -> bool:
+    aiohttp = sys.modules.get("aiohttp")  # loaded only when a FleetSession sent the request
+    return aiohttp is not None and isinstance(exc, aiohttp.InvalidURL)
+
+
 def _timeout_error(plan: _Plan, why: str) -> TransportError:
     cfg = plan.cfg
     return TransportError(
-        f"the status request for {plan.job} to {cfg.provider} timed out after {cfg.timeout:g} s (the whole "
+        f"the status request for {plan.job} to {cfg.provider} timed out after {plan.timeout:g} s (the whole "
         f"request: connecting, sending, headers and body; {why}); retry later, or raise ProviderConfig(timeout=...)",
         provider=cfg.provider,
         ref=str(plan.job),
@@ -713,7 +867,8 @@ def _generated_malformed(op: _Operation) -> type[Exception]:
     return cls
 
 
-def _secret_forms(token: str) -> list[str]:
+@lru_cache(maxsize=64)
+def _secret_forms(token: str) -> tuple[str, ...]:
     """The token and the ways it may be spelled in text: escaped (repr, JSON), percent-encoded,
     base64 of the token and of any text holding it (``Bearer <token>``, Basic auth), longest first."""
     forms = {
@@ -731,7 +886,7 @@ def _secret_forms(token: str) -> list[str]:
         core = encoded[4 if shift else 0 : -4]
         if len(core) >= 8:
             forms.add(core)
-    return sorted((f for f in forms if f), key=len, reverse=True)
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
 
 
 def _scrub(text: str, cfg: ProviderConfig) -> str:
@@ -753,11 +908,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
+def _not_http(exc: BaseException) -> str | None:
+    """What is wrong, when ``exc`` says the server's answer was not valid HTTP (httpx or aiohttp)."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _one_line(exc)
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientResponseError):  # its parser's error, as a "400"
+        return " ".join(str(exc.message).split())[:300]
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientPayloadError):
+        return _one_line(exc)
+    return None
+
+
 def _transport_error(job: JobRef, cfg: ProviderConfig, exc: BaseException) -> TransportError:
     env = f"DOCSTATUS_{cfg.provider.upper()}_BASE_URL"
+    broken = _not_http(exc)
+    what = f"{type(exc).__name__}: {_one_line(exc) if broken is None else f'no valid HTTP answer ({broken})'}"
     return TransportError(
         _scrub(
-            f"the status request for {job} to {cfg.provider} failed: {type(exc).__name__}: {_one_line(exc)}; "
+            f"the status request for {job} to {cfg.provider} failed: {what}; "
             f"check the network and the base URL ({cfg.base_url}; {env})",
             cfg,
         ),
@@ -1081,7 +1250,7 @@ async def resolve_outputs_async(
     """The async twin of ``resolve_outputs`` (takes an ``httpx.AsyncClient``)."""
     import anyio  # noqa: PLC0415  # httpx's own dependency
 
-    if client is not None and not isinstance(client, httpx.AsyncClient):
+    if client is not None and not isinstance(client, httpx.AsyncClient | FleetSession):
         raise TypeError(
             f"resolve_outputs_async takes an httpx.AsyncClient, not {type(client).__name__}; "
             "with an httpx.Client, use resolve_outputs "

@@ -48,6 +48,9 @@ MAX_REF_LENGTH: Final = 1024
 
 
 def _bad_chars(text: str) -> bool:
+    """True when ``text`` holds whitespace or a character that does not print."""
+    if text.isascii():  # the common case, at C speed: of ASCII whitespace only " " prints
+        return " " in text or not text.isprintable()
     return any(c.isspace() or not c.isprintable() for c in text)
 
 

@@ -88,16 +88,16 @@ async def test_watch_many_abandons_its_own_http_poll_when_the_layer_below_overru
     guard abandons it, the job ends with ``WaitTimeout`` caused by that, and the others finish."""
     from docstatus import _fetch  # noqa: PLC0415
 
-    real = _fetch.fetch_status_async
+    real = _fetch.fetch_async
     hung: list[str] = []
 
-    async def fetch(ref: JobRef, **kw: Any) -> Any:
+    async def fetch(ref: JobRef, *args: Any) -> Any:
         if ref.job_id == "hung":
             hung.append(str(ref))
             await asyncio.sleep(3600)
-        return await real(ref, **kw)
+        return await real(ref, *args)
 
-    monkeypatch.setattr(_fetch, "fetch_status_async", fetch)
+    monkeypatch.setattr(_fetch, "fetch_async", fetch)
     refs = [f"artos:job-{i}" for i in range(20)]
     done = answer(200, {"task_id": "x", "status": "Ready"})
     policy = WaitPolicy(timeout=2.0, initial_delay=0.2)
@@ -125,11 +125,11 @@ async def test_wait_async_abandons_its_own_http_poll_at_the_configurations_timeo
 
     calls = threading.Event()
 
-    async def fetch(ref: JobRef, **kw: Any) -> Any:
+    async def fetch(ref: JobRef, *args: Any) -> Any:
         calls.set()
         await asyncio.sleep(3600)
 
-    monkeypatch.setattr(_fetch, "fetch_status_async", fetch)
+    monkeypatch.setattr(_fetch, "fetch_async", fetch)
     start = time.monotonic()
     async with asyncio.timeout(20):
         with pytest.raises(WaitTimeout) as caught:

@@ -72,16 +72,16 @@ async def test_an_unexpected_exception_in_the_fetch_layer_ends_only_its_job(monk
     text; the 200 others complete."""
     from docstatus import _fetch  # noqa: PLC0415
 
-    real = _fetch.fetch_status_async
+    real = _fetch.fetch_async
 
-    async def fetch(ref: JobRef, **kw: Any) -> Any:
+    async def fetch(ref: JobRef, *args: Any) -> Any:
         if ref.job_id == "deep":
             raise RecursionError("maximum recursion depth exceeded")
         if ref.job_id == "leaky":
             raise UnicodeEncodeError("ascii", f"Bearer {TOKEN}", 0, 1, "not ascii")
-        return await real(ref, **kw)
+        return await real(ref, *args)
 
-    monkeypatch.setattr(_fetch, "fetch_status_async", fetch)
+    monkeypatch.setattr(_fetch, "fetch_async", fetch)
     good = [f"artos:good-{i}" for i in range(200)]
 
     def route(conn: Conn) -> None:

@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
+    from docstatus._fetch import FleetSession
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn
@@ -670,13 +671,11 @@ async def watch_many(
     loop = asyncio.get_running_loop()
     now = clock if clock is not None else loop.time
     start = now()  # the deadline counts from here, before the client (and httpx) loads
-    owned: httpx.AsyncClient | None = None
+    owned: FleetSession | None = None
     cap: Callable[[JobRef], float] | None = None
     if poll is None:
         assert configs is not None
-        if client is None:
-            client = owned = new_fleet_client(concurrency)
-        poll = fetch_poller_async(configs, client)
+        poll, owned = _http_poll(configs, client, concurrency)
         cap = _config_timeout(configs)
     updates: asyncio.Queue[JobUpdate | None] = asyncio.Queue()
     fleet = _Fleet(
@@ -714,6 +713,16 @@ async def watch_many(
             await asyncio.gather(dispatcher, *fleet.tasks, return_exceptions=True)
         if owned is not None:
             await owned.aclose()
+
+
+def _http_poll(
+    configs: Configs, client: httpx.AsyncClient | None, concurrency: int
+) -> tuple[Callable[[JobRef, float], Awaitable[Any]], FleetSession | None]:
+    """The poll function over the caller's client, or over a session of our own (returned, to close)."""
+    if client is not None:
+        return fetch_poller_async(configs, client), None
+    owned = new_fleet_client(concurrency)
+    return fetch_poller_async(configs, owned), owned
 
 
 def _config_timeout(configs: Configs) -> Callable[[JobRef], float]:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from docstatus._fetch import FleetSession
+
 #: ``poll(ref, timeout)`` -> ``JobStatus`` or a ``FetchResult``-like object.
 PollFn: TypeAlias = "Callable[[JobRef, float], Any]"
 #: The async twin: ``await poll(ref, timeout)``.
@@ -117,26 +119,23 @@ class Configs:
         return cfg
 
 
-def _bounded(cfg: ProviderConfig, timeout: float) -> ProviderConfig:
-    return cfg if timeout >= cfg.timeout else attrs.evolve(cfg, timeout=timeout)
-
-
 def fetch_poller(configs: Configs, client: httpx.Client) -> PollFn:
     """A poll function over ``docstatus.fetch_status`` and one ``httpx.Client``."""
-    from docstatus._fetch import fetch_status  # noqa: PLC0415  # heavy: only when polling for real
+    from docstatus._fetch import fetch  # noqa: PLC0415  # heavy: only when polling for real
 
     def poll(ref: JobRef, timeout: float) -> Any:
-        return fetch_status(ref, config=_bounded(configs.for_ref(ref), timeout), client=client)
+        return fetch(ref, configs.for_ref(ref), client, timeout)
 
     return poll
 
 
-def fetch_poller_async(configs: Configs, client: httpx.AsyncClient) -> AsyncPollFn:
-    """An async poll function over ``docstatus.fetch_status_async`` and one ``httpx.AsyncClient``."""
-    from docstatus._fetch import fetch_status_async  # noqa: PLC0415
+def fetch_poller_async(configs: Configs, client: httpx.AsyncClient | FleetSession) -> AsyncPollFn:
+    """An async poll function over ``docstatus.fetch_status_async`` and one ``httpx.AsyncClient``
+    (or ``watch_many``'s own ``FleetSession``)."""
+    from docstatus._fetch import fetch_async  # noqa: PLC0415
 
     async def poll(ref: JobRef, timeout: float) -> Any:  # noqa: ASYNC109  # the request's own timeout
-        return await fetch_status_async(ref, config=_bounded(configs.for_ref(ref), timeout), client=client)
+        return await fetch_async(ref, configs.for_ref(ref), client, timeout)
 
     return poll
 
@@ -160,21 +159,12 @@ def new_async_client(connections: int | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=_ssl_context(), limits=_limits(httpx, connections))
 
 
-def new_fleet_client(connections: int | None = None) -> httpx.AsyncClient:
-    """``watch_many``'s own client (asyncio only): an ``httpx.AsyncClient`` sending through
-    aiohttp (the ``httpx-aiohttp`` transport), because httpx's own async pool scans its
-    connections on every request and collapses as they grow (bench/bench_wait.py measures
-    both). The hardening does not depend on the transport: ``fetch_status_async`` sets the
-    whole-request deadline, follows no redirect, and reads raw chunks under the size cap,
-    decoding them itself (the transport asks aiohttp for no redirects and no decompression)."""
-    import httpx  # noqa: PLC0415
-    from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415
+def new_fleet_client(connections: int | None = None) -> FleetSession:
+    """``watch_many``'s own session (asyncio only): aiohttp directly, behind docstatus's fetch
+    (see ``docstatus._fetch.FleetSession``); callers' own clients stay httpx."""
+    from docstatus._fetch import FleetSession  # noqa: PLC0415
 
-    from docstatus._fetch import _ssl_context  # noqa: PLC0415
-
-    limits = _limits(httpx, connections)
-    transport = AiohttpTransport(verify=_ssl_context(), limits=limits)
-    return httpx.AsyncClient(verify=_ssl_context(), limits=limits, transport=transport)
+    return FleetSession(connections)
 
 
 def _limits(httpx: Any, connections: int | None) -> Any:
