@@ -75,8 +75,14 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (including the drift check) against a real install."""
     # The extras too: tests/test_celery*.py run real Celery workers (redis-server from .ci/run).
     session.install(".[simulator,celery]", *TEST, *CODEGEN)
+    # Three pytest-xdist workers: most tests wait on servers, workers and clocks, not the CPU,
+    # so three share two cores well (12 min serial, 5 min so, on the 2-core CI machine).
+    # Give -n yourself to change it (-n 0: one process).
+    args = list(session.posargs)
+    if not any(a.startswith(("-n", "--numprocesses")) for a in args):
+        args = ["-n", "3", *args]
     # A clean temp dir per run: pytester and the simulator write nothing into the tree.
-    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 @nox.session
