@@ -347,7 +347,7 @@ def test_a_callback_is_confirmed_by_its_link_and_one_the_broker_lost_is_sent_aga
     r = reg.runtime.redis
     r.delete("celery", SWEEP_LOCK, PENDING, DUE, DELIVER_DUE)
     message = _message(reg, sim.create_job("artos", "happy_path", step=0.1), deadline=30)
-    message["on_done"] = dict(app.signature("test.done"))
+    message["on_done"] = dict(app.signature("test.done").set(link=app.signature("test.yours")))
     key = message["key"]
     time.sleep(0.5)  # the job ends before the first poll
     final = FakeTask(app, "final")
@@ -361,8 +361,9 @@ def test_a_callback_is_confirmed_by_its_link_and_one_the_broker_lost_is_sent_aga
     args, _, embed = json.loads(base64.b64decode(sent["body"]))
     assert args[1] == key
     assert args[0]["state"] == "succeeded"
-    for link in (embed["callbacks"], embed["errbacks"]):  # confirmed whether it succeeds or fails
-        assert [(x["task"], x["args"]) for x in link] == [(CONFIRM_NAME, [key])]
+    assert [x["task"] for x in embed["callbacks"]] == ["test.yours", CONFIRM_NAME]  # yours kept
+    assert [(x["task"], x["args"]) for x in embed["errbacks"]] == [(CONFIRM_NAME, [key])]  # confirmed on failure too
+    assert embed["callbacks"][1]["args"] == [key]
     assert r.zscore(DELIVER_DUE, key) is not None
     assert run_step(FakeTask(app, "final"), reg.runtime, message) == "duplicate"
     stray = {**message, "seq": 3}  # a stray later step of the chain: delivers the outcome again?

@@ -28,6 +28,7 @@ broker lost (taken off the queue just as Redis went away, say) cannot lose its j
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -575,6 +576,7 @@ def _publish_callback(task: Any, message: Message, outcome: Mapping[str, Any]) -
     assert callback is not None
     args = (outcome["status"], message.key) if outcome["error"] is None else (dict(outcome), message.key)
     confirmed = signature(CONFIRM_NAME, args=(message.key,), immutable=True, app=task.app)
-    signature(dict(callback), app=task.app).apply_async(
-        args=args, link=confirmed, link_error=confirmed, retry=True, retry_policy=PUBLISH_RETRY
-    )
+    yours = signature(copy.deepcopy(dict(callback)), app=task.app)
+    yours.link(confirmed)  # added to your own links, if your signature has any
+    yours.link_error(confirmed)
+    yours.apply_async(args=args, retry=True, retry_policy=PUBLISH_RETRY)
