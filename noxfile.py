@@ -74,7 +74,10 @@ def drift(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (including the drift check) against a real install."""
     # The extras too: tests/test_celery*.py run real Celery workers (redis-server from .ci/run).
-    session.install(".[simulator,celery]", *TEST, *CODEGEN)
+    # Compiled on install: the suite starts many Python subprocesses (the CLI, Celery workers),
+    # and with PYTHONDONTWRITEBYTECODE (set below) each would compile its imports from source,
+    # about a second each (uv compiles nothing by default; pip does).
+    session.install(".[simulator,celery]", *TEST, *CODEGEN, env={"UV_COMPILE_BYTECODE": "1"})
     # Three pytest-xdist workers: most tests wait on servers, workers and clocks, not the CPU,
     # so three share two cores well (12 min serial, 5 min so, on the 2-core CI machine).
     # Give -n yourself to change it (-n 0: one process).
