@@ -32,7 +32,13 @@ from docstatus import Tracker, TrackerError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)"),
+    # Python 3.12+ warns on fork() beside other threads (pytest-xdist's own): the fork is
+    # deliberate (see _forked), and a child that hung on a lock would be killed at its timeout
+    # and fail the test, not hang it.
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"),
+]
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
