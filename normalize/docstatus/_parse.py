@@ -17,7 +17,7 @@ from ._common import Malformed
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
 from ._providers import _loaded, mapper
 from ._refs import FORMS, parse_ref
-from ._status import PROVIDERS, JobStatus
+from ._status import PROVIDERS, JobStatus, _model_builder
 
 #: What parsing a model or mapping it may raise on a body that is not the documented one.
 _PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, OverflowError, RecursionError)
@@ -123,6 +123,9 @@ def build_model(provider: str, source: bytes | str, job_id: str) -> Any:
     the status's: the body's own, or the one ``parse`` filled in where the body had none."""
     m = mapper(provider)
     return m.from_dict(_with_id(m, json.loads(source), job_id))
+
+
+_model_builder[:] = [build_model]  # JobStatus.model builds a kept body's model with it
 
 
 def _is_generated_model(body: Any) -> bool:

@@ -121,6 +121,12 @@ class Output:
     uri: str | None = None
 
 
+#: Builds the generated model from a body ``parse`` kept: ``(provider, body, job_id) -> model``.
+#: ``docstatus._parse`` puts its ``build_model`` here when it loads (with the package, always
+#: before any status exists), so that this module imports nothing above it.
+_model_builder: list[Callable[[str, bytes | str, str], Any]] = []
+
+
 @attrs.frozen(kw_only=True)
 class JobStatus:
     """The status of one job at one provider, in one shape for all providers.
@@ -167,11 +173,9 @@ class JobStatus:
         rebuilt from JSON); after ``parse``, built from the body on first access."""
         model = self._model
         kind = type(model)
-        if kind is bytes or kind is str:
-            from ._parse import build_model  # noqa: PLC0415  # _parse imports this module
-
+        if (kind is bytes or kind is str) and _model_builder:
             try:
-                built = build_model(self.provider, model, self.job_id)
+                built = _model_builder[0](self.provider, model, self.job_id)
             except Exception:  # bytes someone passed as the model: theirs, as given
                 return model
             object.__setattr__(self, "_model", built)  # once: later reads get this same object
