@@ -227,6 +227,14 @@ def iso_stamp(value: Any) -> datetime | None:
 def utc(value: Any, field: str) -> datetime | None:
     """An aware UTC datetime from a datetime or an ISO 8601 string (naive is read as UTC)."""
     stamp: datetime
+    if type(value) is str:  # the common case first: an ISO 8601 string in UTC
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            pass  # empty, blank, RFC 3339's lower case or leap second: the general path below
+        else:
+            if stamp.tzinfo is UTC:
+                return stamp
     if type(value) is datetime:
         stamp = value
     else:
