@@ -94,7 +94,7 @@ from ._status import Output
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Awaitable, Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from ._status import JobStatus
 
@@ -202,10 +202,10 @@ def _credential(cfg: ProviderConfig, op: _Operation) -> tuple[str, str] | None:
     raise ConfigurationError(f"{cfg.provider} documents no {wanted!r} authentication (its spec has {kinds})")
 
 
-# --- one request. The generated operations call ``client.get_httpx_client().request(method=, url=)``;
-# --- ``_Bound`` answers that call: it sends the request through the caller's (or a fresh) httpx
-# --- client with the credential, never following redirects, reads the body incrementally under
-# --- the size cap and the whole-request deadline, and hands back a complete ``httpx.Response``.
+# --- one request. ``_Bound`` sends the generated operation's request (its ``_get_kwargs``)
+# --- through the caller's (or a fresh) httpx client, or watch_many's aiohttp session, with the
+# --- credential, never following redirects, reads the body incrementally under the size cap and
+# --- the whole-request deadline, and hands back the complete response.
 
 
 class _Deadline(Exception):
@@ -343,9 +343,9 @@ class _Answer:
 
 
 class FleetSession:
-    """``watch_many``'s own HTTP session (asyncio only): aiohttp directly, because httpx's async
-    pool collapses as its connections grow and its per-request work (URL parsing, cookies,
-    models) costs more than the request (``bench/bench_wait.py`` measures both). The hardening
+    """``watch_many``'s and the tracker's own HTTP session (asyncio only): aiohttp directly,
+    because httpx's async pool collapses as its connections grow and its per-request work (URL
+    parsing, cookies, models) costs more than the request (``bench/bench_wait.py``). The hardening
     is the same as on httpx: the whole-request deadline is ``fetch_status_async``'s cancel
     scope, no redirect is followed, bodies are read raw and decoded by ``_Body`` under the cap.
     Callers who pass their own ``httpx.AsyncClient`` keep httpx."""
@@ -476,26 +476,12 @@ def _no_dot_segments(path: str) -> str:
     return "/".join({".": "%2E", "..": "%2E%2E"}.get(part, part) for part in path.split("/"))
 
 
-@attrs.define
-class _AsyncFacade:
-    bound: _Bound
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Awaitable[httpx.Response | _Answer]:
-        return self.bound.arequest(method, url, **kwargs)
-
-
-@attrs.define
+@attrs.frozen
 class _Session:
-    """Quacks like the generated ``Client``/``AuthenticatedClient`` for one request."""
+    """What the generated ``_build_response`` reads of its ``Client``: only whether to raise on
+    an undocumented status (never: docstatus translates every status itself)."""
 
-    bound: _Bound
     raise_on_unexpected_status: bool = False
-
-    def get_httpx_client(self) -> _Bound:
-        return self.bound
-
-    def get_async_httpx_client(self) -> _AsyncFacade:
-        return _AsyncFacade(self.bound)
 
 
 # --- public API
@@ -785,7 +771,7 @@ class _Plan:
                 return fast
         if isinstance(response, _Answer):
             response = bound.last = response.to_httpx()
-        return self.module._build_response(client=_Session(bound), response=response)  # noqa: SLF001  # the generated parse
+        return self.module._build_response(client=_Session(), response=response)  # noqa: SLF001  # the generated parse
 
     def _fast(self, response: httpx.Response | _Answer) -> FetchResult | None:
         content = response.content

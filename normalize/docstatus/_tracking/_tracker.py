@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
+    from docstatus._fetch import FleetSession
     from docstatus._refs import JobRef
     from docstatus._waiting._core import Step
     from docstatus._waiting._many import _Fleet, _Job
@@ -504,21 +505,22 @@ class Tracker:
         (a job's provider has no token).
         """
         from docstatus._waiting._many import _config_timeout, _Fleet  # noqa: PLC0415
-        from docstatus._waiting._poll import Configs, fetch_poller_async, new_async_client  # noqa: PLC0415
+        from docstatus._waiting._poll import Configs, fetch_poller_async, new_fleet_client  # noqa: PLC0415
         from docstatus._waiting._single import random_source  # noqa: PLC0415
 
         loop = asyncio.get_running_loop()
         owner = owner_id()
         poll = self._poll
         configs: Configs | None = None
-        owned: httpx.AsyncClient | None = None
+        owned: FleetSession | None = None
         cap = None
         if poll is None:
             configs = Configs.of(self._config)
-            client = self._client
-            if client is None:
-                client = owned = new_async_client(self.concurrency)
-            poll = fetch_poller_async(configs, client)
+            if self._client is None:  # watch_many's own session (aiohttp): the tracker runs on asyncio
+                owned = new_fleet_client(self.concurrency)
+                poll = fetch_poller_async(configs, owned)
+            else:
+                poll = fetch_poller_async(configs, self._client)
             cap = _config_timeout(configs)
         fleet = _Fleet(
             poll=poll,
