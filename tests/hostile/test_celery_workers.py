@@ -38,6 +38,9 @@ if redis_binary() is None:
 
 RATES = {"artos": 60.0, "neurolinker": 200.0}
 JOBS = int(os.environ.get("DOCSTATUS_TEST_CELERY_JOBS", "400"))
+#: The longest time, in seconds, from a worker taking a slot of the shared budget to its request
+#: reaching the simulator, on a loaded 2-core machine (CI runs three test workers beside these).
+SKEW = 0.1
 
 
 @pytest.fixture
@@ -124,8 +127,10 @@ def test_workers_share_the_budget_survive_a_sigkill_and_deliver_every_job_once(t
     artos = sorted(q.at.timestamp() for q in requests if q.provider == "artos")
     most = _most_in_window(artos, 1.0)
     print(f"artos: at most {most} requests in any 1 s window (budget {RATES['artos']:g}/s)")
-    assert most <= RATES["artos"] + 3  # + a few for the trip from the worker's count to the server
-    assert _most_in_window(artos, 3.0) <= 3 * RATES["artos"] + 3
+    # Counted at the server: a request reaches it up to SKEW after its worker took the slot, so a
+    # window of w seconds there holds what the budget allowed over w + SKEW seconds.
+    assert most <= RATES["artos"] * (1.0 + SKEW)
+    assert _most_in_window(artos, 3.0) <= RATES["artos"] * (3.0 + SKEW)
     per_job = collections.Counter(q.job_id for q in requests)
     assert max(per_job.values()) <= 40  # no job polled in a loop
     for token in sim_module.DEFAULT_TOKENS.values():
