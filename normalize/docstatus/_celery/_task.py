@@ -160,10 +160,8 @@ def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> in
         if raw is None:
             r.zrem(DUE, key)
             continue
-        try:
-            message = Message.from_dict(json.loads(raw))
-        except ValueError:
-            forget(r, key)
+        message = _pending(r, key, raw)
+        if message is None:
             continue
         chain = r.hgetall(f"{PREFIX}chain:{key}")
         seq = int(chain.get(b"seq", b"-1"))
@@ -178,6 +176,15 @@ def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> in
     return resent + _sweep_deliveries(task, runtime, now, limit)
 
 
+def _pending(redis: Any, key: str, raw: bytes) -> Message | None:
+    """The pending message ``raw`` of ``key``; a malformed one is forgotten (``None``)."""
+    try:
+        return Message.from_dict(json.loads(raw))
+    except ValueError:
+        forget(redis, key)
+        return None
+
+
 def _sweep_deliveries(task: Any, runtime: Runtime, now: float, limit: int) -> int:
     """Send again every callback not confirmed by its due time (see the module's docstring)."""
     r = runtime.redis
@@ -189,10 +196,8 @@ def _sweep_deliveries(task: Any, runtime: Runtime, now: float, limit: int) -> in
         if r.exists(f"{PREFIX}delivered:{key}") or stored is None or raw is None:
             forget(r, key)  # confirmed meanwhile, or nothing left to send
             continue
-        try:
-            message = Message.from_dict(json.loads(raw))
-        except ValueError:
-            forget(r, key)
+        message = _pending(r, key, raw)
+        if message is None:
             continue
         outcome = json.loads(stored)
         queue = _queue_of(task, _callback_of(message, outcome))
