@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import itertools
+import weakref
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +27,7 @@ from docstatus import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
-from docstatus._waiting._many import FINAL_GRACE, FLOOR, MIN_RATE, POLL_GRACE, RECOVERY, HostBudget
+from docstatus._waiting._many import FINAL_GRACE, FLOOR, HORIZON, MIN_RATE, POLL_GRACE, RECOVERY, HostBudget
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -387,13 +389,16 @@ async def test_sparse_429s_cost_little_throughput_on_a_fake_clock() -> None:
 # --- deadlines that no pause or budget pushes back
 
 
+# Deadlines nearer and farther than HORIZON: a job held by its host gets its expiry entry at
+# once, or from the scan of the held jobs that runs every HORIZON / 2.
 @pytest.mark.anyio
-async def test_a_huge_retry_after_cannot_push_a_job_past_its_deadline() -> None:
+@pytest.mark.parametrize(("timeout", "max_hint"), [(3.0, 20.0), (HORIZON * 3 + 7, HORIZON * 20)])
+async def test_a_huge_retry_after_cannot_push_a_job_past_its_deadline(timeout: float, max_hint: float) -> None:
     fleet = Fleet()
     refs = [f"artos:a{i}" for i in range(20)]
     for ref in refs:
         fleet.script[ref] = [RateLimited("429", retry_after=1e9)]
-    policy = WaitPolicy(timeout=3.0, max_hint=20.0)
+    policy = WaitPolicy(timeout=timeout, max_hint=max_hint)
     updates = await collect(fleet.run(refs, policy=policy, host_concurrency=4))
     final = ends(updates)
     assert set(final) == set(refs)
@@ -404,24 +409,25 @@ async def test_a_huge_retry_after_cannot_push_a_job_past_its_deadline() -> None:
             assert isinstance(update.error.__cause__, RateLimited)
         else:  # held by the pause from the first poll on: never polled, and it says so
             assert "no status was received" in str(update.error)
-    assert fleet.now == pytest.approx(3.0)  # every job ended at its deadline, none waited out the pause
-    assert all(t < 3.0 for t, _ in fleet.polls)
+    assert fleet.now == pytest.approx(timeout)  # every job ended at its deadline, none waited out the pause
+    assert all(t < timeout for t, _ in fleet.polls)
     assert len(fleet.polls) == 4  # one burst, then the host's pause held every job
 
 
 @pytest.mark.anyio
-async def test_jobs_starved_by_the_rate_budget_end_on_time() -> None:
+@pytest.mark.parametrize(("timeout", "rate"), [(10.0, 2.0), (HORIZON * 3 + 7, 0.2)])
+async def test_jobs_starved_by_the_rate_budget_end_on_time(timeout: float, rate: float) -> None:
     fleet = Fleet()
     refs = [f"artos:a{i}" for i in range(100)]
     for ref in refs:
         fleet.durations[ref] = 1e6
-    policy = WaitPolicy(timeout=10.0)
-    updates = await collect(fleet.run(refs, policy=policy, host_rate=2.0, host_concurrency=2))
+    policy = WaitPolicy(timeout=timeout)
+    updates = await collect(fleet.run(refs, policy=policy, host_rate=rate, host_concurrency=2))
     final = ends(updates)
     assert set(final) == set(refs)
     assert all(isinstance(u.error, WaitTimeout) for u in final.values())
-    assert fleet.now <= 10.0 + FINAL_GRACE + 1e-9
-    assert max(t for t, _ in fleet.polls) <= 10.0 + FINAL_GRACE + 1e-9
+    assert fleet.now <= timeout + FINAL_GRACE + 1e-9
+    assert max(t for t, _ in fleet.polls) <= timeout + FINAL_GRACE + 1e-9
     never = [u for u in final.values() if u.status is None]
     assert never  # 100 jobs at 2 per second: most were never polled, and say so
     assert all(u.error is not None and u.error.last_status is None for u in never)  # type: ignore[attr-defined]
@@ -579,3 +585,28 @@ async def test_thousands_of_jobs_on_a_fake_clock() -> None:
     updates = await collect(fleet.run(refs, host_rate=None, concurrency=256, host_concurrency=256))
     assert len(ends(updates)) == 2_000
     assert all(u.final is not None for u in updates if u.done)
+
+
+@pytest.mark.anyio
+async def test_an_ended_job_is_let_go_at_once_not_kept_until_its_deadline() -> None:
+    """What a job holds (its waiter, its last status) is freed when it ends, while the others
+    wait on: a fleet of long waits does not grow with the jobs that already ended."""
+    fleet = Fleet()
+    refs = [f"artos:quick{i}" for i in range(50)] + ["artos:later", "artos:slow"]
+    fleet.durations["artos:later"] = 500.0
+    fleet.durations["artos:slow"] = 1000.0
+    seen: dict[str, weakref.ref[JobStatus]] = {}
+    alive: list[str] | None = None
+    async with aclosing(fleet.run(refs, policy=WaitPolicy(timeout=3600.0))) as stream:
+        async for update in stream:
+            if update.done and update.ref.startswith("artos:quick"):
+                assert update.status is not None
+                seen[update.ref] = weakref.ref(update.status)
+            elif update.done and update.ref == "artos:later":  # long after the quick ones ended
+                assert len(seen) == 50
+                assert fleet.now < 1000.0  # the slow job still waits
+                del update
+                gc.collect()
+                alive = [ref for ref, status in seen.items() if status() is not None]
+                break
+    assert alive == []  # nothing of an ended job was kept by the fleet

@@ -270,8 +270,9 @@ class Waiter:
         last_error: The error of the last poll if it failed, else ``None``.
         final: True once the last poll (at the deadline) has been scheduled.
         warned: True once the unknown-state warning was given.
-        samples: ``(time, progress)`` of the first sightings of the last three progress values
-            while the job runs, for the progress-based delay.
+        marks: The first sightings of the last three progress values while the job runs, for
+            the progress-based delay, flat: ``(time, progress, time, progress, ...)`` (one tuple,
+            not one per pair: a job's waiting state is kept small). ``samples`` pairs them.
         hint: The server's hint (seconds) on the last answer, or ``None``.
         delay: The last delay scheduled (seconds), or ``None`` before the first answer.
         due: When the next poll is due (the caller's clock), or ``None`` before the first answer.
@@ -290,11 +291,17 @@ class Waiter:
     last_error: DocstatusError | None = None
     final: bool = False
     warned: bool = False
-    samples: tuple[tuple[float, float], ...] = ()
+    marks: tuple[float, ...] = ()
     hint: float | None = None
     delay: float | None = None
     due: float | None = None
     request_timeout: float | None = None
+
+    @property
+    def samples(self) -> tuple[tuple[float, float], ...]:
+        """``marks`` as ``(time, progress)`` pairs, oldest first."""
+        marks = self.marks
+        return tuple(zip(marks[::2], marks[1::2], strict=True))
 
     @classmethod
     def start(
@@ -379,7 +386,7 @@ class Waiter:
             last_error=_error_from(state.ref, state.last_error) or _not_found_from(state.ref, state.last_not_found),
             final=state.final,
             warned=state.warned,
-            samples=tuple((t + shift, p) for t, p in state.samples),
+            marks=tuple(x for t, p in state.samples for x in (t + shift, p)),
             hint=state.hint,
             delay=state.delay,
             due=None if state.due is None else state.due + shift,
@@ -557,27 +564,29 @@ class Waiter:
     def _track(self, status: JobStatus, now: float) -> None:
         """Keep the first sightings of the last three progress values of the running job."""
         progress = status.progress
+        marks = self.marks
         if status.state is not State.RUNNING or progress is None or not 0 <= progress < 1:
-            self.samples = ()
-        elif not self.samples or progress < self.samples[-1][1]:
-            self.samples = ((now, progress),)
-        elif progress > self.samples[-1][1]:
-            self.samples = (*self.samples[-2:], (now, progress))
+            if marks:
+                self.marks = ()
+        elif not marks or progress < marks[-1]:
+            self.marks = (now, progress)
+        elif progress > marks[-1]:
+            self.marks = (*marks[-4:], now, progress)
 
     def _eta(self, now: float) -> tuple[float | None, bool]:
         """Seconds the job needs to finish at its last observed rate, and whether that rate is
         steady (the two last rates agree within ``STEADY``); ``(None, False)`` without a rate."""
-        samples = self.samples
-        if len(samples) < 2:
+        marks = self.marks
+        if len(marks) < 4:
             return None, False
-        (t1, p1), (t2, p2) = samples[-2], samples[-1]
+        t1, p1, t2, p2 = marks[-4:]
         if t2 <= t1:
             return None, False
         rate = (p2 - p1) / (t2 - t1)
         eta = (1.0 - p2) / rate - (now - t2)
         steady = False
-        if len(samples) == 3:
-            t0, p0 = samples[0]
+        if len(marks) == 6:
+            t0, p0 = marks[0], marks[1]
             if t1 > t0:
                 before = (p1 - p0) / (t1 - t0)
                 steady = abs(before - rate) <= STEADY * max(before, rate)

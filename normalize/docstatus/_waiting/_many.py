@@ -96,6 +96,9 @@ MIN_RATE: Final = 1.0
 FLOOR: Final = 0.1
 #: Seconds past its deadline a job's last poll may still start, when its host's budget allows.
 FINAL_GRACE: Final = 0.5
+#: A job waiting for its host's budget gets an expiry entry once its deadline is this many
+#: seconds away or less; the waiting jobs are looked over every half of it for that.
+HORIZON: Final = 60.0
 
 
 @attrs.frozen(kw_only=True)
@@ -130,27 +133,47 @@ class JobUpdate:
 
 @attrs.define(eq=False)
 class _Job:
-    """A job being watched.
+    """A job being watched: what a job costs while it waits (with its ``Waiter`` and one heap
+    entry), so it is kept small.
 
     Attributes:
         ref: The canonical ``JobRef`` (what is polled).
-        names: The caller's strings for it, each reported once per event.
+        name: The caller's (first) string for it.
         waiter: Its sans-IO ``Waiter``.
         host: Its host's budget.
-        step: The step it is on (its next poll's timeout).
+        timeout: Its next poll's request timeout (seconds).
+        aliases: The caller's other strings for the same job (each reported too), usually none.
+        expiry: When it ends at the latest, if later than its waiter's deadline (a job resumed
+            after its deadline still gets its last poll), else ``None``.
         seq: The host's number of its poll in flight (or last poll).
         inflight: A poll of it is under way.
         ended: Its last update was given.
+        expiring: It has an entry in the fleet's expiry heap (it once waited for its host's
+            budget); at most one, so that heap never holds more entries than jobs.
     """
 
     ref: JobRef
-    names: tuple[str, ...]
+    name: str
     waiter: Waiter
     host: HostBudget
-    step: Step
+    timeout: float
+    aliases: tuple[str, ...] = ()
+    expiry: float | None = None
     seq: int = 0
     inflight: bool = False
     ended: bool = False
+    expiring: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every string the caller gave for it, the first one first."""
+        return (self.name, *self.aliases)
+
+    @property
+    def ends(self) -> float:
+        """When it ends at the latest when its poll has not started (before ``FINAL_GRACE``)."""
+        deadline = self.waiter.deadline
+        return deadline if self.expiry is None or self.expiry < deadline else self.expiry
 
 
 @attrs.define(eq=False)
@@ -323,6 +346,8 @@ class _Fleet:
     inflight: int = 0
     heap: list[tuple[float, int, _Job]] = attrs.Factory(list)
     expiries: list[tuple[float, int, bool, _Job]] = attrs.Factory(list)
+    dead: int = 0
+    scan_at: float = -math.inf
     counter: itertools.count[int] = attrs.Factory(itertools.count)
     hosts: list[HostBudget] = attrs.Factory(list)
     by_key: dict[str, HostBudget] = attrs.Factory(dict)
@@ -339,10 +364,15 @@ class _Fleet:
         draw: Callable[[], float],
         start: float,
     ) -> None:
-        """Start waiting on ``jobs`` at ``start``: each gets a ``Waiter`` and its host's budget."""
+        """Start waiting on ``jobs`` at ``start``: each gets a ``Waiter`` and its host's budget.
+
+        ``jobs`` is emptied once read (the jobs then cost only their own state)."""
+        policy = self.policy
+        deadline = start + policy.timeout  # one float for all: a job's state is kept small
         for ref, names in jobs.items():
-            waiter = Waiter.start(names[0], self.policy, start, draw=draw)
+            waiter = Waiter(ref=names[0], policy=policy, started=start, deadline=deadline, draw=draw)
             self.add(ref, names, waiter, waiter.first(), start, self.host(ref, configs, host_concurrency, host_rate))
+        jobs.clear()
 
     def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
         """The budget of ``ref``'s host (a new one for a host not seen yet)."""
@@ -368,10 +398,17 @@ class _Fleet:
         ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
         resumed after its deadline still gets its last poll)."""
         self.pending += 1
-        job = _Job(ref=ref, names=tuple(names), waiter=waiter, host=host, step=step)
+        name, *aliases = names
+        job = _Job(
+            ref=ref,
+            name=name,
+            waiter=waiter,
+            host=host,
+            timeout=step.request_timeout,
+            aliases=tuple(aliases) if aliases else (),
+            expiry=expiry if expiry is not None and expiry > waiter.deadline else None,
+        )
         heapq.heappush(self.heap, (due, next(self.counter), job))
-        deadline = waiter.deadline if expiry is None else max(expiry, waiter.deadline)
-        heapq.heappush(self.expiries, (deadline, next(self.counter), False, job))
         self._wake()
         return job
 
@@ -380,6 +417,7 @@ class _Fleet:
         if not job.ended:
             job.ended = True
             self.pending -= 1
+            self._forget(job)
             self._wake()
 
     def close(self) -> None:
@@ -397,11 +435,14 @@ class _Fleet:
                     return
                 now = self.clock()
                 heap = self.heap
+                due: list[_Job] = []
                 while heap and heap[0][0] <= now:
                     job = heapq.heappop(heap)[2]
                     if not job.ended:
                         job.host.ready.append(job)
+                        due.append(job)
                 wake = self._start_polls(loop, now)
+                self._watch(due, now)
                 self._expire(now)
                 if self.pending == 0 and not self.keep_open:
                     return
@@ -409,6 +450,7 @@ class _Fleet:
                     heap[0][0] if heap else math.inf,
                     self.expiries[0][0] if self.expiries else math.inf,
                     wake,
+                    self.scan_at if any(host.ready for host in self.hosts) else math.inf,
                 )
                 await self._idle(loop, None if next_time == math.inf else max(0.0, next_time - now))
             self.failure = RuntimeError("internal error: watch_many's dispatcher did not end within its bound")
@@ -445,16 +487,48 @@ class _Fleet:
             busy = still
         return wake
 
+    def _watch(self, due: list[_Job], now: float) -> None:
+        """Give each job that waits for its host's budget (it fell due and could not start) an
+        entry in the expiry heap once its deadline is ``HORIZON`` away or less, unless it has
+        one: the ones that just fell due, and every ``HORIZON / 2`` all that wait.
+
+        Only such a job can miss its deadline: every other one is in the poll heap, where its
+        waiter never schedules a poll past its deadline (the last one falls on it), or in
+        flight, where the answer ends it. So a job costs no expiry entry unless it waits for its
+        host near its deadline, and an ended job is not kept alive by one (``_forget``)."""
+        horizon = now + HORIZON
+        if now >= self.scan_at:
+            self.scan_at = now + HORIZON / 2
+            due = [job for host in self.hosts for job in host.ready]
+        for job in due:
+            if not (job.inflight or job.ended or job.expiring) and job.ends <= horizon:
+                job.expiring = True
+                heapq.heappush(self.expiries, (job.ends, next(self.counter), False, job))
+
+    def _forget(self, job: _Job) -> None:
+        """``job`` ended: once most expiry entries belong to ended jobs, sweep them out."""
+        if job.expiring:
+            self.dead += 1
+            if self.dead > 1024 and self.dead * 2 > len(self.expiries):
+                self.expiries = [entry for entry in self.expiries if not entry[3].ended]
+                heapq.heapify(self.expiries)
+                self.dead = 0
+
     def _expire(self, now: float) -> None:
         """End the jobs whose deadline has come and whose poll has not started: at once when
         their host cannot start it within ``FINAL_GRACE``, else once the grace is over."""
         expiries = self.expiries
         while expiries and expiries[0][0] <= now:
             _, _, graced, job = heapq.heappop(expiries)
-            if job.ended or job.inflight:
-                continue  # an answer after the deadline ends it (the waiter says so)
+            if job.ended:
+                self.dead = max(0, self.dead - 1)
+                continue
+            if job.inflight:
+                job.expiring = False  # an answer after the deadline ends it (the waiter says so)
+                continue
             end_of_grace = job.waiter.deadline + FINAL_GRACE
             if graced or job.host.ready_at(now) > end_of_grace:
+                job.expiring = False  # this entry is gone
                 error = job.waiter.timeout_error()
                 if self.on_step is not None:
                     self.on_step(job, Step(action=Action.RAISE, error=error))
@@ -491,7 +565,7 @@ class _Fleet:
             _resolve(self.wakeup)
 
     def _limit(self, job: _Job) -> float:
-        timeout = job.step.request_timeout
+        timeout = job.timeout
         if self.cap is not None:
             timeout = min(timeout, self.cap(job.ref))
         return timeout + POLL_GRACE
@@ -504,7 +578,7 @@ class _Fleet:
             error: DocstatusError | None = None
             try:
                 async with asyncio.timeout(limit):
-                    result = await self.poll(job.ref, job.step.request_timeout)
+                    result = await self.poll(job.ref, job.timeout)
             except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
                 error = exc
             except TimeoutError:
@@ -548,10 +622,12 @@ class _Fleet:
             self.on_change(step.changed)
         if step.action is Action.POLL:
             if step.changed is not None:
-                for name in job.names:
+                self.updates.put_nowait(JobUpdate(ref=job.name, status=step.changed, job=job.ref))
+                for name in job.aliases:
                     self.updates.put_nowait(JobUpdate(ref=name, status=step.changed, job=job.ref))
-            job.step = step
-            heapq.heappush(self.heap, (self.clock() + step.delay, next(self.counter), job))
+            job.timeout = step.request_timeout
+            due = job.waiter.due  # the waiter's own float (the same instant), not one more per job
+            heapq.heappush(self.heap, (self.clock() + step.delay if due is None else due, next(self.counter), job))
             return
         self._end(job, step.error if step.action is Action.RAISE else None)
 
@@ -559,6 +635,7 @@ class _Fleet:
         """The job's last update, under each of its names."""
         job.ended = True
         self.pending -= 1
+        self._forget(job)
         status = job.waiter.last
         for name in job.names:
             self.updates.put_nowait(JobUpdate(ref=name, status=status, done=True, error=error, job=job.ref))
@@ -689,9 +766,9 @@ async def watch_many(
         own=cap is not None,
         cap=cap,
     )
-    fleet.enlist(jobs, configs, host_concurrency, host_rate, random_source(rng), start)
     names = sum(len(n) for n in jobs.values())
     limit = len(jobs) * (max_polls(resolved) + 2) * 3 + 1000
+    fleet.enlist(jobs, configs, host_concurrency, host_rate, random_source(rng), start)
     dispatcher = loop.create_task(fleet.run(limit), name="docstatus-watch-many")
     try:
         for _ in range(names * (max_polls(resolved) + 2) * 3 + 1000):
@@ -699,6 +776,7 @@ async def watch_many(
             if update is None:
                 break
             yield update
+            update = None  # not kept while the next one is awaited: the caller decides what lives
         if fleet.failure is not None:
             raise fleet.failure
         while not updates.empty():  # updates queued after the last poll ended
