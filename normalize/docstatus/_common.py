@@ -177,9 +177,10 @@ def required_text(value: Any, field: str) -> str:
 
 
 def pick_job_id(body_id: Any, given: str | None, field: str) -> str:
-    """The job id: the body's own, else the one the caller gave; never empty."""
+    """The job id: the body's own, else the one the caller gave; never empty. (The caller's
+    string when the two are equal: a status then shares its job reference's string.)"""
     if isinstance(body_id, str) and body_id and not body_id.isspace():
-        return body_id
+        return given if body_id == given and given is not None else body_id
     if given is not None:
         return given
     if isinstance(body_id, str):

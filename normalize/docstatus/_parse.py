@@ -142,8 +142,10 @@ def _model_dict(model: Any) -> Any:
 
 @lru_cache(maxsize=1024)
 def _checked_job_id(provider: str, job_id: str) -> str:
-    """The id as ``parse_ref`` accepts it (cached: callers parse many bodies of the same job)."""
-    return parse_ref(f"{provider}:{job_id}").job_id
+    """The id as ``parse_ref`` accepts it; the caller's own string when that is unchanged (a
+    status then shares it, not a copy of it)."""
+    checked = parse_ref(f"{provider}:{job_id}").job_id
+    return job_id if checked == job_id else checked
 
 
 def _reason(exc: BaseException) -> str:

@@ -55,6 +55,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 
 
 def from_dict(data: Mapping[str, Any]) -> FileProcessingStatus | ProcessingStatusEnvelope:
@@ -112,7 +114,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
         provider=PROVIDER,
         job_id=job_id,
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, from_percent(data.get("progress_percent"), "")),
         step=text(data.get("current_step"), ""),
         started_at=iso_stamp(data.get("started_at")),

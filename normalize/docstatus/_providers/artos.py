@@ -47,6 +47,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 #: States whose name is also the step under way, by folded value -> documented spelling.
 _STEPS: Final = MappingProxyType({"ingesting": "Ingesting", "generating": "Generating"})
 _STEPS_EXACT: Final = {"Ingesting": "Ingesting", "Generating": "Generating"}  # the fast path's first lookup
@@ -80,7 +82,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
         provider=PROVIDER,
         job_id=pick_job_id(data["task_id"], job_id, "task_id"),
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, from_percent(data.get("progress"), "progress")),
         step=(_STEPS_EXACT.get(raw) or _STEPS.get(fold(raw))) if state is State.RUNNING else None,
         error=error_info(None, data.get("error"), "error"),

@@ -49,6 +49,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 #: The name of the output whose URI is the metadata URL (``path``), not the file.
 METADATA: Final = "metadata"
 
@@ -76,7 +78,7 @@ def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  
 _CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:  # noqa: ARG001
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
     """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
     path must decide."""
     raw, body_id = data["status"], data["id"]
@@ -87,9 +89,9 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     path = text(data.get("path"), "")
     return new_status(
         provider=PROVIDER,
-        job_id=body_id,
+        job_id=job_id if body_id == job_id else body_id,
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, from_fraction(data.get("progress"), "")),
         step=meta,
         error=error_info(None, meta, "") if state is State.FAILED else None,

@@ -54,6 +54,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 
 
 def from_dict(data: Mapping[str, Any]) -> DocumentStatusResponse | DocumentStatusEnvelope:
@@ -138,7 +140,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
         provider=PROVIDER,
         job_id=pick_job_id(data["document_id"], job_id, "document_id"),
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, None),
         started_at=iso_stamp(data.get("started_at")),
         completed_at=iso_stamp(data.get("completed_at")),

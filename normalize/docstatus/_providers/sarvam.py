@@ -79,6 +79,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 
 
 def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
@@ -146,7 +148,7 @@ def _files_ok(files: Any) -> bool:
     return type(files) is list and all(type(f) is dict and "file_name" in f and "file_id" in f for f in files)
 
 
-def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:  # noqa: ARG001
+def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
     """``normalize`` read from the decoded JSON (``parse``'s fast path); ``None`` where the model
     path must decide."""
     raw = data["job_state"]
@@ -208,9 +210,9 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
             progress = 1.0 if processed >= total else clamp(processed / total)
     return new_status(
         provider=PROVIDER,
-        job_id=pick_job_id(body_id, None, "job_id"),
+        job_id=job_id if job_id is not None and body_id == job_id else pick_job_id(body_id, None, "job_id"),
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, progress),
         created_at=utc(datetime.fromisoformat(created), ""),
         updated_at=utc(datetime.fromisoformat(updated), ""),

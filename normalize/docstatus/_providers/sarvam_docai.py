@@ -61,6 +61,8 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
 )
 _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
+#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
+_NAMES: Final = {name: name for name in STATES}
 
 
 def _stamp(value: Any, field: str) -> datetime | None:
@@ -153,7 +155,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
         provider=PROVIDER,
         job_id=pick_job_id(data["job_id"], job_id, "job_id"),
         state=state,
-        provider_state=raw,
+        provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, progress),
         step=text(phase, "phase") if isinstance(phase, str) else None,
         created_at=_stamp(data.get("created_at"), "created_at"),
