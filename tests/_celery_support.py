@@ -109,8 +109,26 @@ class Worker:
     def __init__(self, name: str, env: Mapping[str, str], log: Path, *, concurrency: int = 2) -> None:
         self.name = name
         self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
+        self.env = env
+        self.concurrency = concurrency
+        self.restarts = 0
+        self.proc = self._start("wb")
+
+    def restart_if_exited(self) -> bool:
+        """Start it again if it exited, as a process supervisor would (systemd's
+        ``Restart=always``); True if it did."""
+        if self.proc.poll() is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):  # its pool processes, if any are left
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.restarts += 1
+        self.proc = self._start("ab")
+        return True
+
+    def _start(self, mode: str) -> subprocess.Popen[bytes]:
+        env, concurrency, name = self.env, self.concurrency, self.name
+        with self.log.open(mode) as out:
+            return subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
