@@ -176,11 +176,16 @@ def required_text(value: Any, field: str) -> str:
     raise Malformed(f"{field} is {type(value).__name__}, not a string")
 
 
+def shared(value: str, given: str | None) -> str:
+    """``value``, as the caller's own string ``given`` when the two are equal: a status then
+    shares its job reference's string instead of holding a copy decoded from each body."""
+    return given if given is not None and value == given else value
+
+
 def pick_job_id(body_id: Any, given: str | None, field: str) -> str:
-    """The job id: the body's own, else the one the caller gave; never empty. (The caller's
-    string when the two are equal: a status then shares its job reference's string.)"""
+    """The job id: the body's own, else the one the caller gave; never empty (``shared``)."""
     if isinstance(body_id, str) and body_id and not body_id.isspace():
-        return given if body_id == given and given is not None else body_id
+        return shared(body_id, given)
     if given is not None:
         return given
     if isinstance(body_id, str):

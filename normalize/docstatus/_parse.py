@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ._common import Malformed
+from ._common import Malformed, shared
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
 from ._providers import _loaded, mapper
 from ._refs import FORMS, parse_ref
@@ -144,8 +144,7 @@ def _model_dict(model: Any) -> Any:
 def _checked_job_id(provider: str, job_id: str) -> str:
     """The id as ``parse_ref`` accepts it; the caller's own string when that is unchanged (a
     status then shares it, not a copy of it)."""
-    checked = parse_ref(f"{provider}:{job_id}").job_id
-    return job_id if checked == job_id else checked
+    return shared(parse_ref(f"{provider}:{job_id}").job_id, job_id)
 
 
 def _reason(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from docstatus._common import (
     folded_table,
     from_fraction,
     match_state,
+    shared,
     text,
 )
 from docstatus._status import JobStatus, Output, State, new_output, new_status
@@ -89,7 +90,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     path = text(data.get("path"), "")
     return new_status(
         provider=PROVIDER,
-        job_id=job_id if body_id == job_id else body_id,
+        job_id=shared(body_id, job_id),
         state=state,
         provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, from_fraction(data.get("progress"), "")),

@@ -39,6 +39,7 @@ from docstatus._common import (
     integer,
     match_state,
     pick_job_id,
+    shared,
     text,
     utc,
 )
@@ -210,7 +211,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
             progress = 1.0 if processed >= total else clamp(processed / total)
     return new_status(
         provider=PROVIDER,
-        job_id=job_id if job_id is not None and body_id == job_id else pick_job_id(body_id, None, "job_id"),
+        job_id=shared(pick_job_id(body_id, None, "job_id"), job_id),
         state=state,
         provider_state=_NAMES.get(raw, raw),
         progress=finish_progress(state, progress),

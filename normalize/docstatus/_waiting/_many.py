@@ -172,8 +172,7 @@ class _Job:
     @property
     def ends(self) -> float:
         """When it ends at the latest when its poll has not started (before ``FINAL_GRACE``)."""
-        deadline = self.waiter.deadline
-        return deadline if self.expiry is None or self.expiry < deadline else self.expiry
+        return self.waiter.deadline if self.expiry is None else self.expiry  # kept only when later
 
 
 @attrs.define(eq=False)
