@@ -165,7 +165,9 @@ def test_a_redis_restart_loses_no_acknowledged_job(tmp_path: Path, app_module: A
         # Celery's consumer may exit on a broker restart ("Unrecoverable error: AttributeError(
         # 'NoneType' object has no attribute 'hostname')": kombu's Redis transport races its own
         # reconnect, seen once in CI); workers run under a supervisor, which starts them again.
-        _wait_for(r, set(keys), 50, supervise=workers)
+        # 90 s: a crashed consumer's unacknowledged messages come back only after the
+        # visibility timeout, and the sweeps re-send what the broker lost after theirs.
+        _wait_for(r, set(keys), 90, supervise=workers)
         for w in workers:
             w.stop()
         truth = {ref: sim.state_of(ref) for ref in refs}
