@@ -88,6 +88,17 @@ def test_jobref_is_a_frozen_value():
         ref.job_id = "other"  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("provider", sorted(docstatus.PROVIDERS))
+def test_refs_share_one_provider_string(provider):
+    """A ref holds its provider's one name string, not the copy that splitting the reference
+    made: thousands of watched refs then cost no provider string each."""
+    job_id = "org/store/file" if provider == "aitronos" else "abc"
+    first, second = parse_ref(f"{provider}:{job_id}"), parse_ref(f"{provider}:{job_id}")  # built at run time
+    assert first.provider == provider
+    assert first.provider is second.provider
+    assert first.provider is parse_ref(f"{provider}:x{job_id}").provider
+
+
 # --- what is refused, and how
 
 

@@ -145,11 +145,14 @@ class _Job:
         aliases: The caller's other strings for the same job (each reported too), usually none.
         expiry: When it ends at the latest, if later than its waiter's deadline (a job resumed
             after its deadline still gets its last poll), else ``None``.
-        seq: The host's number of its poll in flight (or last poll).
+        epoch: Its host's rate decreases before its poll in flight (or last poll) was sent: a
+            small number shared with the host, not one number per poll.
         inflight: A poll of it is under way.
         ended: Its last update was given.
         expiring: It has an entry in the fleet's expiry heap (it once waited for its host's
             budget); at most one, so that heap never holds more entries than jobs.
+        due: When its next poll is due: its key in the poll heap, which holds the jobs
+            themselves (ordered by ``due``; no entry tuple and tie-break number per job).
     """
 
     ref: JobRef
@@ -159,10 +162,14 @@ class _Job:
     timeout: float
     aliases: tuple[str, ...] = ()
     expiry: float | None = None
-    seq: int = 0
+    epoch: int = 0
     inflight: bool = False
     ended: bool = False
     expiring: bool = False
+    due: float = 0.0
+
+    def __lt__(self, other: _Job) -> bool:
+        return self.due < other.due
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -188,9 +195,9 @@ class HostBudget:
         tokens: Polls the token bucket allows now (up to ``concurrency``: the burst).
         stamp: When ``tokens`` was last refilled (the refill restarts when a pause ends).
         pause_until: No poll starts before this time (set by a 429's hint).
-        sent: Polls started so far (numbers each poll, to tell which were sent before a decrease).
-        decreased: ``sent`` at the last decrease: a 429 to a poll numbered up to this is part of
-            the same window and lowers the rate no further.
+        decreases: Rate decreases so far. A poll is sent in the epoch of the decreases before
+            it; a 429 to a poll of an earlier epoch than the host's is part of the last
+            decrease's window and lowers the rate no further.
         decreased_at: When the rate was last lowered, while it is below its limit, else ``None``.
         strikes: 429s in a row (the pause's backoff exponent when there is no hint).
         observed: Recent seconds between polls (an average), to size the rate after a 429
@@ -209,8 +216,7 @@ class HostBudget:
     tokens: float = 0.0
     stamp: float = -math.inf
     pause_until: float = -math.inf
-    sent: int = 0
-    decreased: int = 0
+    decreases: int = 0
     decreased_at: float | None = None
     strikes: int = 0
     observed: float | None = None
@@ -241,7 +247,7 @@ class HostBudget:
         return at
 
     def take(self, now: float) -> int:
-        """A poll starts now; its number (for ``throttle`` and ``answered``)."""
+        """A poll starts now; its epoch (for ``throttle`` and ``answered``)."""
         self._refill(now)
         self.tokens -= 1.0
         if self.last_start is not None:
@@ -249,30 +255,30 @@ class HostBudget:
             self.observed = gap if self.observed is None else 0.8 * self.observed + 0.2 * gap
         self.last_start = now
         self.inflight += 1
-        self.sent += 1
-        return self.sent
+        return self.decreases
 
     def done(self) -> None:
         """A poll ended."""
         self.inflight -= 1
 
-    def answered(self, seq: int) -> None:
-        """Poll number ``seq`` got an answer that was not a 429: raise a throttled rate."""
+    def answered(self, epoch: int) -> None:
+        """A poll sent in ``epoch`` got an answer that was not a 429: raise a throttled rate
+        if it was sent after the last decrease."""
         self.strikes = 0
         limit = self.limit
-        if self.decreased_at is None or seq <= self.decreased or self.current is None or limit is None:
+        if self.decreased_at is None or epoch < self.decreases or self.current is None or limit is None:
             return
         self.current += INCREASE * limit
         if self.current >= limit:
             self._restore()
 
-    def throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
-        """Poll number ``seq`` got a 429 (or a 5xx with a hint) at ``now``: pause every poll,
+    def throttle(self, now: float, hint: float | None, policy: WaitPolicy, epoch: int) -> None:
+        """A poll sent in ``epoch`` got a 429 (or a 5xx with a hint) at ``now``: pause every poll,
         and lower the rate unless it was already lowered since that poll was sent."""
         self.strikes += 1
         pause = policy.clamp_hint(hint) if hint is not None else policy.backoff(self.strikes - 1)
         self.pause_until = max(self.pause_until, now + pause)
-        if self.decreased_at is None or seq > self.decreased:  # else the same window: sent before the last decrease
+        if self.decreased_at is None or epoch == self.decreases:  # else the same window: sent before the last decrease
             rate = self.current
             if rate is None:  # no configured limit: half the pace that met the 429
                 rate = 1.0 / self.observed if self.observed else float(self.concurrency)
@@ -281,7 +287,7 @@ class HostBudget:
             assert limit is not None
             floor = min(limit, max(MIN_RATE, FLOOR * limit))
             self.current = max(floor, rate / 2.0)
-            self.decreased = self.sent
+            self.decreases += 1
             self.decreased_at = now
         # Resume after the pause with at most one poll, then at the rate: no burst into a host
         # that just said 429.
@@ -343,7 +349,7 @@ class _Fleet:
     closed: bool = False
     pending: int = 0
     inflight: int = 0
-    heap: list[tuple[float, int, _Job]] = attrs.Factory(list)
+    heap: list[_Job] = attrs.Factory(list)
     expiries: list[tuple[float, int, bool, _Job]] = attrs.Factory(list)
     dead: int = 0
     scan_at: float = -math.inf
@@ -406,8 +412,9 @@ class _Fleet:
             timeout=step.request_timeout,
             aliases=tuple(aliases) if aliases else (),
             expiry=expiry if expiry is not None and expiry > waiter.deadline else None,
+            due=due,
         )
-        heapq.heappush(self.heap, (due, next(self.counter), job))
+        heapq.heappush(self.heap, job)
         self._wake()
         return job
 
@@ -435,8 +442,8 @@ class _Fleet:
                 now = self.clock()
                 heap = self.heap
                 due: list[_Job] = []
-                while heap and heap[0][0] <= now:
-                    job = heapq.heappop(heap)[2]
+                while heap and heap[0].due <= now:
+                    job = heapq.heappop(heap)
                     if not job.ended:
                         job.host.ready.append(job)
                         due.append(job)
@@ -446,7 +453,7 @@ class _Fleet:
                 if self.pending == 0 and not self.keep_open:
                     return
                 next_time = min(
-                    heap[0][0] if heap else math.inf,
+                    heap[0].due if heap else math.inf,
                     self.expiries[0][0] if self.expiries else math.inf,
                     wake,
                     self.scan_at if any(host.ready for host in self.hosts) else math.inf,
@@ -475,7 +482,7 @@ class _Fleet:
                     wake = min(wake, at)
                     continue
                 job = host.ready.popleft()
-                job.seq = host.take(now)
+                job.epoch = host.take(now)
                 job.inflight = True
                 self.inflight += 1
                 task = loop.create_task(self._poll(job))
@@ -591,13 +598,13 @@ class _Fleet:
                 )
             now = self.clock()
             if error is None:
-                host.answered(job.seq)
+                host.answered(job.epoch)
             elif isinstance(error, RateLimited) or (
                 isinstance(error, ProviderServerError) and error.retry_after is not None
             ):
-                host.throttle(now, error.retry_after, self.policy, job.seq)
+                host.throttle(now, error.retry_after, self.policy, job.epoch)
             elif isinstance(error, ProviderError):
-                host.answered(job.seq)
+                host.answered(job.epoch)
             step = settle(waiter, now, result, error)
             job.inflight = False
             self._after(job, step)
@@ -626,7 +633,8 @@ class _Fleet:
                     self.updates.put_nowait(JobUpdate(ref=name, status=step.changed, job=job.ref))
             job.timeout = step.request_timeout
             due = job.waiter.due  # the waiter's own float (the same instant), not one more per job
-            heapq.heappush(self.heap, (self.clock() + step.delay if due is None else due, next(self.counter), job))
+            job.due = self.clock() + step.delay if due is None else due
+            heapq.heappush(self.heap, job)
             return
         self._end(job, step.error if step.action is Action.RAISE else None)
 
