@@ -25,10 +25,7 @@ credential is about to be sent over plain ``http://`` to a host other than this 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._status import JobStatus
+from ._status import JobStatus, _status_errors
 
 #: Raw bodies kept on errors are cut to this many bytes.
 BODY_LIMIT = 2048
@@ -199,3 +196,6 @@ class WaitTimeout(DocstatusError, TimeoutError):
         self.ref = ref
         self.last_status = last_status
         self.timeout = timeout
+
+
+_status_errors.append((JobFailed, ActionRequired))  # what ``JobStatus.raise_for_failure`` raises

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import attrs
 
-from ._exceptions import ActionRequired, JobFailed
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -121,6 +119,12 @@ class Output:
     uri: str | None = None
 
 
+#: The errors ``raise_for_failure`` raises, ``(JobFailed, ActionRequired)``, each built as
+#: ``cls(message, status=status)``. ``docstatus._exceptions`` (whose errors carry a status) puts
+#: them here when it loads (with the package, always before any status exists), so that this
+#: module imports nothing and the two make no circle.
+_status_errors: list[tuple[Callable[..., Exception], Callable[..., Exception]]] = []
+
 #: Builds the generated model from a body ``parse`` kept: ``(provider, body, job_id) -> model``.
 #: ``docstatus._parse`` puts its ``build_model`` here when it loads (with the package, always
 #: before any status exists), so that this module imports nothing above it.
@@ -197,9 +201,11 @@ class JobStatus:
         ``ActionRequired`` when the job waits for the caller; else return ``self``."""
         if self.state in _FAILURES:
             detail = f": {self.error.message}" if self.error else ""
-            raise JobFailed(f"job {self.ref} ended {self.state} ({self.provider_state}){detail}", status=self)
+            failed = _status_errors[0][0]
+            raise failed(f"job {self.ref} ended {self.state} ({self.provider_state}){detail}", status=self)
         if self.state is State.ACTION_REQUIRED:
-            raise ActionRequired(
+            action_required = _status_errors[0][1]
+            raise action_required(
                 f"job {self.ref} is {self.provider_state}: it waits for you (e.g. an upload), "
                 "polling will not move it on",
                 status=self,

@@ -33,7 +33,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, get_args, get_origin
 
 import attrs
 from docstatus_simulator_models import aitronos as m_aitronos  # type: ignore[import-untyped,unused-ignore]
@@ -61,8 +61,7 @@ if TYPE_CHECKING:
 
     from docstatus._status import Provider
 
-    from ._jobs import Job, Phase
-    from ._state import State
+    from ._jobs import Clock, Job, Phase
 
 AuthProblem = Literal["missing", "wrong"]
 
@@ -167,6 +166,19 @@ class Route:
         return "/" + "/".join("{id}" if s is None else s for s in self.segments)
 
 
+class Jobs(Protocol):
+    """What a provider's routes use of the simulator's state (``State`` is one): its clock and
+    its jobs. The state builds on this module's providers, so they name only this."""
+
+    clock: Clock
+
+    def submit(self, provider: str) -> Job: ...
+
+    def all_jobs(self, provider: str) -> list[Job]: ...
+
+    def find(self, provider: str, job_id: str) -> Job | None: ...
+
+
 @attrs.frozen(kw_only=True)
 class SimRequest:
     """What a route other than ``status`` sees of the request and the simulator.
@@ -177,7 +189,7 @@ class SimRequest:
         body: The request body (``b""`` for a GET).
     """
 
-    state: State
+    state: Jobs
     base: str
     body: bytes = b""
 
