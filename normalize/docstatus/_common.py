@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from ._status import ErrorInfo, State
+from ._status import ErrorInfo, State, new_error_info
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -203,7 +203,7 @@ def error_info(code: Any, message: Any, field: str) -> ErrorInfo | None:
         if code_s is None:
             return None
         message_s = code_s
-    return ErrorInfo(code=code_s, message=message_s)
+    return new_error_info(code=code_s, message=message_s)
 
 
 def _parse_timestamp(value: str, field: str) -> datetime:

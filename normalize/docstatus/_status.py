@@ -300,9 +300,10 @@ def _fast_init(cls: type) -> Any:
     return namespace["build"]
 
 
-#: ``JobStatus(...)``, ``Output(...)``, ``PageError(...)``, ``Pages(...)``, faster: the same
+#: ``JobStatus(...)``, ``Output(...)``, ``ErrorInfo(...)``, ``PageError(...)``, ``Pages(...)``, faster: the same
 #: keyword arguments, the same result under ``==`` (see ``_fast_init``).
 new_status: Final[Callable[..., JobStatus]] = _fast_init(JobStatus)
 new_output: Final[Callable[..., Output]] = _fast_init(Output)
+new_error_info: Final[Callable[..., ErrorInfo]] = _fast_init(ErrorInfo)
 new_page_error: Final[Callable[..., PageError]] = _fast_init(PageError)
 new_pages: Final[Callable[..., Pages]] = _fast_init(Pages)

@@ -146,7 +146,12 @@ def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = N
 
 def _files_ok(files: Any) -> bool:
     """``inputs``/``outputs`` as the model requires them: a list of objects with both fields."""
-    return type(files) is list and all(type(f) is dict and "file_name" in f and "file_id" in f for f in files)
+    if type(files) is not list:
+        return False
+    for f in files:  # noqa: SIM110  # a loop: all() over a generator costs 0.3 µs more, twice per body
+        if type(f) is not dict or "file_name" not in f or "file_id" not in f:
+            return False
+    return True
 
 
 def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus | None:
