@@ -541,6 +541,30 @@ def test_control_clock_freeze_and_unfreeze(sim):
     assert sim.clock.now() == pytest.approx(sim.clock.frozen_at + after["offset"])
 
 
+def test_a_request_still_answered_at_a_reset_is_not_logged_after_it(sim):
+    """``reset`` forgets every request, also one still being answered: a slow answer that ends
+    after the reset (the next test's, under the pytest plugin) is not logged there."""
+    ref = sim.create_job("artos")
+    sim.inject(Fault.slow(delay=1.0), ref=ref)
+    answers: list[int] = []
+
+    def slow_get() -> None:
+        answers.append(httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code)
+
+    thread = threading.Thread(target=slow_get)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while sim.faults and time.monotonic() < deadline:  # until the request has taken its fault
+        time.sleep(0.01)
+    sim.reset()
+    thread.join(timeout=10)
+    assert answers == [404]  # answered after the reset, which forgot the job
+    assert sim.requests == []
+    after = url_of(sim, "artos", "after-the-reset")
+    httpx.get(after, headers=auth_headers(sim, "artos"))
+    assert [r.path for r in sim.requests] == [httpx.URL(after).path]
+
+
 def test_control_requests_log_and_reset(sim):
     ref = sim.create_job("sarvam")
     httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))

@@ -45,6 +45,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 #: The scope key under which the simulator's server passes the connection's transport.
 TRANSPORT_KEY: Final = "docstatus.transport"
+#: The ASGI scope key holding the simulator's reset count when the request arrived.
+_ARRIVED: Final = "docstatus.arrived"
 #: Largest control request body accepted, in bytes.
 MAX_BODY: Final = 1 << 20
 #: Seconds to wait for a connection to close after the simulator closed it.
@@ -258,6 +260,7 @@ class SimulatorApp:
             return
         if kind != "http":
             return
+        scope[_ARRIVED] = self.state.resets  # logged only if no reset comes before it ends
         raw = scope.get("raw_path") or scope.get("path", "/").encode()
         path = raw.decode("latin-1").split("?", 1)[0]
         segments = [unquote(s) for s in path.split("/")[1:]]
@@ -312,7 +315,8 @@ class SimulatorApp:
                 outcome=outcome,
                 authorized=authorized,
                 headers=redact(_headers(scope).items()),
-            )
+            ),
+            arrived=scope.get(_ARRIVED),
         )
 
     # --- provider endpoints

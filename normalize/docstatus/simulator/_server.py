@@ -287,5 +287,6 @@ class Simulator:
         return self.state.requests()
 
     def reset(self) -> None:
-        """Forget every job, fault and request; the clock goes back to real time."""
+        """Forget every job, fault and request (a request still being answered, e.g. under a
+        ``slow`` fault, is not logged when it ends); the clock goes back to real time."""
         self.state.reset()

@@ -99,6 +99,8 @@ class State:
         self._jobs: dict[tuple[str, str], Job] = {}
         self._faults: list[ArmedFault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=LOG_SIZE)
+        #: Resets so far: a request records itself only if no reset came since it arrived.
+        self.resets = 0
         self._submit: dict[str, tuple[str | Script, float | None]] = {}
 
     # jobs
@@ -244,17 +246,23 @@ class State:
 
     # request log
 
-    def record(self, record: RequestRecord) -> None:
+    def record(self, record: RequestRecord, *, arrived: int | None = None) -> None:
+        """Log a request answered (or abandoned), unless ``reset`` came since it arrived
+        (``arrived``: ``resets`` then): a slow answer still running when one test resets the
+        simulator is not logged into the next test's requests."""
         with self._lock:
-            self._log.append(record)
+            if arrived is None or arrived == self.resets:
+                self._log.append(record)
 
     def requests(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._log)
 
     def reset(self) -> None:
-        """Forget every job, fault and request; the clock goes back to real time."""
+        """Forget every job, fault and request (requests still being answered are not logged
+        when they end); the clock goes back to real time."""
         with self._lock:
+            self.resets += 1
             self._jobs.clear()
             self._faults.clear()
             self._log.clear()
