@@ -316,7 +316,7 @@ class SimulatorApp:
                 authorized=authorized,
                 headers=redact(_headers(scope).items()),
             ),
-            arrived=scope.get(_ARRIVED),
+            arrived=scope[_ARRIVED],
         )
 
     # --- provider endpoints

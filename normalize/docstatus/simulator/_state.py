@@ -246,12 +246,12 @@ class State:
 
     # request log
 
-    def record(self, record: RequestRecord, *, arrived: int | None = None) -> None:
+    def record(self, record: RequestRecord, *, arrived: int) -> None:
         """Log a request answered (or abandoned), unless ``reset`` came since it arrived
         (``arrived``: ``resets`` then): a slow answer still running when one test resets the
         simulator is not logged into the next test's requests."""
         with self._lock:
-            if arrived is None or arrived == self.resets:
+            if arrived == self.resets:
                 self._log.append(record)
 
     def requests(self) -> list[RequestRecord]:
