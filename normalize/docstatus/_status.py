@@ -7,6 +7,7 @@ Schema in ``specs/job-status.schema.json``. Field names are never renamed; field
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
@@ -245,33 +246,108 @@ class JobStatus:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobStatus:
-        """Rebuild a status from its JSON form (``model`` is ``None``)."""
-        pages = data.get("pages")
+    def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
+        """Rebuild a status from its JSON form (``model`` is ``None``); ``ValueError`` naming the
+        field for anything that is not that form (a stored row is read as untrusted, its texts
+        made encodable: lone surrogates become U+FFFD)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a JobStatus JSON form is an object, not {type(data).__name__}")  # noqa: TRY004
+        provider = data.get("provider")
+        if provider not in PROVIDERS:
+            raise ValueError(f"JobStatus.provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+        try:
+            state = State(str(data.get("state")))
+        except ValueError:
+            raise ValueError(f"JobStatus.state must be one of {', '.join(State)}, not {data.get('state')!r}") from None
+        progress = data.get("progress")
+        if progress is not None and (
+            isinstance(progress, bool) or not isinstance(progress, int | float) or not 0 <= progress <= 1
+        ):
+            raise ValueError(f"JobStatus.progress must be null or a number in [0, 1], not {progress!r}")
         error = data.get("error")
+        if error is not None and not isinstance(error, Mapping):
+            raise ValueError("JobStatus.error must be null or an object")
+        pages = data.get("pages")
+        if pages is not None and not isinstance(pages, Mapping):
+            raise ValueError("JobStatus.pages must be null or an object")
+        outputs = data.get("outputs", ())
+        if not isinstance(outputs, list | tuple) or not all(isinstance(o, Mapping) for o in outputs):
+            raise ValueError("JobStatus.outputs must be a list of objects")
         return cls(
-            provider=data["provider"],
-            job_id=data["job_id"],
-            state=State(data["state"]),
-            provider_state=data["provider_state"],
-            progress=data.get("progress"),
-            step=data.get("step"),
-            created_at=_from_iso(data.get("created_at")),
-            started_at=_from_iso(data.get("started_at")),
-            updated_at=_from_iso(data.get("updated_at")),
-            completed_at=_from_iso(data.get("completed_at")),
-            error=None if error is None else ErrorInfo(code=error.get("code"), message=error["message"]),
-            pages=None
-            if pages is None
-            else Pages(
-                total=pages.get("total"),
-                processed=pages.get("processed"),
-                succeeded=pages.get("succeeded"),
-                failed=pages.get("failed"),
-                errors=tuple(PageError(**e) for e in pages.get("errors", ())),
+            provider=provider,
+            job_id=_text("job_id", data.get("job_id"), required=True),  # type: ignore[arg-type]
+            state=state,
+            provider_state=_text("provider_state", data.get("provider_state"), required=True),  # type: ignore[arg-type]
+            progress=None if progress is None else float(progress),
+            step=_text("step", data.get("step")),
+            created_at=_when("created_at", data.get("created_at")),
+            started_at=_when("started_at", data.get("started_at")),
+            updated_at=_when("updated_at", data.get("updated_at")),
+            completed_at=_when("completed_at", data.get("completed_at")),
+            error=None
+            if error is None
+            else ErrorInfo(
+                code=_text("error.code", error.get("code")),
+                message=_text("error.message", error.get("message"), required=True),  # type: ignore[arg-type]
             ),
-            outputs=tuple(Output(**o) for o in data.get("outputs", ())),
+            pages=None if pages is None else _pages(pages),
+            outputs=tuple(
+                Output(name=_text("outputs.name", o.get("name")), uri=_text("outputs.uri", o.get("uri")))
+                for o in outputs
+            ),
         )
+
+
+def _text(name: str, value: object, *, required: bool = False) -> str | None:
+    """A text field of a JSON form: a string (lone surrogates -> U+FFFD), or ``None`` when allowed."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"JobStatus.{name} must be a string{'' if required else ' or null'}, not {value!r:.80}")  # noqa: TRY004  # one error type for a bad value
+    if value.isascii():
+        return value
+    from ._text import clean  # noqa: PLC0415  # only for text that is not ASCII
+
+    return clean(value)
+
+
+def _when(name: str, value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"JobStatus.{name} must be an ISO 8601 string or null, not {value!r:.80}")  # noqa: TRY004  # as above
+    try:
+        return _from_iso(value)
+    except ValueError:
+        raise ValueError(f"JobStatus.{name} must be an ISO 8601 string or null, not {value!r:.80}") from None
+
+
+def _count(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"JobStatus.pages.{name} must be a whole number or null, not {value!r:.80}")  # noqa: TRY004  # as above
+    return value
+
+
+def _pages(data: Mapping[str, Any]) -> Pages:
+    errors = data.get("errors", ())
+    if not isinstance(errors, list | tuple) or not all(isinstance(e, Mapping) for e in errors):
+        raise ValueError("JobStatus.pages.errors must be a list of objects")
+    return Pages(
+        total=_count("total", data.get("total")),
+        processed=_count("processed", data.get("processed")),
+        succeeded=_count("succeeded", data.get("succeeded")),
+        failed=_count("failed", data.get("failed")),
+        errors=tuple(
+            PageError(
+                page=_count("errors.page", e.get("page")),
+                code=_text("pages.errors.code", e.get("code")),
+                message=_text("pages.errors.message", e.get("message")),
+            )
+            for e in errors
+        ),
+    )
 
 
 def _fast_init(cls: type) -> Any:

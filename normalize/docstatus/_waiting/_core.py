@@ -69,7 +69,9 @@ from docstatus._exceptions import (
     TransportError,
     WaitTimeout,
 )
+from docstatus._refs import parse_ref
 from docstatus._status import JobStatus, State
+from docstatus._text import clean
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -596,11 +598,13 @@ class Waiter:
 # --- the serializable waiting state of one job
 
 
-def _finite(name: str, value: object, *, optional: bool = False) -> float | None:
+def _finite(name: str, value: object, *, optional: bool = False, low: float | None = None) -> float | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"WaitState.{name} must be a finite number, not {value!r}")
+        raise ValueError(f"WaitState.{name} must be a finite number, not {value!r:.80}")
+    if low is not None and value < low:
+        raise ValueError(f"WaitState.{name} must be >= {low:g}, not {value!r}")
     return float(value)
 
 
@@ -738,7 +742,15 @@ class WaitState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
-        """Read ``to_dict()``'s form back; ``ValueError`` for another version or a bad value."""
+        """Read ``to_dict()``'s form back; ``ValueError`` for another version or a bad value
+        (whatever the value: a stored row or a queue message is read as untrusted)."""
+        try:
+            return cls._from_dict(data)
+        except (TypeError, AttributeError, KeyError, OverflowError) as exc:  # a shape no check above foresaw
+            raise ValueError(f"not a WaitState: {type(exc).__name__}: {exc}") from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> WaitState:
         if not isinstance(data, Mapping):
             raise ValueError(f"a WaitState is a JSON object, not {type(data).__name__}")  # noqa: TRY004
         version = data.get("v")
@@ -749,7 +761,8 @@ class WaitState:
             )
         ref = data.get("ref")
         if not isinstance(ref, str) or not ref:
-            raise ValueError(f"WaitState.ref must be a non-empty string, not {ref!r}")
+            raise ValueError(f"WaitState.ref must be a non-empty string, not {ref!r:.80}")
+        parse_ref(ref)  # InvalidJobRef, a ValueError, for a ref that does not parse
         samples = data.get("samples", [])
         if not isinstance(samples, list) or not all(isinstance(x, list) and len(x) == 2 for x in samples):
             raise ValueError("WaitState.samples must be a list of [time, progress] pairs")
@@ -758,8 +771,8 @@ class WaitState:
             if not isinstance(last, Mapping):
                 raise ValueError("WaitState.last must be a JobStatus JSON object or null")
             try:
-                JobStatus.from_dict(dict(last))
-            except (KeyError, TypeError, ValueError) as exc:
+                last = JobStatus.from_dict(last).to_dict()  # checked, its texts made encodable
+            except ValueError as exc:
                 raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
         last_error = data.get("last_error")
         if last_error is not None and (
@@ -768,18 +781,21 @@ class WaitState:
             or not isinstance(last_error.get("message"), str)
         ):
             raise ValueError(f"WaitState.last_error must name one of {sorted(_ERRORS)} with a message, or be null")
+        if last_error is not None:
+            _finite("last_error.retry_after", last_error.get("retry_after"), optional=True, low=0.0)
+            _status_code("last_error.status_code", last_error.get("status_code"))
         last_not_found = data.get("last_not_found")
         if last_not_found is not None and (
             not isinstance(last_not_found, Mapping)
             or not isinstance(last_not_found.get("message"), str)
-            or not isinstance(last_not_found.get("status_code"), int | None)
-            or isinstance(last_not_found.get("status_code"), bool)
             or not isinstance(last_not_found.get("code"), str | None)
             or last_error is not None
         ):
             raise ValueError(
                 "WaitState.last_not_found must be a 404's message, status_code and code (and last_error null), or null"
             )
+        if last_not_found is not None:
+            _status_code("last_not_found.status_code", last_not_found.get("status_code"))
         return cls(
             ref=ref,
             started=_finite("started", data.get("started")),  # type: ignore[arg-type]
@@ -793,11 +809,23 @@ class WaitState:
                 (_finite("samples", t), _finite("samples", p))  # type: ignore[misc]
                 for t, p in samples
             ),
-            last=None if last is None else dict(last),
-            last_error=None if last_error is None else dict(last_error),
-            last_not_found=None if last_not_found is None else dict(last_not_found),
-            hint=_finite("hint", data.get("hint"), optional=True),
-            delay=_finite("delay", data.get("delay"), optional=True),
+            last=last,
+            last_error=None if last_error is None else _clean_message(last_error),
+            last_not_found=None if last_not_found is None else _clean_message(last_not_found),
+            hint=_finite("hint", data.get("hint"), optional=True, low=0.0),
+            delay=_finite("delay", data.get("delay"), optional=True, low=0.0),
             due=_finite("due", data.get("due"), optional=True),
-            request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True),
+            request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True, low=0.0),
         )
+
+
+def _status_code(name: str, value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"WaitState.{name} must be a whole number or null, not {value!r:.80}")
+
+
+def _clean_message(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An error's stored form, its message made encodable (lone surrogates -> U+FFFD)."""
+    out = dict(data)
+    out["message"] = clean(out["message"])
+    return out
