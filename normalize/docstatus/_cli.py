@@ -42,25 +42,24 @@ Per command:
   server), 2 when the extra is missing or the address cannot be served.
 
 Every message is one line on stderr (argparse's usage errors: its usage line and one error line):
-whitespace collapsed, control characters escaped, long references shortened, and no credential:
-the values of ``DOCSTATUS_*_TOKEN`` of ``MASK_MIN`` (6) characters or more are masked as ``***``
-in everything the CLI prints, stdout included, as they are, stripped, escaped, percent-encoded or
-in base64 (also of ``Bearer <token>``).
+whitespace collapsed, control and format characters escaped (``docstatus._text.printable``: no
+terminal escape sequence from a provider gets through), long references shortened, and no
+credential: the values of ``DOCSTATUS_*_TOKEN`` of ``MASK_MIN`` (6) characters or more, and every
+credential a request used, are masked as ``***`` in everything the CLI prints, stdout included,
+in every spelling ``docstatus._secrets.forms`` lists (as they are, stripped, escaped,
+percent-encoded, in base64, also of ``Bearer <token>``).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import functools
 import importlib
-import json
+import logging
 import os
 import sys
-import unicodedata
+import warnings
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote, quote_plus
 
 from ._exceptions import (
     ActionRequired,
@@ -73,10 +72,12 @@ from ._exceptions import (
     MalformedResponse,
     WaitTimeout,
 )
+from ._secrets import mask, remember_environment
 from ._status import State
+from ._text import LINE_LIMIT, printable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -109,8 +110,6 @@ SUBCOMMANDS = ("_cli_status", "_cli_wait", "_cli_track", "_cli_simulate")
 
 #: A reference or file name in a message is cut to this many characters.
 WHERE_LIMIT: Final = 120
-#: A message on stderr is cut to this many characters.
-LINE_LIMIT: Final = 2000
 
 
 # --- outcomes -> exit codes (the one rule for status, normalize and wait)
@@ -151,70 +150,9 @@ def combine(codes: Iterable[int]) -> int:
 # --- output
 
 
-#: Tokens shorter than this are not masked: masking a few characters would mangle all output.
-MASK_MIN: Final = 6
-
-
-def _configured_tokens() -> tuple[str, ...]:
-    return tuple(
-        sorted(v for k, v in os.environ.items() if k.startswith("DOCSTATUS_") and k.endswith("_TOKEN") and v.strip())
-    )
-
-
-#: The tokens ``mask`` hides, read from the environment once per ``main`` (``None``: read each time).
-_tokens: tuple[str, ...] | None = None
-
-
-@functools.lru_cache(maxsize=8)
-def _token_forms(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """Every form of ``tokens`` that could show up in text, longest first."""
-    forms: set[str] = set()
-    for value in tokens:
-        for token in {value, value.strip()}:
-            if len(token) < MASK_MIN:
-                continue
-            forms.update(
-                {
-                    token,
-                    repr(token)[1:-1],
-                    ascii(token)[1:-1],
-                    json.dumps(token)[1:-1],
-                    json.dumps(token, ensure_ascii=False)[1:-1],
-                    quote(token, safe=""),
-                    quote_plus(token, safe=""),
-                    base64.b64encode(token.encode("utf-8", "surrogateescape")).decode(),
-                    base64.b64encode(f"Bearer {token}".encode("utf-8", "surrogateescape")).decode(),
-                }
-            )
-    return tuple(sorted((f for f in forms if len(f) >= MASK_MIN), key=len, reverse=True))
-
-
-def mask(text: str) -> str:
-    """``text`` with every configured token (``DOCSTATUS_*_TOKEN``) replaced by ``***``."""
-    for form in _token_forms(_configured_tokens() if _tokens is None else _tokens):
-        if form in text:
-            text = text.replace(form, "***")
-    return text
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def one_line(text: object, limit: int = LINE_LIMIT) -> str:
-    """``text`` as one printable line: whitespace collapsed, control and format characters
-    escaped (no terminal escape sequence gets through), cut to ``limit`` characters."""
-    try:
-        raw = str(text)
-    except Exception:  # a message that cannot even be shown
-        raw = f"<{type(text).__name__} that cannot be shown>"
-    words = " ".join(raw.split())
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in words):
-        words = "".join(_escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in words)
-    if len(words) > limit:
-        words = words[: limit - 1] + "…"
-    return words
+    """``text`` as one line a terminal shows as it is (``docstatus._text.printable``)."""
+    return printable(text, limit)
 
 
 def shorten(where: str, limit: int = WHERE_LIMIT) -> str:
@@ -288,12 +226,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    global _tokens  # noqa: PLW0603  # one read of the environment per run, not one per line printed
-    _tokens = _configured_tokens()
-    try:
+    remember_environment()  # DOCSTATUS_*_TOKEN values: masked in everything printed and logged
+    with one_line_diagnostics():
         return _run(argv)
+
+
+class _StderrLines(logging.Handler):
+    """The ``docstatus`` logger's records, as the CLI's other messages: one line each on stderr,
+    printable and masked (Python's last-resort handler would print them raw)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            say(f"docstatus: {record.levelname.lower()}: {one_line(record.getMessage())}")
+        except Exception:  # a record that cannot be shown: logging's own rule, never an exception
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def one_line_diagnostics() -> Iterator[None]:
+    """While a command runs: warnings (``InsecureCredentialWarning``...) and the ``docstatus``
+    logger's records at WARNING and above are one line each on stderr, like every other message
+    of the CLI (no source path, no second line, no token, no control character)."""
+    log = logging.getLogger("docstatus")
+    handler = _StderrLines(logging.WARNING)
+    log.addHandler(handler)
+    propagate, log.propagate = log.propagate, False
+    shown = warnings.showwarning
+
+    def showwarning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        say(f"docstatus: warning: {one_line(message)} ({category.__name__})")
+
+    warnings.showwarning = showwarning
+    try:
+        yield
     finally:
-        _tokens = None
+        warnings.showwarning = shown
+        log.removeHandler(handler)
+        log.propagate = propagate
 
 
 def _run(argv: Sequence[str] | None) -> int:

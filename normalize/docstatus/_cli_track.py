@@ -59,6 +59,8 @@ from ._cli import (
     say,
 )
 from ._exceptions import DocstatusError
+from ._secrets import remember_environment
+from ._text import clean, printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -222,6 +224,10 @@ def _add_body(args: argparse.Namespace) -> int:
         except DocstatusError as exc:
             fail("track add", ref, exc)
             bad.append(error_code(exc))
+    for key, value in args.meta:  # an argument that was not UTF-8 (kept as lone surrogates by Python)
+        if not (key + value).isascii() and clean(key + value) != key + value:
+            fail("track add", "--meta", f"{printable(key)}=... is not valid UTF-8 text; give UTF-8 keys and values")
+            bad.append(EXIT_USAGE)
     if bad:
         return combine(bad)
     with _open(args) as tracker:
@@ -301,7 +307,7 @@ class _Progress:
     def ended(self, completion: Completion) -> None:
         self.progress.advance(self.task)
         if completion.succeeded:
-            self.progress.console.print(f"{completion.name}: succeeded", markup=False, highlight=False)
+            self.progress.console.print(f"{printable(completion.name)}: succeeded", markup=False, highlight=False)
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -321,11 +327,12 @@ def _ls_body(args: argparse.Namespace) -> int:
             emit(json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False))
         return EXIT_OK
     now = time.time()
-    width = max([len(j.name) for j in jobs] + [3])
+    rows = [(printable(j.name), printable(j.state), j) for j in jobs]  # a row's text shown as it is, never run
+    width = max([len(name) for name, _, _ in rows] + [3])
     emit(f"{'REF':<{width}}  {'STATE':<19}  POLLS  NEXT")
-    for job in jobs:
+    for name, state, job in rows:
         nxt = "-" if job.done else _ago(job.next_due - now)
-        emit(f"{job.name:<{width}}  {job.state:<19}  {job.polls:>5}  {nxt}")
+        emit(f"{name:<{width}}  {state:<19}  {job.polls:>5}  {nxt}")
     return EXIT_OK
 
 
@@ -383,22 +390,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="docstatus")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register(sub)
-    _cli._tokens = _cli._configured_tokens()  # noqa: SLF001  # the dispatcher's one read of the tokens
+    remember_environment()  # as the dispatcher does: tokens masked in all output
+    args = parser.parse_args(argv)
     try:
-        args = parser.parse_args(argv)
-        try:
+        with _cli.one_line_diagnostics():
             code: int = args.handler(args)
-        except KeyboardInterrupt:
-            say("docstatus: interrupted")
-            return EXIT_INTERRUPTED
-        except BrokenPipeError:
-            return _cli._output_closed()  # noqa: SLF001
-        except Exception as exc:
-            internal_error(args.command, None, exc)
-            return EXIT_INTERNAL
-        return code
-    finally:
-        _cli._tokens = None  # noqa: SLF001
+    except KeyboardInterrupt:
+        say("docstatus: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _cli._output_closed()  # noqa: SLF001
+    except Exception as exc:
+        internal_error(args.command, None, exc)
+        return EXIT_INTERNAL
+    return code
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, Self, cast
 from ._cli import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, combine, emit, error_code, fail
 from ._exceptions import ActionRequired, AuthenticationError, DocstatusError, JobNotFound, WaitTimeout
 from ._status import State
+from ._text import printable
 
 if TYPE_CHECKING:
     import argparse
@@ -226,7 +227,7 @@ class LiveBars:
         )
         self.rows = {
             ref: self.progress.add_task(
-                "", total=None, label=escape(_label(ref)), state="[dim]waiting[/]", percent="", step=""
+                "", total=None, label=escape(printable(_label(ref))), state="[dim]waiting[/]", percent="", step=""
             )
             for ref in refs
         }
@@ -256,9 +257,9 @@ class LiveBars:
             row,
             total=None if status.progress is None else 1.0,
             completed=status.progress or 0.0,
-            state=f"[{style}]{escape(shown)}[/]",
+            state=f"[{style}]{escape(printable(shown, 60))}[/]",  # provider text: no escape sequence gets through
             percent="" if status.progress is None else f"{status.progress:.0%}",
-            step=escape(status.step or ""),
+            step=escape(printable(status.step or "", 200)),
         )
 
     def ended(self, update: JobUpdate) -> None:
@@ -408,9 +409,9 @@ def _demo_summary(refs: Sequence[str], ends: dict[str, JobUpdate], throttled: in
         detail = ""
         if status is not None and status.pages is not None and status.pages.errors:
             err = status.pages.errors[0]
-            detail = f" (page {err.page}: {err.message})"
+            detail = f" (page {err.page}: {printable(err.message, 200)})"
         elif status is not None and status.error is not None:
-            detail = f" ({status.error.message})"
+            detail = f" ({printable(status.error.message, 200)})"
         print(f"  {provider:<13} {got}{detail} - {what}", file=out)
     print(f"  the simulator answered {throttled} requests with 429; every job waited them out", file=out)
     if not as_scripted:

@@ -16,19 +16,19 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
+from ._secrets import logger as _secrets_logger
 from ._status import ErrorInfo, State, new_error_info
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-logger: Final = logging.getLogger("docstatus")
+logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 _warned: set[tuple[str, str]] = set()
 _warned_lock: Final = threading.Lock()

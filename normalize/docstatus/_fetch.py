@@ -49,7 +49,6 @@ in messages or in kept bodies.
 from __future__ import annotations
 
 import asyncio
-import base64
 import importlib
 import ipaddress
 import json
@@ -67,7 +66,7 @@ from functools import cache, lru_cache, partial
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 import httpx
@@ -90,7 +89,9 @@ from ._exceptions import (
 from ._parse import _PARSE_ERRORS
 from ._providers import mapper
 from ._refs import FORMS, JobRef, parse_ref
+from ._secrets import remember, scrub, scrub_bytes
 from ._status import Output
+from ._text import clean_json
 
 if TYPE_CHECKING:
     import ssl
@@ -316,7 +317,7 @@ class _Bound:
                     if body.feed(chunk):
                         break
         self.truncated, self.problem = body.truncated, body.problem
-        answer.content = b"".join(body.parts)
+        answer.content = body.content()
         return answer
 
 
@@ -419,6 +420,14 @@ class _Body:
             self.parts.append(piece)
         return False
 
+    def content(self) -> bytes:
+        """The decoded body as far as it was read, made safe where it enters (``_text.clean_json``:
+        a lone surrogate escape, which no UTF-8 writer takes once decoded, becomes U+FFFD); the
+        fast mapping, the generated parser and every error read this, never the raw bytes."""
+        data = b"".join(self.parts)
+        self.parts = []
+        return clean_json(data)
+
     def complete(self, response: httpx.Response) -> httpx.Response:
         """A response carrying the decoded body (as far as it was read), for the generated parser."""
         headers = [
@@ -429,7 +438,7 @@ class _Body:
         return httpx.Response(
             response.status_code,
             headers=headers,
-            content=b"".join(self.parts),
+            content=self.content(),
             request=response.request,
         )
 
@@ -732,7 +741,7 @@ class _Plan:
         op = _operation(cfg)
         auth = _credential(cfg, op)
         if auth is not None:
-            cfg.require_token()
+            remember(cfg.require_token())  # masked in every log line and CLI output from now on
             _warn_plain_http(cfg)
         limit = cfg.timeout if timeout is None else min(cfg.timeout, timeout)
         return cls(job, cfg, op, importlib.import_module(op.module), op.args(job), auth, limit)
@@ -790,7 +799,7 @@ class _Plan:
             return None
         cfg = self.cfg
         if cfg.token and _scrub_body(content, cfg) != content:
-            status = _scrubbed_status(status, cfg)  # the server echoed the credential into the status
+            status = _scrubbed_status(status, cfg, content)  # the server echoed the credential into it
         headers = response.headers
         return FetchResult(status=status, status_code=200, headers=headers, retry_after=parse_retry_after(headers))
 
@@ -853,41 +862,12 @@ def _generated_malformed(op: _Operation) -> type[Exception]:
     return cls
 
 
-@lru_cache(maxsize=64)
-def _secret_forms(token: str) -> tuple[str, ...]:
-    """The token and the ways it may be spelled in text: escaped (repr, JSON), percent-encoded,
-    base64 of the token and of any text holding it (``Bearer <token>``, Basic auth), longest first."""
-    forms = {
-        token,
-        repr(token)[1:-1],
-        repr(token.encode())[2:-1],
-        json.dumps(token)[1:-1],
-        quote(token, safe=""),
-        base64.b64encode(token.encode()).decode(),
-    }
-    # In base64 of a longer text, the token lands at one of three alignments: the characters that
-    # encode the token alone (its first and last group may mix with its neighbours) are fixed.
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + token.encode()).decode()
-        core = encoded[4 if shift else 0 : -4]
-        if len(core) >= 8:
-            forms.add(core)
-    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
-
-
 def _scrub(text: str, cfg: ProviderConfig) -> str:
-    if cfg.token:
-        for form in _secret_forms(cfg.token):
-            text = text.replace(form, "***")
-    return text
+    return scrub(text, (cfg.token,))
 
 
 def _scrub_body(body: bytes | None, cfg: ProviderConfig) -> bytes | None:
-    if body is None or not cfg.token:
-        return body
-    for form in _secret_forms(cfg.token):
-        body = body.replace(form.encode(), b"***")
-    return body
+    return body if body is None else scrub_bytes(body, (cfg.token,))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -981,15 +961,21 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any, bound: _Bound) -
         error = _malformed(job, cfg, reason, response.content)
     else:
         if cfg.token and _scrub_body(response.content, cfg) != response.content:
-            status = _scrubbed_status(status, cfg)  # the server echoed the credential into the status
+            status = _scrubbed_status(status, cfg, response.content)  # the server echoed the credential into it
         return FetchResult(
             status=status, status_code=status_code, headers=headers, retry_after=parse_retry_after(headers)
         )
     raise error
 
 
-def _scrubbed_status(status: JobStatus, cfg: ProviderConfig) -> JobStatus:
-    """``status`` with the credential replaced by ``***`` in every text it carries."""
+#: The fields of a status's JSON form that hold provider text (the others are docstatus's own:
+#: provider, job id, state, timestamps it formats).
+_TEXT_FIELDS: Final = ("provider_state", "step", "error", "pages", "outputs")
+
+
+def _scrubbed_status(status: JobStatus, cfg: ProviderConfig, content: bytes) -> JobStatus:
+    """``status`` with the credential replaced by ``***`` in every provider text it carries, and
+    its ``model`` built from the body with the credential replaced too."""
     from ._status import JobStatus  # noqa: PLC0415  # only on this rare path
 
     def scrubbed(value: Any) -> Any:  # text values only: keys, numbers and the JSON's shape stay
@@ -1001,8 +987,10 @@ def _scrubbed_status(status: JobStatus, cfg: ProviderConfig) -> JobStatus:
             return [scrubbed(v) for v in value]
         return value
 
-    clean = JobStatus.from_dict(scrubbed(status.to_dict()))
-    return attrs.evolve(clean, model=status.model)
+    data = status.to_dict()
+    for name in _TEXT_FIELDS:
+        data[name] = scrubbed(data[name])
+    return attrs.evolve(JobStatus.from_dict(data), model=_scrub_body(content, cfg))
 
 
 def _envelope(parsed: Any, content: bytes) -> tuple[str | None, str | None]:

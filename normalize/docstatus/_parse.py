@@ -18,6 +18,7 @@ from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
 from ._providers import _loaded, mapper
 from ._refs import FORMS, parse_ref
 from ._status import PROVIDERS, JobStatus, _model_builder
+from ._text import clean_json, clean_tree
 
 #: What parsing a model or mapping it may raise on a body that is not the documented one.
 _PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, OverflowError, RecursionError)
@@ -62,7 +63,8 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
     given: Any = body  # narrowed by type() below, which mypy does not follow
     kind = type(given)
     if kind is bytes or kind is str or kind is bytearray or kind is memoryview:
-        source: bytes | str = given if kind is bytes or kind is str else bytes(given)  # a copy: theirs may change
+        # A copy (theirs may change), made safe where it enters (``_text``: lone surrogates -> U+FFFD).
+        source: bytes | str = clean_json(given if kind is bytes or kind is str else bytes(given))
         try:
             data: Any = json.loads(source)
         except (ValueError, TypeError, RecursionError) as exc:
@@ -82,7 +84,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
                 return status
     elif isinstance(body, m.MODELS):
         try:
-            return m.normalize(body, job_id=job_id)
+            return _encodable(m.normalize(body, job_id=job_id))
         except InvalidJobRef:
             raise
         except _PARSE_ERRORS as exc:
@@ -94,10 +96,10 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
             f"docstatus_{provider}_client, or the body as JSON"
         )
     elif isinstance(body, Mapping):
-        data = body
+        data = clean_tree(body)  # made safe where it enters, as a body's bytes are
     else:
         try:
-            data = json.loads(given)
+            data = json.loads(clean_json(given))
         except (ValueError, TypeError, RecursionError) as exc:
             raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
     if not isinstance(data, Mapping):
@@ -109,6 +111,18 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+def _encodable(status: JobStatus) -> JobStatus:
+    """``status``, or a copy whose texts lose their lone surrogates: a model the caller parsed
+    with a generated client (whose ``response.json()`` keeps them) has not been made safe yet."""
+    try:
+        status.to_json().encode()
+    except UnicodeEncodeError:
+        import attrs  # noqa: PLC0415  # only on this rare path
+
+        return attrs.evolve(JobStatus.from_dict(clean_tree(status.to_dict())), model=status.model)
+    return status
 
 
 def _with_id(m: Any, data: Any, job_id: str | None) -> Any:

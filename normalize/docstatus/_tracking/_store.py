@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from docstatus._exceptions import DocstatusError
+from docstatus._secrets import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -449,10 +450,5 @@ class Store:
 
 
 def dumps(value: Any, secrets: Iterable[str] = ()) -> str:
-    """Compact JSON with every ``secrets`` string (and its JSON-escaped form) replaced by ``***``."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    for secret in secrets:
-        for form in {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}:
-            if form and form in text:
-                text = text.replace(form, "***")
-    return text
+    """Compact JSON with every spelling of each of ``secrets`` replaced by ``***`` (the one masker)."""
+    return scrub(json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False), secrets)

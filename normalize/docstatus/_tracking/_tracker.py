@@ -26,7 +26,6 @@ import asyncio
 import builtins
 import contextlib
 import json
-import logging
 import math
 import time
 import uuid
@@ -43,6 +42,7 @@ from docstatus._exceptions import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
+from docstatus._secrets import logger as _secrets_logger
 from docstatus._status import JobStatus
 from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from docstatus._waiting._many import _Fleet, _Job
     from docstatus._waiting._poll import AsyncPollFn, Configs
 
-logger: Final = logging.getLogger("docstatus")
+logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Seconds a run's lease on a job lasts without renewal (renewed every third of it).
 DEFAULT_LEASE: Final = 30.0
@@ -271,9 +271,18 @@ def _meta(meta: Mapping[str, Any] | None) -> str:
     if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
         raise TypeError("Tracker.add: meta must be a dict with string keys")
     try:
-        return json.dumps(meta, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(meta, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"Tracker.add: meta must be JSON-serializable ({exc})") from None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 writer (SQLite, JSON lines) takes it
+            raise TypeError(
+                f"Tracker.add: meta holds text that is not valid Unicode (a lone surrogate, {exc.object[exc.start]!r}, "
+                "e.g. bytes decoded with surrogateescape); give str values that encode as UTF-8"
+            ) from None
+    return text
 
 
 class Tracker:

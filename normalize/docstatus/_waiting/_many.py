@@ -55,7 +55,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import logging
 import math
 from collections import deque
 from contextlib import suppress
@@ -66,6 +65,7 @@ import attrs
 
 from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerError, RateLimited
 from docstatus._refs import JobRef
+from docstatus._secrets import logger as _secrets_logger
 
 from ._core import Action, Step, Waiter, WaitPolicy
 from ._poll import Configs, fetch_poller_async, new_fleet_client, to_ref
@@ -83,7 +83,7 @@ if TYPE_CHECKING:
 
     from ._poll import AsyncPollFn
 
-logger: Final = logging.getLogger("docstatus")
+logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: The fraction of a host's limit that each answer (not a 429) to a poll sent after the last
 #: decrease adds back to a throttled rate.

@@ -13,7 +13,6 @@ overruns it is abandoned and counts as a ``TransportError``, retried within the 
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from contextlib import aclosing
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from docstatus._exceptions import DocstatusError, TransportError
+from docstatus._secrets import logger as _secrets_logger
 
 from ._core import Action, Step, Waiter, WaitPolicy
 from ._poll import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from ._poll import AsyncPollFn, PollFn
 
-logger: Final = logging.getLogger("docstatus")
+logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Extra seconds an async poll may take past its request timeout before it is abandoned.
 POLL_GRACE: Final = 1.0

@@ -1,0 +1,360 @@
+"""Text a provider controls is made safe once, where it enters, and every path after it holds:
+
+- a lone UTF-16 surrogate spelled in a JSON body (valid JSON that ``json.loads`` accepts and no
+  UTF-8 writer takes) becomes U+FFFD where the body is decoded, so stdout, SQLite, Redis and log
+  files all take every status (``docstatus._text``);
+- control characters and escape sequences from a provider never reach a terminal raw: live bars,
+  tables, stderr lines and ``track ls`` show them escaped; JSON output stays JSON;
+- a credential a server echoes into provider text never reaches a log line (``docstatus._secrets``).
+
+Real servers on 127.0.0.1 (raw sockets), real CLI processes, a real pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import pty
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import docstatus
+import pytest
+from _rawserver import Conn, RawServer, answer
+from _status_checks import AITRONOS_ID, body
+from docstatus import ProviderConfig
+from docstatus._fetch import FleetSession, fetch_async
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "tok-TEXT-7c1d2e3f4a"
+#: Raw JSON text: lone high and low surrogates, a valid pair (an emoji), and an escaped backslash
+#: followed by "ud800" (six plain characters, not an escape).
+POISON = rb"bad \ud800 and \uDC00, fine \ud83d\ude00 and \\ud800"
+#: What it becomes.
+CLEAN = "bad \ufffd and \ufffd, fine \U0001f600 and \\ud800"
+MODES = ["sync", "async", "fleet"]
+
+
+def failed_body(task_id: str) -> bytes:
+    return b'{"task_id": "%s", "status": "Failed", "error": "%s"}' % (task_id.encode(), POISON)
+
+
+def per_path(answers: dict[str, bytes]) -> Callable[[Conn], None]:
+    """Answers each job's status path with its body (a 200), by the id at the end of the path."""
+
+    def run(conn: Conn) -> None:
+        job = conn.request.path.rstrip("/").rsplit("/", 1)[-1]
+        answer(200, answers[job])(conn)
+
+    return run
+
+
+def cli(args: list[str], env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+    clean_env["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run(
+        [sys.executable, "-m", "docstatus._cli", *args],
+        capture_output=True,
+        timeout=120,
+        env={**clean_env, **(env or {})},
+        check=False,
+        **kwargs,
+    )
+
+
+def artos_env(url: str) -> dict[str, str]:
+    return {"DOCSTATUS_ARTOS_BASE_URL": url, "DOCSTATUS_ARTOS_TOKEN": TOKEN}
+
+
+def encodable(text: str) -> None:
+    text.encode("utf-8")  # raises UnicodeEncodeError on a lone surrogate
+
+
+# --- made safe where bodies are decoded
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_lone_surrogate_in_a_body_becomes_u_fffd_on_every_transport(mode: str) -> None:
+    with RawServer(answer(200, failed_body("doc-1"))) as server:
+        cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
+        if mode == "sync":
+            status = docstatus.get_status("artos:doc-1", config=cfg)
+        elif mode == "async":
+            status = await docstatus.get_status_async("artos:doc-1", config=cfg)
+        else:
+            session = FleetSession(2)
+            try:
+                status = (await fetch_async("artos:doc-1", cfg, session)).status
+            finally:
+                await session.aclose()
+    assert status.error is not None
+    assert status.error.message == CLEAN
+    encodable(status.to_json())
+    encodable(status.model.error)  # the generated model, built from the same safe body
+    assert docstatus.JobStatus.from_dict(json.loads(status.to_json())) == status
+
+
+def test_parse_makes_every_input_form_safe() -> None:
+    raw = failed_body("doc-1")
+    decoded = json.loads(raw)  # a caller's own json.loads keeps the lone surrogates
+    assert "\ud800" in decoded["error"]
+    for given in (raw, raw.decode(), bytearray(raw), decoded):
+        status = docstatus.parse("artos", given)
+        assert status.error is not None
+        assert status.error.message == CLEAN, type(given)
+        encodable(status.to_json())
+    # A model the caller parsed with the generated client itself is made safe too.
+    from docstatus_artos_client.models import TaskStatusResponse  # noqa: PLC0415
+
+    status = docstatus.parse("artos", TaskStatusResponse.from_dict(decoded))
+    assert status.error is not None
+    assert status.error.message == CLEAN
+
+
+def test_a_body_without_surrogates_is_not_copied() -> None:
+    from docstatus._text import clean_json  # noqa: PLC0415
+
+    body_bytes = b'{"a": "caf\\u00e9 \\\\ud800"}'
+    assert clean_json(body_bytes) is body_bytes
+
+
+def test_status_and_wait_report_every_job_after_a_poisoned_one(tmp_path: Path) -> None:
+    ready = json.dumps(body("artos", "Ready", task_id="doc-2")).encode()
+    with RawServer(per_path({"doc-1": failed_body("doc-1"), "doc-2": ready})) as server:
+        env = artos_env(server.url)
+        status = cli(["status", "artos:doc-1", "artos:doc-2"], env)
+        waited = cli(["wait", "--json", "--timeout", "10", "artos:doc-1", "artos:doc-2"], env)
+    for result in (status, waited):
+        assert result.returncode == 1, result.stderr  # doc-1 failed: 1, not 70
+        lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+        assert {line["job_id"] for line in lines} == {"doc-1", "doc-2"}
+        assert [line["error"]["message"] for line in lines if line["job_id"] == "doc-1"][-1] == CLEAN
+        err = result.stderr.decode("utf-8")
+        assert "internal error" not in err
+        assert len(err.splitlines()) == 1, err  # one line: doc-1 ended failed
+
+
+def test_normalize_reports_every_line_after_a_poisoned_one(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(body("artos", "Pending", task_id="doc-0")).encode(),
+        failed_body("doc-1"),
+        json.dumps(body("artos", "Ready", task_id="doc-2")).encode(),
+    ]
+    (tmp_path / "bodies.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    result = cli(["normalize", "artos", str(tmp_path / "bodies.jsonl")])
+    assert result.returncode == 1, result.stderr
+    out = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert [o["job_id"] for o in out] == ["doc-0", "doc-1", "doc-2"]
+    assert out[1]["error"]["message"] == CLEAN
+
+
+def test_the_tracker_ends_a_poisoned_job_and_every_run_after_it_reads_it(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    with RawServer(answer(200, failed_body("doc-1"))) as server:
+        env = {**artos_env(server.url), "DOCSTATUS_TRACK_DB": db}
+        assert cli(["track", "add", "artos:doc-1"], env).returncode == 0
+        ran = cli(["track", "run", "--json"], env)
+        assert ran.returncode == 1, ran.stderr  # the job failed; the run did not crash
+        (done,) = [json.loads(line) for line in ran.stdout.decode("utf-8").splitlines()]
+        assert done["status"]["error"]["message"] == CLEAN
+        again = cli(["track", "run"], env)
+        assert again.returncode == 0, again.stderr  # nothing left, nothing jammed
+    shown = cli(["track", "show", "artos:doc-1"], {"DOCSTATUS_TRACK_DB": db})
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["completion"]["status"]["error"]["message"] == CLEAN
+    with sqlite3.connect(db) as conn:  # the row as SQLite holds it: valid UTF-8 text
+        (outcome,) = conn.execute("SELECT outcome FROM jobs").fetchone()
+    assert "\ufffd" in json.loads(outcome)["status"]["error"]["message"]
+
+
+def test_track_add_refuses_meta_that_no_writer_takes(tmp_path: Path) -> None:
+    """An argument that is not valid UTF-8 (Python keeps its bytes as lone surrogates) is a usage
+    error naming the option, not an internal error."""
+    argv: list[str | bytes] = [sys.executable, "-m", "docstatus._cli", "track", "add", "--db", str(tmp_path / "t.db")]
+    result = subprocess.run(
+        [*argv, "--meta", b"k=\xff", "artos:doc-1"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert b"--meta" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+# --- neutralized for humans
+
+
+OSC_TITLE = "\x1b]0;pwned\x07"
+CURSOR_QUERY = "\x1b[6n"
+BIDI = "\u202e"
+
+
+def test_wait_live_bars_show_provider_escape_sequences_escaped() -> None:
+    """A real pseudo-terminal: the live display runs, and the provider's OSC (window title),
+    cursor-position query, bidi override and backspace never reach it raw."""
+    step = f"{OSC_TITLE}{CURSOR_QUERY}step{BIDI}x\x08y"
+    answers = {
+        "f1": body("aitronos", f"{CURSOR_QUERY}{OSC_TITLE}odd", current_step=step),
+    }
+
+    def run(conn: Conn) -> None:
+        answer(200, answers["f1"])(conn)
+
+    with RawServer(run) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+        env.update(
+            {
+                "DOCSTATUS_AITRONOS_BASE_URL": server.url,
+                "DOCSTATUS_AITRONOS_TOKEN": TOKEN,
+                "TERM": "xterm-256color",
+                "COLUMNS": "200",
+                "PYTHONIOENCODING": "utf-8",
+            }
+        )
+        main, child = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "docstatus._cli", "wait", f"aitronos:{AITRONOS_ID}", "--timeout", "2"],
+            stdin=child,
+            stdout=child,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        os.close(child)
+        screen = b""
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read() if proc.stderr else b""
+        os.close(main)
+    assert code == 5, err  # timed out, as the state never ends
+    assert b"\x1b[" in screen  # it was the live display (rich draws with its own sequences)
+    for raw in (OSC_TITLE, CURSOR_QUERY, BIDI, "\x08"):
+        assert raw.encode() not in screen, raw
+        assert raw.encode() not in err, raw
+    assert b"\\x1b" in screen  # shown, escaped
+
+
+def test_status_table_and_stderr_show_provider_text_escaped() -> None:
+    failed = json.dumps(body("artos", "Failed", task_id="doc-1", error=f"no{OSC_TITLE}pe{BIDI}\rX")).encode()
+    with RawServer(answer(200, failed)) as server:
+        result = cli(["status", "--format", "table", "artos:doc-1"], artos_env(server.url))
+    assert result.returncode == 1
+    for stream in (result.stdout, result.stderr):
+        for raw in (OSC_TITLE, BIDI, "\r"):
+            assert raw.encode() not in stream
+    assert b"\\x1b]0;pwned\\x07" in result.stdout
+    assert b"\\u202e" in result.stderr
+
+
+def test_track_ls_shows_a_stored_rows_text_escaped(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    assert cli(["track", "add", "--db", db, "artos:doc-1"]).returncode == 0
+    with sqlite3.connect(db) as conn:  # a row another program (or a damaged file) wrote
+        conn.execute("UPDATE jobs SET state = ?", (f"running{OSC_TITLE}{BIDI}",))
+    result = cli(["track", "ls", "--db", db])
+    assert result.returncode == 0, result.stderr
+    assert OSC_TITLE.encode() not in result.stdout
+    assert BIDI.encode() not in result.stdout
+    assert b"running\\x1b]0;pwned\\x07\\u202e" in result.stdout
+    listed = cli(["track", "ls", "--json", "--db", db])  # JSON stays JSON: the value as stored
+    assert json.loads(listed.stdout)["state"] == f"running{OSC_TITLE}{BIDI}"
+
+
+# --- no credential in a log line
+
+
+def test_a_token_echoed_into_an_unknown_state_never_reaches_a_log_line() -> None:
+    log = logging.getLogger("docstatus")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log.addHandler(handler)
+
+    def echo_state(conn: Conn) -> None:
+        sent = conn.request.headers["authorization"]  # "Bearer <token>", echoed as the state
+        answer(200, body("artos", f"weird {sent} state", task_id="doc-1"))(conn)
+
+    try:
+        with RawServer(echo_state) as server:
+            cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
+            status = docstatus.get_status("artos:doc-1", config=cfg)
+    finally:
+        log.removeHandler(handler)
+    assert status.state is docstatus.State.UNKNOWN
+    assert TOKEN not in status.provider_state
+    text = stream.getvalue()
+    assert "does not know" in text  # the warning was logged ...
+    assert TOKEN not in text  # ... masked
+    assert "***" in text
+
+
+def test_a_logged_traceback_is_masked_too() -> None:
+    from docstatus._secrets import remember  # noqa: PLC0415
+
+    remember(TOKEN)
+    log = logging.getLogger("docstatus")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    log.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError(f"the server said {TOKEN!r}")  # noqa: TRY301
+        except RuntimeError:
+            log.exception("polling failed for %s", f"Bearer {TOKEN}")
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    assert "RuntimeError" in text
+    assert "Traceback" in text
+    assert TOKEN not in text
+
+
+def test_the_cli_prints_a_log_warning_as_one_masked_line() -> None:
+    def echo_state(conn: Conn) -> None:
+        sent = conn.request.headers["authorization"]
+        answer(200, body("artos", f"weird {sent}{OSC_TITLE} state", task_id="doc-1"))(conn)
+
+    with RawServer(echo_state) as server:
+        result = cli(["status", "artos:doc-1"], artos_env(server.url))
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.decode("utf-8")
+    assert TOKEN not in err
+    assert TOKEN.encode() not in result.stdout
+    (line,) = err.splitlines()
+    assert line.startswith("docstatus: warning: ")
+    assert OSC_TITLE not in line
+
+
+async def test_watch_many_updates_carry_safe_text() -> None:
+    with RawServer(answer(200, failed_body("doc-1"))) as server:
+        cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
+        async with aclosing(docstatus.watch_many(["artos:doc-1"], config=cfg, timeout=10)) as updates:
+            finals = [u async for u in updates if u.done]
+    (update,) = finals
+    assert update.status is not None
+    assert update.status.error is not None
+    assert update.status.error.message == CLEAN
