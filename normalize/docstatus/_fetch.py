@@ -86,7 +86,7 @@ from ._exceptions import (
     RateLimited,
     TransportError,
 )
-from ._parse import _PARSE_ERRORS
+from ._parse import _PARSE_ERRORS, MAX_TEXT, bounded
 from ._providers import mapper
 from ._refs import FORMS, JobRef, parse_ref
 from ._secrets import remember, scrub, scrub_bytes
@@ -797,6 +797,8 @@ class _Plan:
             return None
         if status is None:
             return None
+        if len(content) > MAX_TEXT:
+            status = bounded(status)
         cfg = self.cfg
         if cfg.token and _scrub_body(content, cfg) != content:
             status = _scrubbed_status(status, cfg, content)  # the server echoed the credential into it
@@ -955,7 +957,7 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any, bound: _Bound) -
     if response.content.lstrip()[:1] != b"{":  # e.g. an array of pairs, which dict() accepts
         raise _malformed(job, cfg, "expected a JSON object", response.content)
     try:
-        status = m.normalize(parsed, job_id=job.job_id)
+        status = bounded(m.normalize(parsed, job_id=job.job_id))
     except _PARSE_ERRORS as exc:
         reason = str(exc) if isinstance(exc, Malformed) else f"{type(exc).__name__}: {exc}"
         error = _malformed(job, cfg, reason, response.content)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final, overload
+
+import attrs
 
 from ._common import Malformed, shared
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
@@ -81,10 +83,10 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
             except Exception:  # declined: the model path below gives the outcome
                 status = None
             if status is not None:
-                return status
+                return status if len(source) <= MAX_TEXT else bounded(status)
     elif isinstance(body, m.MODELS):
         try:
-            return _encodable(m.normalize(body, job_id=job_id))
+            return bounded(_encodable(m.normalize(body, job_id=job_id)))
         except InvalidJobRef:
             raise
         except _PARSE_ERRORS as exc:
@@ -106,11 +108,56 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise _malformed(provider, body, f"expected a JSON object, got {_json_type(data)}")
     data = _with_id(m, data, job_id)
     try:
-        return m.normalize(m.from_dict(data), job_id=job_id)
+        return bounded(m.normalize(m.from_dict(data), job_id=job_id))
     except InvalidJobRef:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+#: The most characters one provider text keeps in a ``JobStatus`` (its id, state, step, error code
+#: and message, page error texts, output names and URIs); a longer one is cut (``bounded``). Real
+#: ones are far shorter; a body can only hold a longer one if it is longer itself.
+MAX_TEXT: Final = 64 * 1024
+
+
+@overload
+def _cut(value: str) -> str: ...
+@overload
+def _cut(value: str | None) -> str | None: ...
+def _cut(value: str | None) -> str | None:
+    if value is None or len(value) <= MAX_TEXT:
+        return value
+    cut = len(value) - MAX_TEXT
+    return f"{value[:MAX_TEXT]}… ({cut} characters cut)"
+
+
+def bounded(status: JobStatus) -> JobStatus:
+    """``status`` with every provider text cut to ``MAX_TEXT`` characters (``status`` itself when
+    none is longer): a provider's text is untrusted in size too, and a waiting job, a database
+    row or a queue message holds its status."""
+    error, pages, outputs = status.error, status.pages, status.outputs
+    texts = [status.job_id, status.provider_state, status.step]
+    if error is not None:
+        texts += [error.code, error.message]
+    if pages is not None:
+        texts += [t for e in pages.errors for t in (e.code, e.message)]
+    texts += [t for o in outputs for t in (o.name, o.uri)]
+    if all(t is None or len(t) <= MAX_TEXT for t in texts):
+        return status
+    changes: dict[str, Any] = {
+        "job_id": _cut(status.job_id),
+        "provider_state": _cut(status.provider_state),
+        "step": _cut(status.step),
+        "outputs": tuple(attrs.evolve(o, name=_cut(o.name), uri=_cut(o.uri)) for o in outputs),
+    }
+    if error is not None:
+        changes["error"] = attrs.evolve(error, code=_cut(error.code), message=_cut(error.message))
+    if pages is not None:
+        changes["pages"] = attrs.evolve(
+            pages, errors=tuple(attrs.evolve(e, code=_cut(e.code), message=_cut(e.message)) for e in pages.errors)
+        )
+    return attrs.evolve(status, **changes)
 
 
 def _encodable(status: JobStatus) -> JobStatus:
@@ -119,8 +166,6 @@ def _encodable(status: JobStatus) -> JobStatus:
     try:
         status.to_json().encode()
     except UnicodeEncodeError:
-        import attrs  # noqa: PLC0415  # only on this rare path
-
         return attrs.evolve(JobStatus.from_dict(clean_tree(status.to_dict())), model=status.model)
     return status
 

@@ -350,6 +350,16 @@ def _pages(data: Mapping[str, Any]) -> Pages:
     )
 
 
+def shed_body(status: JobStatus, limit: int) -> JobStatus:
+    """``status`` without the body it keeps for a lazy ``model`` when that body is over ``limit``
+    bytes (its ``model`` is then ``None``); ``status`` itself otherwise."""
+    body = status._model  # noqa: SLF001  # this module's own representation
+    kind = type(body)
+    if (kind is bytes or kind is str) and len(body) > limit:
+        return attrs.evolve(status, model=None)
+    return status
+
+
 def _fast_init(cls: type) -> Any:
     """A function building ``cls`` with the same keyword arguments and defaults as its
     ``__init__``, storing each slot directly (faster than attrs' frozen ``__init__``, which

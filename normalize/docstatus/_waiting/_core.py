@@ -70,7 +70,7 @@ from docstatus._exceptions import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
-from docstatus._status import JobStatus, State
+from docstatus._status import JobStatus, State, shed_body
 from docstatus._text import clean
 
 if TYPE_CHECKING:
@@ -100,6 +100,12 @@ ACTION_GRACE: Final[Mapping[str, float]] = MappingProxyType({"sarvam": 30.0})
 #: listed. Neurolinker's SDK polls through 404s after submission (``specs/neurolinker/NOTES.md``
 #: row 17).
 NOT_FOUND_GRACE: Final[Mapping[str, float]] = MappingProxyType({"neurolinker": 30.0})
+
+#: The most bytes of a waiting job's last body kept for its status's lazy ``model``: a job that
+#: waits keeps its last status (for ``WaitTimeout.last_status`` and its last update), and that
+#: status without its body when the body was larger (``status.model`` is then ``None``). A status
+#: that ends the wait is handed over whole.
+KEEP_BODY: Final = 64 * 1024
 
 #: Slack when comparing the clock with a grace's end (a poll scheduled at the end may land a
 #: rounding error short of it).
@@ -424,9 +430,10 @@ class Waiter:
         moved = previous is None or previous.state is not status.state or previous.step != status.step
         self.streak = 1 if moved else self.streak + 1
         changed = status if status != previous else None
-        self.last = status
         if status.terminal:
+            self.last = status
             return Step(action=Action.RETURN, status=status, changed=changed)
+        self.last = shed_body(status, KEEP_BODY)  # what a waiting job keeps is bounded
         until = None
         if status.state is State.ACTION_REQUIRED:
             grace = self.policy.action_grace_for(self.provider)
