@@ -109,7 +109,7 @@ def test_a_timeout_exits_5(docstatus_sim: Simulator) -> None:
     result = run("wait", ref, "--timeout", "2")
     assert result.returncode == 5
     assert_clean(result)
-    assert "did not end within 2 s" in result.stderr
+    assert "did not end within its deadline of 2 s" in result.stderr
     assert time.monotonic() - start < 2 + 15  # the deadline, one last request, start-up
 
 

@@ -30,6 +30,7 @@ from ._refs import JobRef, format_ref, parse_ref
 from ._status import PROVIDERS, ErrorInfo, JobStatus, Output, PageError, Pages, Provider, State
 
 if TYPE_CHECKING:
+    from . import celery  # noqa: F401  # `docstatus.celery` typed for checkers; loaded on first use
     from ._fetch import (
         FetchResult,
         fetch_status,
@@ -82,15 +83,35 @@ _LAZY = {
 }
 
 
+#: The distribution whose version ``docstatus.__version__`` is.
+_DISTRIBUTION = "docstatus"
+
+
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'docstatus' has no attribute {name!r}")
     import importlib  # noqa: PLC0415  # lazy on purpose: keeps `import docstatus` cheap
 
-    value = getattr(importlib.import_module(module, __name__), name)
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+    elif name == "__version__":
+        value = _version()
+    elif name == "celery":  # `docstatus.celery.register(...)` after a plain `import docstatus`
+        value = importlib.import_module(".celery", __name__)  # ImportError naming the extra when it is missing
+    else:
+        raise AttributeError(f"module 'docstatus' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``, read on first use: it scans
+    the import path); ``"0+unknown"`` when docstatus runs from a source tree that is not installed."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415  # only when asked for
+
+    try:
+        return version(_DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def __dir__() -> list[str]:

@@ -59,7 +59,7 @@ import logging
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import (
     ActionRequired,
@@ -202,8 +202,45 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
 # --- dispatch
 
 
+class Parser(argparse.ArgumentParser):
+    """The CLI's argument parser: a subcommand takes its options anywhere among its positionals
+    (``docstatus normalize aitronos --job-id ID body.json``, ``docstatus status REF --format table
+    REF``), as a parser without subcommands of its own reads them intermixed
+    (``parse_known_intermixed_args``). A parser with subcommands (``docstatus``, ``docstatus
+    track``) reads its own part as usual and hands the rest to the subcommand's parser, which
+    argparse makes of this same class; it refuses intermixed parsing on a parser with subcommands.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads it; one signature is enough here
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing or self._subparsers is not None or (args and args[0] == "--"):
+            # After a leading "--" all is positional anyway (and intermixed parsing would drop it).
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls this method again (Python < 3.13.1)
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object, **__: object) -> None:
+        from . import __version__  # noqa: PLC0415  # importlib.metadata: only for --version
+
+        print(f"docstatus {__version__}")  # on stdout, as argparse's own version action prints
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="docstatus",
         description="Normalized job status for document-AI APIs: normalize, fetch, wait, simulate.",
         epilog=(
@@ -213,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
             "it), 130 interrupted, 141 stdout closed early. Each command's --help says how it uses them."
         ),
     )
+    parser.add_argument("--version", action=_Version, help="print docstatus's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:

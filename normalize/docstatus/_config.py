@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import attrs
 
@@ -62,14 +62,16 @@ def _check_url(_instance: object, _attribute: attrs.Attribute[str], value: str) 
         raise ConfigurationError(
             f"base_url must be a string like 'https://api.example.com', not {type(value).__name__}"
         )
+    parts: SplitResult | None
     try:
         parts = urlsplit(value)
         host = parts.hostname
         parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
-    except ValueError:
-        host = None
+    except ValueError:  # e.g. an unclosed IPv6 bracket, a port out of range
+        parts = host = None
     if (
-        parts.scheme not in ("http", "https")
+        parts is None
+        or parts.scheme not in ("http", "https")
         or not host
         or len(value) > 2048
         or any(not (" " < c <= "~") for c in value)

@@ -53,7 +53,9 @@ import importlib
 import ipaddress
 import json
 import math
+import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -94,7 +96,6 @@ from ._status import Output
 from ._text import clean_json
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Callable, Iterator, Mapping
 
     from ._status import JobStatus
@@ -534,7 +535,7 @@ def fetch(
         close=http.close if owned else None,
     )
     if isinstance(outcome, _Deadline):
-        raise _timeout_error(plan, "the deadline passed")
+        raise _timeout_error(plan)
     return plan.result(outcome, bound)
 
 
@@ -821,7 +822,7 @@ class _Plan:
     def error(self, exc: BaseException, bound: _Bound) -> DocstatusError | None:
         """The docstatus error for what the request raised (``None``: not ours to translate)."""
         if isinstance(exc, _Deadline | httpx.TimeoutException):
-            return _timeout_error(self, type(exc).__name__)
+            return _timeout_error(self)
         if isinstance(exc, _generated_malformed(self.op)):
             return _translate_malformed(self.job, self.cfg, exc, bound)
         if isinstance(exc, RecursionError) and bound.last is not None:  # JSON nested too deep to decode
@@ -833,13 +834,14 @@ class _Plan:
         if isinstance(exc, httpx.InvalidURL) or _aiohttp_invalid_url(exc):
             return ConfigurationError(
                 _scrub(
-                    f"the status URL for {self.job} at {self.cfg.base_url} is not valid ({_one_line(exc)}); "
-                    "check the base URL and the job id",
+                    f"the status URL for {self.job} at {self.cfg.base_url} is not a valid URL; check the base URL "
+                    "(its host: a name or an IP address) and the job id",
                     self.cfg,
                 )
             )
         if isinstance(exc, Exception):  # httpx.RequestError and whatever else sending raised
-            return _transport_error(self.job, self.cfg, exc)
+            closed = isinstance(exc, RuntimeError) and getattr(bound.http, "is_closed", False) is True  # httpx's own
+            return _transport_error(self.job, self.cfg, exc, closed=closed)
         return None  # KeyboardInterrupt, SystemExit, cancellation: not errors of the request
 
 
@@ -848,11 +850,11 @@ def _aiohttp_invalid_url(exc: BaseException) -> bool:
     return aiohttp is not None and isinstance(exc, aiohttp.InvalidURL)
 
 
-def _timeout_error(plan: _Plan, why: str) -> TransportError:
+def _timeout_error(plan: _Plan) -> TransportError:
     cfg = plan.cfg
     return TransportError(
         f"the status request for {plan.job} to {cfg.provider} timed out after {plan.timeout:g} s (the whole "
-        f"request: connecting, sending, headers and body; {why}); retry later, or raise ProviderConfig(timeout=...)",
+        "request: connecting, sending, headers and body); retry later, or raise ProviderConfig(timeout=...)",
         provider=cfg.provider,
         ref=str(plan.job),
     )
@@ -876,26 +878,140 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
-def _not_http(exc: BaseException) -> str | None:
-    """What is wrong, when ``exc`` says the server's answer was not valid HTTP (httpx or aiohttp)."""
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return _one_line(exc)
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is not None and isinstance(exc, aiohttp.ClientResponseError):  # its parser's error, as a "400"
-        return " ".join(str(exc.message).split())[:300]
-    if aiohttp is not None and isinstance(exc, aiohttp.ClientPayloadError):
-        return _one_line(exc)
-    return None
+# --- what went wrong on the way: one wording for httpx (get_status, wait) and aiohttp (watch_many,
+# --- the tracker), read from the exception and its causes, never the library's own text
+
+#: TLS errors (``ssl.SSLError.reason``) that mean the server does not speak TLS at that address.
+_NOT_TLS: Final = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL", "HTTP_REQUEST"})
+#: How far ``_causes`` follows a chain of causes.
+_CHAIN_LIMIT: Final = 12
 
 
-def _transport_error(job: JobRef, cfg: ProviderConfig, exc: BaseException) -> TransportError:
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it: ``__cause__``/``__context__``, and the OS or TLS error aiohttp
+    keeps as an attribute (``os_error``, ``certificate_error``); bounded, no repeats."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < _CHAIN_LIMIT:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        for name in ("certificate_error", "os_error"):
+            inner = getattr(current, name, None)
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return seen
+
+
+def _address(url: str) -> tuple[str, str]:
+    """``(host, "host:port")`` of a URL, as messages name them (an IPv6 host in brackets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    shown = f"[{host}]" if ":" in host else host
+    return shown, f"{shown}:{port}"
+
+
+def _first(causes: list[BaseException], kind: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
+    """The deepest cause of ``kind`` (aiohttp's wrappers subclass the OS and TLS errors they wrap,
+    without their details), or ``None``."""
+    return next((c for c in reversed(causes) if isinstance(c, kind)), None)
+
+
+def _named(causes: list[BaseException], *names: str) -> bool:
+    """True when a cause's class (or one of its bases) has one of ``names`` (library classes,
+    matched without importing the library: aiohttp loads only with watch_many)."""
+    return any(base.__name__ in names for c in causes for base in type(c).__mro__)
+
+
+def _what_failed(exc: BaseException, url: str, *, closed: bool = False) -> tuple[str, str]:
+    """What happened to a request to ``url`` that got no usable HTTP answer, and what to do: the
+    same words whichever transport sent it. ``closed``: the caller's client was closed."""
+    causes = _causes(exc)
+    host, where = _address(url)
+    if closed:
+        return (
+            f"it was not sent to {where}, as the httpx client given (client=...) is closed",
+            "pass an open client, or none (docstatus then opens its own)",
+        )
+    check = "check the base URL's host and port"
+    retry = (
+        "try again later (wait, watch_many and the tracker retry it until the deadline); "
+        "if it goes on, check the base URL"
+    )
+    verify = _first(causes, ssl.SSLCertVerificationError)
+    if verify is not None:
+        reason = " ".join(str(getattr(verify, "verify_message", "") or "").split())[:200]
+        return (
+            f"the TLS certificate of {where} is not trusted" + (f" ({reason})" if reason else ""),
+            f"{check}; if the server's certificate comes from an authority of your own (a proxy's, a "
+            "self-signed one), give its certificate to SSL_CERT_FILE",
+        )
+    tls = _first(causes, ssl.SSLError)
+    if tls is not None or _named(causes, "ClientSSLError"):
+        if tls is not None and getattr(tls, "reason", None) in _NOT_TLS:
+            return (
+                f"the TLS handshake with {where} failed: the server does not speak TLS there",
+                f"{check}, and its scheme (http:// for a server without TLS)",
+            )
+        return f"the TLS handshake with {where} failed", f"{check}, and its scheme (https:// or http://)"
+    if _first(causes, UnicodeError) is not None:  # IDNA: a label too long, a character not allowed
+        return f"the host name {host} is not a valid host name", "check the base URL's host"
+    if _first(causes, socket.gaierror) is not None:
+        return f"the host name {host} could not be resolved", "check the base URL's host, and this machine's DNS"
+    if _first(causes, ConnectionRefusedError) is not None:
+        return f"the connection was refused by {where} (nothing listens there)", f"{check}, and that the server is up"
+    if _first(causes, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) is not None:
+        return f"the connection to {where} was reset before the answer was complete", retry
+    if _named(causes, "ServerDisconnectedError") or (
+        isinstance(exc, httpx.RemoteProtocolError) and not any(type(c).__module__.startswith("h11") for c in causes)
+    ):  # httpcore's own "Server disconnected without sending a response", with no h11 error under it
+        return f"{where} closed the connection without answering", retry
+    if _named(causes, "ContentLengthError") or "complete message body" in str(exc):  # h11: body cut short
+        return f"{where} closed the connection in the middle of its answer", retry
+    if isinstance(exc, httpx.RemoteProtocolError) or _named(
+        causes, "ClientResponseError", "ClientPayloadError", "HttpProcessingError"
+    ):
+        return (
+            f"{where} gave no valid HTTP answer",
+            "check that the base URL points at the provider's API, with the right scheme (http:// or https://) "
+            "and port",
+        )
+    os_error = _first(causes, OSError)
+    if os_error is not None and isinstance(getattr(os_error, "errno", None), int):
+        why = os.strerror(os_error.errno).lower()
+        return f"could not connect to {where} ({why})", f"{check}, and this machine's network"
+    if isinstance(exc, httpx.ConnectError) or _named(causes, "ClientConnectorError"):
+        return f"could not connect to {where}", f"{check}, and this machine's network"
+    if isinstance(exc, httpx.NetworkError) or _named(causes, "ClientConnectionError", "ClientOSError"):
+        return f"the connection to {where} broke off", retry
+    return f"the request to {where} failed unexpectedly ({type(exc).__name__})", "check the network and the base URL"
+
+
+def _transport_error(
+    job: JobRef,
+    cfg: ProviderConfig,
+    exc: BaseException,
+    *,
+    request: str = "status request",
+    url: str | None = None,
+    closed: bool = False,
+) -> TransportError:
+    """The ``TransportError`` of a request (to ``url``, default the base URL) that got no usable
+    HTTP answer: what happened and what to do, in docstatus's words (``_what_failed``)."""
+    what, todo = _what_failed(exc, url or cfg.base_url, closed=closed)
     env = f"DOCSTATUS_{cfg.provider.upper()}_BASE_URL"
-    broken = _not_http(exc)
-    what = f"{type(exc).__name__}: {_one_line(exc) if broken is None else f'no valid HTTP answer ({broken})'}"
     return TransportError(
         _scrub(
-            f"the status request for {job} to {cfg.provider} failed: {what}; "
-            f"check the network and the base URL ({cfg.base_url}; {env})",
+            f"the {request} for {job} to {cfg.provider} failed: {what}; {todo} (the base URL is {cfg.base_url}: "
+            f"ProviderConfig(base_url=...) or {env})",
             cfg,
         ),
         provider=cfg.provider,
@@ -1152,7 +1268,7 @@ def _file_url(cfg: ProviderConfig, job: JobRef, bound: _Bound, outcome: Any) -> 
     if isinstance(outcome, BaseException):
         if not isinstance(outcome, Exception):
             raise outcome
-        raise _transport_error(job, cfg, outcome)
+        raise _transport_error(job, cfg, outcome, request="output metadata request", url=bound.base_url)
     response: httpx.Response = outcome
     if response.status_code != 200:
         raise _error_for_status(job, cfg, response.status_code, response.content, response.headers, None)

@@ -242,10 +242,16 @@ def raw_bytes(body: Any) -> bytes | str | None:
         return repr(body)
 
 
+def expected(provider: str) -> str:
+    """Where a user can read what ``provider``'s status response holds: the generated model(s)
+    that read it, by the import path an installed docstatus has (``help()`` shows its fields)."""
+    return " or ".join(f"{model.__module__.split('.')[0]}.models.{model.__name__}" for model in mapper(provider).MODELS)
+
+
 def _malformed(provider: str, body: Any, reason: str) -> MalformedResponse:
     return MalformedResponse(
-        f"{provider} status body is malformed: {reason}; expected the documented status response "
-        f"(specs/{provider}/openapi.yaml)",
+        f"{provider} status body is malformed: {reason}; expected the documented status response, "
+        f"as the generated model {expected(provider)} reads it",
         provider=provider,
         body=raw_bytes(body),
     )

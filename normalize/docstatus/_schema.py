@@ -14,9 +14,9 @@ SCHEMA_NAME: Final = "job-status.schema.json"
 def job_status_schema_path() -> Path:
     """The path of the JSON Schema (draft 2020-12) of docstatus's normalized job status.
 
-    It is the language-neutral contract of ``JobStatus.to_json()`` (``specs/job-status.schema.json``
-    in the repository), shipped inside the ``docstatus`` package and read through
-    ``importlib.resources``, so it is there in a wheel and in an editable install alike.
+    It is the language-neutral contract of ``JobStatus.to_json()``, shipped inside the
+    ``docstatus`` package and read through ``importlib.resources``, so it is there in a wheel
+    and in an editable install alike.
 
     Raises:
         FileNotFoundError: the package was installed without it (a broken install).

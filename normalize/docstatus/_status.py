@@ -214,7 +214,7 @@ class JobStatus:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, version 1 (see ``specs/job-status.schema.json``)."""
+        """The JSON form, version 1: its JSON Schema is at ``docstatus.job_status_schema_path()``."""
         pages = self.pages
         return {
             "provider": self.provider,

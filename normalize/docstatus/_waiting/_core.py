@@ -227,6 +227,22 @@ class WaitPolicy:
         return min(self.max_hint, max(self.min_delay, seconds))
 
 
+def duration(seconds: float) -> str:
+    """``seconds`` for a message: ``45 s``, ``0.25 s``; from a minute on, whole seconds and the
+    two largest units: ``3600 s (1 h)``, ``9000 s (2 h 30 min)``, ``187200 s (2 d 4 h)``."""
+    if not math.isfinite(seconds) or seconds < 60:
+        return f"{round(seconds, 3 if seconds < 10 else 1):g} s" if math.isfinite(seconds) else f"{seconds} s"
+    whole = rest = round(seconds)
+    parts: list[str] = []
+    for name, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count or parts:
+            parts.append(f"{count} {name}")
+        if len(parts) == 2:
+            break
+    return f"{whole} s ({' '.join(p for p in parts if not p.startswith('0 '))})"
+
+
 class Action(enum.Enum):
     """What a shell does next."""
 
@@ -486,8 +502,14 @@ class Waiter:
         """The provider of the job (the part of ``ref`` before the first colon)."""
         return self.ref.partition(":")[0]
 
-    def timeout_error(self) -> WaitTimeout:
-        """The ``WaitTimeout`` for this wait as it stands (its ``__cause__``: the last poll's error)."""
+    def timeout_error(self, now: float | None = None) -> WaitTimeout:
+        """The ``WaitTimeout`` for this wait as it stands (its ``__cause__``: the last poll's error).
+
+        Its message and ``timeout`` give the deadline this job had, ``deadline - started``
+        (the Tracker's and Celery's jobs have their own, not ``policy.timeout``); given ``now``,
+        a wait that ends well past its deadline (resumed after it, or a last poll that took
+        long) also says how long ago waiting on the job started.
+        """
         last = self.last
         if last is None:
             seen = "no status was received"
@@ -495,12 +517,18 @@ class Waiter:
             progress = "" if last.progress is None else f", {last.progress:.0%}"
             seen = f"it was last {last.state} ({last.provider_state}{progress})"
         failed = "" if self.last_error is None else f"; the last poll failed: {self.last_error}"
+        deadline = round(max(0.0, self.deadline - self.started), 3)
+        late = ""
+        if now is not None:
+            waited = now - self.started
+            if waited - deadline > max(1.0, 0.1 * deadline):
+                late = f" (waiting on it started {duration(waited)} ago)"
         error = WaitTimeout(
-            f"job {self.ref} did not end within {self.policy.timeout:g} s: {seen}{failed}; "
-            f"wait again later with the same reference, or give a longer timeout",
+            f"job {self.ref} did not end within its deadline of {duration(deadline)}{late}: {seen}{failed}; "
+            "wait again later with the same reference, or give a longer deadline",
             ref=self.ref,
             last_status=last,
-            timeout=self.policy.timeout,
+            timeout=deadline,
         )
         if self.last_error is not None:
             error.__cause__ = self.last_error
@@ -532,7 +560,7 @@ class Waiter:
         until: float | None = None,
     ) -> Step:
         if self.final or now >= self.deadline:
-            return Step(action=Action.RAISE, error=self.timeout_error(), changed=changed, warning=warning)
+            return Step(action=Action.RAISE, error=self.timeout_error(now), changed=changed, warning=warning)
         delay = self._delay(hint, now)
         if until is not None and hint is None and now + delay > until:  # a poll at the grace's end
             delay = max(self.policy.min_delay, until - now)

@@ -535,7 +535,7 @@ class _Fleet:
             end_of_grace = job.waiter.deadline + FINAL_GRACE
             if graced or job.host.ready_at(now) > end_of_grace:
                 job.expiring = False  # this entry is gone
-                error = job.waiter.timeout_error()
+                error = job.waiter.timeout_error(now)
                 if self.on_step is not None:
                     self.on_step(job, Step(action=Action.RAISE, error=error))
                 self._end(job, error)

@@ -1,0 +1,167 @@
+"""What a new user trips over, as real processes: options anywhere among a subcommand's
+arguments (``docstatus normalize aitronos --job-id ID body.json``, where the missing-``--job-id``
+error invites it, was "unrecognized arguments"), ``docstatus --version`` and
+``docstatus.__version__``, and ``docstatus.celery`` after a plain ``import docstatus``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import docstatus
+import pytest
+from _rawserver import RawServer, answer
+from _status_checks import AITRONOS_ID, body
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TOKEN = "tok-NEWCOMER-3a7c55"
+REFS = ("artos:document-uuid-456", "artos:document-uuid-789")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "docstatus._cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**base, **(env or {})},
+        cwd=cwd,
+        check=False,
+    )
+
+
+def statuses(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+# --- options anywhere among the arguments, every subcommand
+
+
+def test_the_job_id_goes_where_the_error_invites_it(tmp_path):
+    """Without --job-id the error says to pass it; passing it right after PROVIDER, or after FILE,
+    or first, works."""
+    (tmp_path / "body.json").write_text(json.dumps(body("aitronos", "processing")))
+    missing = run_cli("normalize", "aitronos", "body.json", cwd=tmp_path)
+    assert missing.returncode == 2
+    advice = re.search(r"pass (--job-id) (\S+)$", missing.stderr.strip())
+    assert advice is not None, missing.stderr
+    for args in (
+        ["normalize", "aitronos", "--job-id", AITRONOS_ID, "body.json"],
+        ["normalize", "aitronos", "body.json", "--job-id", AITRONOS_ID],
+        ["normalize", "--job-id", AITRONOS_ID, "aitronos", "body.json"],
+        ["normalize", "--max-bytes", "1M", "aitronos", "--job-id", AITRONOS_ID, "body.json"],
+    ):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, (args, result.stderr)
+        (status,) = statuses(result.stdout)
+        assert status["job_id"] == AITRONOS_ID
+
+
+@pytest.fixture
+def server_env():
+    with RawServer(answer(200, body("artos", "Ready", task_id="document-uuid-456"))) as server:
+        yield {"DOCSTATUS_ARTOS_BASE_URL": server.url, "DOCSTATUS_ARTOS_TOKEN": TOKEN}
+
+
+def test_status_takes_options_between_its_refs(server_env):
+    result = run_cli("status", REFS[0], "--format", "table", REFS[1], "--timeout", "20", env=server_env)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].startswith("REF")
+    assert [row.split()[0] for row in rows[1:]] == list(REFS)
+
+
+def test_wait_takes_options_between_its_refs(server_env):
+    result = run_cli("wait", REFS[0], "--timeout", "30", REFS[1], "--json", env=server_env)
+    assert result.returncode == 0, result.stderr
+    assert len(statuses(result.stdout)) == 2
+
+
+def test_every_track_action_takes_its_options_anywhere(server_env, tmp_path):
+    db = str(tmp_path / "jobs.db")
+    add = run_cli("track", "add", REFS[0], "--db", db, REFS[1], "--deadline", "1h", env=server_env)
+    assert add.returncode == 0, add.stderr
+    assert "2 added" in add.stderr
+    listed = run_cli("track", "ls", "--json", "--db", db, env=server_env)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(job["ref"] for job in statuses(listed.stdout)) == list(REFS)
+    shown = run_cli("track", "show", "--db", db, REFS[0], env=server_env)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["ref"] == REFS[0]
+    ran = run_cli("track", "run", "--json", "--db", db, "--concurrency", "4", env=server_env)
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(end["ref"] for end in statuses(ran.stdout)) == list(REFS)
+    forgot = run_cli("track", "forget", REFS[0], "--db", db, REFS[1], env=server_env)
+    assert forgot.returncode == 0, forgot.stderr
+    assert run_cli("track", "ls", "--db", db, "--json", env=server_env).stdout == ""
+
+
+def test_a_leading_double_dash_still_ends_the_options():
+    result = run_cli("status", "--", "-x")
+    assert result.returncode == 2
+    assert result.stderr.startswith("docstatus status: -x: ")  # read as a REF, refused as one
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["status"], "the following arguments are required: REF"),
+        (["status", REFS[0], "--format", "xml"], "invalid choice: 'xml'"),
+        (["normalize", "--job-id", "x"], "the following arguments are required: PROVIDER"),
+        (["wait", REFS[0], "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+)
+def test_usage_errors_are_still_argparses_two_lines_and_exit_2(args, said):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    usage, error = result.stderr.strip().split("\n")[0], result.stderr.strip().splitlines()[-1]
+    assert usage.startswith("usage: docstatus ")
+    assert said in error
+
+
+# --- the version
+
+
+def test_version_is_the_installed_distributions():
+    installed = importlib.metadata.version("docstatus")
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"docstatus {installed}\n"
+    assert result.stderr == ""
+    assert docstatus.__version__ == installed
+
+
+def test_the_version_is_read_only_when_asked_for():
+    """``import docstatus`` stays cheap: importlib.metadata (a scan of the import path) is loaded
+    by the first ``docstatus.__version__``, not by the import."""
+    probe = (
+        "import sys, docstatus\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "version = docstatus.__version__\n"
+        "print(before, 'importlib.metadata' in sys.modules, version)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.split() == ["False", "True", importlib.metadata.version("docstatus")]
+
+
+# --- docstatus.celery after `import docstatus`
+
+
+def test_docstatus_celery_is_reachable_after_a_plain_import():
+    pytest.importorskip("celery")
+    probe = (
+        "import sys, docstatus\n"
+        "assert 'docstatus.celery' not in sys.modules\n"  # not loaded by the import...
+        "print(docstatus.celery.register.__module__, docstatus.celery is sys.modules['docstatus.celery'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["docstatus.celery", "True"]  # ...but on first use
