@@ -75,13 +75,13 @@ HALF_LIFE: Final = 100
 #: The weight of samples (the newest weighing 1) from which a kind is used.
 WARM: Final = 10.0
 #: Past this quantile of a kind's durations, waiting goes back to its backoff.
-LATE: Final = 0.99
+LATE: Final = 0.995
 #: The weight of the log-uniform prior mixed into every kind (a job may end anywhere).
 PRIOR: Final = 0.001
 #: Seconds of lag one request is worth for a kind whose median duration is 1 s (see ``worth``).
-REQUEST_WORTH: Final = 1.0
+REQUEST_WORTH: Final = 1.5
 #: How fast a request's worth falls as a kind's median duration grows (see ``worth``).
-WORTH_EXPONENT: Final = 0.6
+WORTH_EXPONENT: Final = 0.8
 #: The standard deviation, in bins, of the Gaussian each sample is spread over.
 KERNEL: Final = 1.5
 #: The most kinds a model keeps (samples of further kinds are not recorded).
@@ -96,6 +96,8 @@ EDGES: Final[tuple[float, ...]] = (0.0, *(LOW * math.pow(2.0, b / PER_OCTAVE) fo
 _WIDTHS: Final = tuple(EDGES[b + 1] - EDGES[b] for b in range(BINS))
 _INVERSE_WIDTHS: Final = tuple(1.0 / w for w in _WIDTHS)
 _LOG_LOW: Final = math.log2(LOW)
+_LOW_BINS: Final = PER_OCTAVE * _LOG_LOW
+_LOG2: Final = math.log2
 _SPREAD: Final = math.ceil(4 * KERNEL)
 _SQRT2: Final = math.sqrt(2.0)
 _PROVIDER_INDEX: Final = {p: i for i, p in enumerate(PROVIDERS)}
@@ -324,13 +326,13 @@ def _quantile(cumulative: list[float], q: float) -> float:
 
 def worth(median: float) -> float:
     """Seconds of lag one request is worth for a kind whose median duration is ``median``:
-    ``REQUEST_WORTH * (median / 1 s) ** -WORTH_EXPONENT`` (1 s at a 1-s median, 0.5 s at 3 s,
-    0.13 s at 30 s, 0.01 s at an hour). Where a job is likely to end, polls then come about
-    every ``(median / 1 s) ** 0.2`` seconds times a factor of the kind's spread (1 s for a
-    3-s kind, 4 to 5 s for an hour-long one, at a spread of sigma = 0.3). Calibrated on the
-    providers' own pollers (every 2 s; every 3 s; every 2 s growing to 10 s, whatever the
-    job): fewer requests than theirs on jobs of seconds, less lag than theirs on jobs of
-    minutes to hours (``bench/bench_wait.py``)."""
+    ``REQUEST_WORTH * (median / 1 s) ** -WORTH_EXPONENT`` (1.5 s at a 1-s median, 0.63 s at
+    3 s, 0.1 s at 30 s, 0.016 s at 5 min, 0.002 s at an hour). Where a job is likely to end,
+    polls then come about every 1.1 s (a 3-s kind) to 2.5 s (an hour-long one) at a spread of
+    sigma = 0.3, sparser for a wider spread. Calibrated on the providers' own pollers (every
+    2 s; every 3 s; every 2 s growing to 10 s, whatever the job) and on the goals of issue 23
+    (``bench/bench_wait.py``): fewer requests than theirs on jobs of seconds, less lag than
+    the growing one and far fewer requests than the fixed one on jobs of minutes to hours."""
     return REQUEST_WORTH * math.pow(max(median, LOW), -WORTH_EXPONENT)
 
 
@@ -353,11 +355,28 @@ class Durations:
     model can be saved, shared between processes (``merge``, ``drain``) and seeded.
     """
 
-    __slots__ = ("__weakref__", "_kinds", "_lock")
+    __slots__ = ("__weakref__", "_kinds", "_lock", "_slots")
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[str, int], _Kind] = {}
+        #: The same kinds by provider, then by page bucket + 1 (0: no pages): the poll's lookup.
+        self._slots: dict[str, list[_Kind | None]] = {}
         self._lock = threading.Lock()
+
+    def _set_kinds(self, kinds: dict[tuple[str, int], _Kind]) -> None:
+        """Make ``kinds`` this model's (under the lock, or before it is shared)."""
+        slots: dict[str, list[_Kind | None]] = {}
+        for (provider, bucket), kind in kinds.items():
+            slots.setdefault(provider, [None] * (BUCKETS + 2))[bucket + 1] = kind
+        self._kinds, self._slots = kinds, slots
+
+    def _new_kind(self, key: tuple[str, int]) -> _Kind | None:
+        """A new kind in this model (under the lock), or ``None`` when it has ``MAX_KINDS``."""
+        if len(self._kinds) >= MAX_KINDS:
+            return None
+        kind = self._kinds[key] = _Kind()
+        self._slots.setdefault(key[0], [None] * (BUCKETS + 2))[key[1] + 1] = kind
+        return kind
 
     @staticmethod
     def kind_of(status: JobStatus) -> str:
@@ -378,8 +397,8 @@ class Durations:
         return self.to_dict()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._kinds = Durations.from_dict(state)._kinds  # noqa: SLF001  # its own class
         self._lock = threading.Lock()
+        self._set_kinds(Durations.from_dict(state)._kinds)  # noqa: SLF001  # its own class
 
     # --- learning
 
@@ -411,12 +430,9 @@ class Durations:
     def _add(self, key: tuple[str, int], seconds: float) -> None:
         position = PER_OCTAVE * (math.log2(seconds) - _LOG_LOW) if seconds > 0 else 0.0
         with self._lock:
-            kind = self._kinds.get(key)
-            if kind is None:
-                if len(self._kinds) >= MAX_KINDS:
-                    return
-                kind = self._kinds[key] = _Kind()
-            kind.add(position)
+            kind = self._kinds.get(key) or self._new_kind(key)
+            if kind is not None:
+                kind.add(position)
 
     # --- what it knows
 
@@ -455,19 +471,21 @@ class Durations:
         would without a model. Never below ``lag_target``; ``jitter`` (a fraction, with one
         ``draw()`` in [0, 1)) moves the poll by up to half that fraction of a poll interval
         either way. The caller applies its own bounds (``min_delay``, ``max_delay``)."""
+        slots = self._slots.get(status.provider)
+        if slots is None:
+            return None
         pages = status.pages
         total = None if pages is None else pages.total
-        kind = self._kinds.get((status.provider, -1 if total is None or total < 1 else _bucket(total)))
+        if total is None or total < 1:
+            kind = slots[0]
+        else:
+            kind = slots[1 + _SMALL[total] if total < 4096 else 1 + _bucket_of(total)]
         if kind is None or not kind.warm:
             return None
-        plan = kind.plans.get(lag_target)
-        if plan is None:
-            plan = kind.plan(lag_target)
-            if plan is None:
-                return None
-        if not waited < plan.late:
+        plan = kind.plans.get(lag_target) or kind.plan(lag_target)
+        if plan is None or not waited < plan.late:
             return None
-        b = int(PER_OCTAVE * (math.log2(waited) - _LOG_LOW)) if waited > LOW else 0
+        b = int(_LOG2(waited) * PER_OCTAVE - _LOW_BINS) if waited > LOW else 0
         counts, rates = plan.counts, plan.rates
         goal = counts[b] + rates[b] * (waited - EDGES[b]) + 1.0 + jitter * (draw() - 0.5)
         j = bisect_right(counts, goal) - 1
@@ -555,7 +573,9 @@ class Durations:
                     f"Durations.kinds[{name!r}]: the weights add up to {sum(weights):.6g}, more than "
                     f"{count} samples weigh (at most {most:.6g}, the newest weighing 1)"
                 )
-            kind = model._kinds.setdefault(key, _Kind())
+            kind = model._kinds.get(key) or model._new_kind(key)
+            if kind is None:  # more kinds than MAX_KINDS: refused above
+                raise AssertionError
             kind.add_weights(weights, count)
             kind.fresh_count = 0
         return model
@@ -570,12 +590,9 @@ class Durations:
             theirs = [(key, list(kind.weights), kind.scale, kind.count) for key, kind in other._kinds.items()]
         with self._lock:
             for key, weights, scale, count in theirs:
-                kind = self._kinds.get(key)
-                if kind is None:
-                    if len(self._kinds) >= MAX_KINDS:
-                        continue
-                    kind = self._kinds[key] = _Kind()
-                kind.add_weights([w / scale for w in weights], count)
+                kind = self._kinds.get(key) or self._new_kind(key)
+                if kind is not None:
+                    kind.add_weights([w / scale for w in weights], count)
 
     def drain(self) -> Durations:
         """The samples recorded (``record``, or jobs that ended) since the last ``drain``, as a
@@ -585,7 +602,8 @@ class Durations:
             for key, kind in self._kinds.items():
                 if kind.fresh_count == 0:
                     continue
-                fresh = out._kinds[key] = _Kind()
+                fresh = out._new_kind(key)
+                assert fresh is not None  # no more kinds than this model's
                 fresh.add_weights([w / kind.scale for w in kind.fresh], kind.fresh_count)
                 kind.fresh = array("d", bytes(8 * BINS))
                 kind.fresh_count = 0
@@ -617,12 +635,12 @@ class Durations:
                 kind.add_weights(fresh, mine.fresh_count)
                 kind.fresh = array("d", [w * kind.scale for w in fresh])
                 kind.fresh_count = mine.fresh_count
-            self._kinds = kinds
+            self._set_kinds(kinds)
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
-            self._kinds = {}
+            self._set_kinds({})
 
 
 _SHARED: Final = Durations()
