@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING
 
 import docstatus
 import pytest
+from _status_checks import JOB_ID, STATE_FIELD, body
 from docstatus._providers import mapper
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from _status_checks import JOB_ID, STATE_FIELD, body  # noqa: E402  # the tests folder's helpers
 
 CLI = (sys.executable, "-m", "docstatus._cli")
 EXIT_OK, EXIT_JOB_FAILED, EXIT_MALFORMED = 0, 1, 3
@@ -69,7 +67,8 @@ def test_a_line_nested_too_deeply_is_one_clear_line_and_the_others_are_normalize
     err = proc.stderr.decode().splitlines()
     assert len(err) == 2, err
     assert err[0].startswith(f"docstatus normalize: {path}: line 2: JSON nested too deeply"), err
-    assert err[1].startswith(f"docstatus normalize: {path}: line 4: ") and "not JSON" in err[1], err
+    assert err[1].startswith(f"docstatus normalize: {path}: line 4: "), err
+    assert "not JSON" in err[1], err
     assert "Traceback" not in proc.stderr.decode()
     assert len(proc.stdout.splitlines()) == 3
 
