@@ -352,7 +352,8 @@ class Durations:
     first poll teaches nothing. Safe to share between threads.
 
     Its JSON form (``to_dict``/``from_dict``) is small (a few kB a kind) and versioned, so a
-    model can be saved, shared between processes (``merge``, ``drain``) and seeded.
+    model can be saved, shared between processes (``drain``, ``merge``, ``adopt``) and seeded
+    (``record``).
     """
 
     __slots__ = ("__weakref__", "_kinds", "_lock", "_slots")
