@@ -23,6 +23,17 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_durations() -> Iterator[None]:
+    """Each test starts with the process's shared duration model empty (cold): what one test's
+    jobs teach it must not change how another test's jobs are polled."""
+    from docstatus._waiting._durations import Durations  # noqa: PLC0415  # after the test's imports
+
+    Durations.shared().clear()
+    yield
+    Durations.shared().clear()
+
+
 @attrs.define
 class Canned:
     """One scripted answer.

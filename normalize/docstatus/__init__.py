@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._schema import job_status_schema_path
     from ._tracking import Completion, TrackedJob, Tracker, TrackerError, WaitState
     from ._waiting import (
+        Durations,
         JobUpdate,
         UnknownState,
         WaitPolicy,
@@ -67,6 +68,7 @@ _LAZY = {
     "resolve_outputs": "._fetch",
     "resolve_outputs_async": "._fetch",
     "job_status_schema_path": "._schema",
+    "Durations": "._waiting",
     "JobUpdate": "._waiting",
     "UnknownState": "._waiting",
     "WaitPolicy": "._waiting",
@@ -127,6 +129,7 @@ __all__ = [
     "Completion",
     "ConfigurationError",
     "DocstatusError",
+    "Durations",
     "ErrorInfo",
     "FetchResult",
     "InsecureCredentialWarning",

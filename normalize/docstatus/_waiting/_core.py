@@ -21,6 +21,13 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   of itself, where ``n`` counts the polls since the state or step last changed — and never
   longer than ``lag_ratio`` of the time waited so far plus ``initial_delay``, so the end of a job
   is seen within about ``lag_ratio`` of its duration (+ ``initial_delay``).
+- **Where jobs end** (``WaitPolicy.durations``, a ``Durations``: on by default, one model per
+  process). Once about ten jobs of a kind (provider and page-count bucket) have ended, a job of
+  that kind is polled where such jobs end, in place of the backoff: sparsely while it is
+  unlikely to end (within ``max_delay``), densely where it is likely to (never closer than
+  ``lag_target``), and with the backoff again past the latest durations (and after an error).
+  A server hint, the deadline, a grace's end and progress still come first. A job that ends
+  teaches the model the time its wait took (see ``_durations``).
 - **Progress.** When the job's progress moves, the next poll comes sooner if the job should be
   done sooner at its observed rate; once three readings show a steady rate, waiting sleeps half
   the time the job should still need (within ``[min_delay, max_delay]``, and past the lag
@@ -72,6 +79,8 @@ from docstatus._exceptions import (
 from docstatus._refs import parse_ref
 from docstatus._status import JobStatus, State, shed_body
 from docstatus._text import clean
+
+from ._durations import Durations
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -163,7 +172,8 @@ class WaitPolicy:
             (so fleets of waiters do not poll in lockstep). ``0`` for none.
         lag_ratio: A backoff sleep is at most this fraction of the time waited so far, plus
             ``initial_delay``: the end of a job is seen within about this fraction of its
-            duration. ``None`` lets backoff grow to ``max_delay`` regardless.
+            duration. ``None`` lets backoff grow to ``max_delay`` regardless. (Where a model
+            knows a job's kind, ``durations`` decides instead: see there.)
         min_delay: The shortest sleep between two polls, whatever a hint says
             (``Retry-After: 0`` means this).
         max_hint: The longest sleep a server hint (``Retry-After``) can impose.
@@ -186,6 +196,17 @@ class WaitPolicy:
             ``None`` (the default): the provider's own, from ``NOT_FOUND_GRACE`` (Neurolinker
             30 s; 0 for the others). A number applies to every provider; ``0`` raises at once.
             ``get_status`` is not affected: it raises ``JobNotFound`` at once.
+        durations: What waiting learns about how long jobs take, and uses to poll where a job
+            will end (a ``Durations``): by default the one model every wait of the process
+            shares (``Durations.shared()``); ``None`` waits without one (the backoff above,
+            always). Once jobs of a kind (provider and page-count bucket) have ended about ten
+            times, a job of that kind is polled sparsely while it is unlikely to end (sleeps
+            up to ``max_delay``, past the ``lag_ratio`` bound: a job that ends far earlier than
+            its kind is seen within ``max_delay``), densely where it is likely to, and with the
+            backoff past its kind's latest durations and after an error. A server hint, the
+            deadline, a grace's end, ``min_delay`` and the job's progress still come first.
+        lag_target: Where a model says a job is likely to end, polls come no closer than this
+            (seconds); they come closer than the backoff's.
     """
 
     timeout: float = attrs.field(default=3600.0, validator=_positive)
@@ -201,6 +222,10 @@ class WaitPolicy:
     request_timeout: float = attrs.field(default=5.0, validator=_positive)
     action_grace: float | None = attrs.field(default=None, validator=_optional_non_negative)
     not_found_grace: float | None = attrs.field(default=None, validator=_optional_non_negative)
+    durations: Durations | None = attrs.field(
+        factory=Durations.shared, validator=attrs.validators.optional(attrs.validators.instance_of(Durations))
+    )
+    lag_target: float = attrs.field(default=1.0, validator=_positive)
 
     def action_grace_for(self, provider: str) -> float:
         """The action grace (seconds) for a job of ``provider``."""
@@ -447,6 +472,7 @@ class Waiter:
         self.streak = 1 if moved else self.streak + 1
         changed = status if status != previous else None
         if status.terminal:
+            self._ended(previous, now)
             self.last = status
             return Step(action=Action.RETURN, status=status, changed=changed)
         self.last = shed_body(status, KEEP_BODY)  # what a waiting job keeps is bounded
@@ -585,10 +611,17 @@ class Waiter:
         policy = self.policy
         if hint is not None:
             return policy.clamp_hint(hint)
-        delay = policy.backoff(max(0, self.streak - 1), self.draw())
-        if policy.lag_ratio is not None:
-            bound = policy.lag_ratio * max(0.0, now - self.started) + policy.initial_delay
-            delay = max(policy.min_delay, min(delay, bound))
+        durations, last = policy.durations, self.last
+        model = None  # where the jobs of this kind end, if that is known (and no error)
+        if durations is not None and last is not None and self.errors == 0:
+            model = durations.delay(last, now - self.started, policy.lag_target, policy.jitter, self.draw)
+        if model is not None:
+            delay = min(policy.max_delay, max(policy.min_delay, model))
+        else:
+            delay = policy.backoff(max(0, self.streak - 1), self.draw())
+            if policy.lag_ratio is not None:
+                bound = policy.lag_ratio * max(0.0, now - self.started) + policy.initial_delay
+                delay = max(policy.min_delay, min(delay, bound))
         if self.errors == 0 and policy.use_progress:
             eta, steady = self._eta(now)
             if eta is not None and eta > 0:
@@ -597,6 +630,14 @@ class Waiter:
                     return min(policy.max_delay, max(sooner, eta / 2))
                 return sooner
         return delay
+
+    def _ended(self, previous: JobStatus | None, now: float) -> None:
+        """The job was seen ended at ``now``: teach the policy's model how long it took (from
+        the start of the wait to between the answer before and this one), under the kind of its
+        last status before the end. A job ended at its first poll teaches nothing."""
+        durations = self.policy.durations
+        if durations is not None and previous is not None and self.due is not None and self.delay is not None:
+            durations.ended(previous, self.started, self.due - self.delay, now)
 
     def _track(self, status: JobStatus, now: float) -> None:
         """Keep the first sightings of the last three progress values of the running job."""
