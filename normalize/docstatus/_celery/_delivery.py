@@ -32,7 +32,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 from ._budget import PREFIX
-from ._store import describe
+from ._store import damaged, describe, reason
 from ._task import CONFIRM_NAME, DELIVER_DUE, HEADER, _redis_errors, confirm
 
 if TYPE_CHECKING:
@@ -49,11 +49,12 @@ _RAN: Final = frozenset({"SUCCESS", "FAILURE", "IGNORED"})
 
 # KEYS: delivered mark, claim, deliver-due; ARGV: key, task id, due, hold (ms). 1: the callback
 # for `key` ran already; 2: another copy (another task id) holds it; 0: this copy holds it now (for
-# `hold` ms), and its delivery is due at `due` at the earliest.
+# `hold` ms), and its delivery is due at `due` at the earliest. A claim without an expiry is not
+# docstatus's (damaged): it is replaced.
 _RECEIVED: Final = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
 local held = redis.call('GET', KEYS[2])
-if held and held ~= ARGV[2] then return 2 end
+if held and held ~= ARGV[2] and redis.call('PTTL', KEYS[2]) > 0 then return 2 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 local due = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if due and (tonumber(due) or 0) < tonumber(ARGV[3]) then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1]) end
@@ -95,7 +96,18 @@ def received(runtime: Runtime, key: str, task_id: str) -> int:
     due = repr(time.time() + runtime.delivery_grace)
     hold = max(1, int(runtime.delivery_grace * 1000))
     names = (f"{PREFIX}delivered:{key}", f"{PREFIX}callback:{key}", DELIVER_DUE)
-    return int(r.eval(_RECEIVED, 3, *names, key, task_id, due, hold))
+    try:
+        return int(r.eval(_RECEIVED, 3, *names, key, task_id, due, hold))
+    except import_module("redis").exceptions.ResponseError as exc:
+        if not damaged(exc):
+            raise
+        logger.error(  # noqa: TRY400  # no traceback: the reason is the message
+            "docstatus: the claim on the callback for %s in Redis was damaged (%s); it is replaced",
+            describe(key),
+            reason(exc),
+        )
+        r.delete(names[1])
+        return int(r.eval(_RECEIVED, 3, *names, key, task_id, due, hold))
 
 
 def _on_received(request: Any = None, **_: Any) -> None:

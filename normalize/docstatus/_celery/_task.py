@@ -153,9 +153,10 @@ DELIVER_DUE: Final = f"{PREFIX}deliver-due"
 BACKLOG_WAIT: Final = 4
 
 # KEYS: pending, due, pending-seq; ARGV: key, seq, message, due. An older step never replaces a
-# newer one (a step sent again while its successor is pending would hide the successor's loss).
+# newer one (a step sent again while its successor is pending would hide the successor's loss);
+# a pending seq that is not a number (damaged) is replaced.
 _REMEMBER: Final = """
-local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
+local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1') or -1
 if tonumber(ARGV[2]) < cur then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
