@@ -110,9 +110,13 @@ def test_damaged_entries_in_redis_are_dropped_or_started_over_and_every_other_jo
             r.zadd("docstatus:due", {key: 1.0})  # due long ago: the sweep meets them first
         # A chain whose step is not a number, an outcome that is not JSON (nothing was sent for
         # it yet: the job is polled again), and the provider host's budget with a pause that is
-        # not a number: every poll of that host reads it.
+        # not a number (every poll of that host reads it).
         r.hset(f"docstatus:chain:{order[4]}", mapping={"seq": "abc", "holder": "", "until": "soon"})
         r.set(f"docstatus:outcome:{order[5]}", b"{not json")
+        # A pending step number that is not a number, and a claim on a callback that is not
+        # docstatus's (no expiry): the next step is kept, the callback runs.
+        r.hset("docstatus:pending-seq", order[6], "x")
+        r.set(f"docstatus:callback:{order[7]}", "not-a-copy-of-it")
         for name, value in sim.env().items():
             monkeypatch.setenv(name, value)
         host = _host_key(to_ref(refs[0]), Configs.of(None))

@@ -26,13 +26,13 @@ if redis_binary() is None:
         pytest.fail("redis-server is not on PATH under CI (.ci/run installs it)", pytrace=False)
     pytest.skip("redis-server is not on PATH (apt-get install redis-server)", allow_module_level=True)
 
-#: Low enough that the limiter has work to do: unlimited, 12 jobs polled every 0.2-0.5 s would
-#: reach the simulator at about 30 requests a second.
+#: Low enough that the limiter has work to do: unlimited, 20 jobs polled every 0.5-2 s would
+#: reach the simulator at 10 to 40 requests a second.
 RATES = {"neurolinker": 5.0}
-#: The longest time from a worker taking a budget slot to its request reaching the simulator:
-#: up to a second for each pool process's first request (its HTTP client and provider client
-#: start then), so the rate is checked over 3 s windows.
-SKEW = 1.0
+#: The longest spread of the time from a worker taking a budget slot to its request reaching the
+#: simulator: up to a second or two for each pool process's first request on a loaded machine
+#: (its HTTP client and provider client start then), so the rate is checked over 3 s windows.
+SKEW = 2.0
 WINDOW = 3.0
 
 
@@ -62,7 +62,7 @@ def test_a_redis_on_a_unix_socket_serves_broker_state_and_rate_limit(
             app = load_app(monkeypatch, server.broker_url, RATES, **state)
             env = worker_env(sim, server.broker_url, json.dumps(RATES), **state)
             workers = [Worker(f"u{i}", env, tmp_path / f"u{i}.log") for i in range(2)]
-            refs = [sim.create_job("neurolinker", "happy_path", step=3.0) for _ in range(12)]
+            refs = [sim.create_job("neurolinker", "happy_path", step=3.0) for _ in range(20)]
             keys = {app.tracking.track(ref, on_done=app.done.s(), deadline=90): ref for ref in refs}
             r = redis.Redis(unix_socket_path=str(server.socket_path))
             try:
@@ -81,6 +81,6 @@ def test_a_redis_on_a_unix_socket_serves_broker_state_and_rate_limit(
     most = _most_in_window(times, WINDOW)
     budget = RATES["neurolinker"]
     print(f"{len(times)} requests through the limiter on the socket: at most {most} in any {WINDOW:g} s ({budget:g}/s)")
-    assert len(times) > budget * (WINDOW + SKEW)  # enough for the limiter to have work
+    assert len(times) >= 2 * len(keys)  # every job polled while it ran: the limiter had work
     assert most <= budget * (WINDOW + SKEW)
     assert "raised unexpected" not in logs
