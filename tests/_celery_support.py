@@ -112,6 +112,13 @@ class RedisServer:
             raise
         return s
 
+    def kill(self) -> None:
+        """SIGKILL: a crash (with ``appendfsync always``, every write it acknowledged is on disk)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
     def stop(self) -> None:
         """SIGTERM: redis-server flushes its append-only file and exits."""
         if self.proc is not None and self.proc.poll() is None:
