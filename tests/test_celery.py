@@ -488,3 +488,28 @@ def test_a_callback_copy_runs_only_if_no_other_copy_holds_it_and_it_never_ran(re
     assert received(reg.runtime, "cb-key", "task-1") == 1
     assert received(reg.runtime, "cb-key", "task-3") == 1
     assert r.zscore(DELIVER_DUE, "cb-key") is None
+
+
+def test_a_sweep_that_lost_its_lock_to_another_sweep_stops(redis_url: str, sim: Any, env: None) -> None:
+    """Fencing for the sweep: a sweep whose worker was paused past its lock, while another
+    sweep took the lock, sends nothing more (here the other sweep takes it during the first send)."""
+    from docstatus._celery._task import DUE, PENDING, PENDING_SEQ, SWEEP_LOCK, remember, sweep  # noqa: PLC0415
+
+    app, reg = _app(redis_url)
+    r = reg.runtime.redis
+    r.delete(PENDING, DUE, SWEEP_LOCK, PENDING_SEQ)
+    for _ in range(3):
+        remember(r, Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=5), deadline=60)), 0.0)
+    time.sleep(0.5)
+
+    class Paused(FakeTask):
+        def apply_async(self, **kwargs: Any) -> None:
+            super().apply_async(**kwargs)
+            r.set(SWEEP_LOCK, "another-sweep", px=10_000)  # meanwhile, another worker's sweep began
+
+    first = Paused(app, "sweeper")
+    assert sweep(first, reg.runtime, grace=0.3) == 1
+    assert len(first.sent) == 1
+    r.delete(SWEEP_LOCK)
+    second = FakeTask(app, "other")
+    assert sweep(second, reg.runtime, grace=0.3) == 2  # the other two, by a sweep that holds the lock

@@ -43,7 +43,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import os
 import time
 import uuid
@@ -64,7 +63,7 @@ from ._store import Chain, damaged, describe, read_chain, read_json, read_outcom
 from ._url import masked
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from docstatus._refs import JobRef
 
@@ -197,22 +196,38 @@ return 1
 """
 
 
+# KEYS[1] the sweep lock; ARGV: this sweep's token, lock (ms). 1: the lock is this sweep's (held
+# on for `lock` ms; taken again if it ran out meanwhile), 0: another sweep holds it now.
+_SWEEPING: Final = """
+local who = redis.call('GET', KEYS[1])
+if who and who ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
 def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> int:
     """Send again every pending step that nobody claimed within ``grace`` seconds of its time
     (at most ``limit`` a sweep; one sweep at a time over all workers). Returns how many.
 
     Each entry is looked at on its own: one that is damaged is dropped (or its chain started
     over) with a log line naming its key, one that fails otherwise is logged and looked at again
-    later, and the sweep goes on. A sweep that outlives its lock (its worker was paused) stops:
-    another may be sweeping by then."""
+    later, and the sweep goes on. Before each entry the sweep checks that it still holds the
+    lock (fencing, as a step's holder does): one whose worker was paused past its lock while
+    another sweep began stops."""
     r = runtime.redis
     lock = max(1, int(grace * 500))
-    if not r.set(SWEEP_LOCK, "1", nx=True, px=lock):
+    token = uuid.uuid4().hex
+    if not r.set(SWEEP_LOCK, token, nx=True, px=lock):
         return 0  # another worker swept within the last half grace
     now = time.time()
+
+    def sweeping() -> bool:
+        return bool(r.eval(_SWEEPING, 1, SWEEP_LOCK, token, lock))
+
     resent = 0
     for raw_key in r.zrangebyscore(DUE, "-inf", now - grace, start=0, num=limit):
-        if time.time() - now > lock / 1000:
+        if not sweeping():
             break
         key = text(raw_key)
         try:
@@ -226,9 +241,7 @@ def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> in
             r.zadd(DUE, {key: now})
     if resent:
         logger.warning("docstatus.poll: sent %d step(s) again that no worker had claimed in time", resent)
-    if time.time() - now > lock / 1000:
-        return resent
-    return resent + _sweep_deliveries(task, runtime, now, limit, deadline=now + lock / 1000)
+    return resent + _sweep_deliveries(task, runtime, now, limit, sweeping=sweeping)
 
 
 def _sweep_step(task: Any, runtime: Runtime, key: str, now: float) -> int:
@@ -286,13 +299,15 @@ def _pending(redis: Any, key: str, raw: bytes) -> Message | None:
         return None
 
 
-def _sweep_deliveries(task: Any, runtime: Runtime, now: float, limit: int, *, deadline: float = math.inf) -> int:
+def _sweep_deliveries(
+    task: Any, runtime: Runtime, now: float, limit: int, *, sweeping: Callable[[], bool] = lambda: True
+) -> int:
     """Send again every callback not confirmed by its due time (see the module's docstring)."""
     r = runtime.redis
     again = 0
     backlog: dict[str, int] = {}
     for raw_key, due in r.zrangebyscore(DELIVER_DUE, "-inf", now, start=0, num=limit, withscores=True):
-        if time.time() > deadline:
+        if not sweeping():
             break
         key = text(raw_key)
         try:
