@@ -60,7 +60,7 @@ def _celery(sim: object, app: object, redis_url: str, workers: list[object], kil
         time.sleep(1.5)
         workers[0].kill()  # type: ignore[attr-defined]
     end = time.monotonic() + 120
-    while time.monotonic() < end and r.llen("test:deliveries") < len(keys):
+    while time.monotonic() < end and r.hlen("test:deliveries") < len(keys):
         time.sleep(0.1)
     elapsed = time.monotonic() - started
     return JOBS / elapsed, (len(sim.requests) - before) / JOBS  # type: ignore[attr-defined]

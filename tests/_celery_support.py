@@ -7,6 +7,7 @@ under CI (``CI`` set), where ``.ci/run`` installs it: there a missing binary fai
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
+
+    import pytest
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,17 +37,30 @@ def redis_binary() -> str | None:
 
 
 class RedisServer:
-    """One ``redis-server`` on 127.0.0.1, in ``directory`` (restartable on the same port and data)."""
+    """One ``redis-server`` in ``directory`` (restartable on the same address and data): on
+    127.0.0.1 (a free port), or on a Unix socket only (``unix=True``: ``redis.sock`` in
+    ``directory``, no TCP port)."""
 
-    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+    def __init__(self, directory: Path, *, appendonly: bool = False, unix: bool = False) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.unix = unix
+        self.port = 0 if unix else free_port()
         self.appendonly = appendonly
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def socket_path(self) -> Path:
+        return self.directory / "redis.sock"
+
+    @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL in redis-py's form (``unix:///...`` for a socket)."""
+        return f"unix://{self.socket_path}?db=0" if self.unix else f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def broker_url(self) -> str:
+        """The URL in Celery's broker form (kombu's ``redis+socket:///...`` for a socket)."""
+        return f"redis+socket://{self.socket_path}" if self.unix else self.url
 
     def start(self) -> RedisServer:
         binary = redis_binary()
@@ -66,6 +82,8 @@ class RedisServer:
             "--loglevel",
             "warning",
         ]
+        if self.unix:
+            args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         if self.appendonly:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
@@ -73,7 +91,7 @@ class RedisServer:
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            with contextlib.suppress(OSError), self._connect() as s:
                 s.sendall(b"PING\r\n")
                 if s.recv(16).startswith(b"+PONG"):
                     return self
@@ -81,6 +99,25 @@ class RedisServer:
                 raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
             time.sleep(0.05)
         raise RuntimeError("redis-server did not answer within 10 s")
+
+    def _connect(self) -> socket.socket:
+        if not self.unix:
+            return socket.create_connection(("127.0.0.1", self.port), timeout=0.5)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(0.5)
+        try:
+            s.connect(str(self.socket_path))
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    def kill(self) -> None:
+        """SIGKILL: a crash (with ``appendfsync always``, every write it acknowledged is on disk)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
 
     def stop(self) -> None:
         """SIGTERM: redis-server flushes its append-only file and exits."""
@@ -95,8 +132,8 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path, *, appendonly: bool = False) -> Iterator[RedisServer]:
-    server = RedisServer(directory, appendonly=appendonly).start()
+def redis_server(directory: Path, *, appendonly: bool = False, unix: bool = False) -> Iterator[RedisServer]:
+    server = RedisServer(directory, appendonly=appendonly, unix=unix).start()
     try:
         yield server
     finally:
@@ -155,6 +192,14 @@ class Worker:
                 start_new_session=True,
             )
 
+    def pause(self) -> None:
+        """SIGSTOP to the worker and its pool processes (a machine asleep, a VM paused)."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: the paused worker goes on where it was."""
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL to the worker and its pool processes (a lost machine)."""
         with contextlib.suppress(ProcessLookupError):
@@ -164,6 +209,7 @@ class Worker:
     def stop(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGCONT)  # a paused worker cannot stop
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(15)
@@ -173,6 +219,48 @@ class Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def worker_env(sim: Any, redis_url: str, rates: str = "{}") -> dict[str, str]:
+def worker_env(sim: Any, redis_url: str, rates: str = "{}", **settings: str) -> dict[str, str]:
+    """The environment of a worker of ``_celery_app``; ``settings``: more ``DOCSTATUS_TEST_*``
+    variables (``lease="3"`` is ``DOCSTATUS_TEST_LEASE=3``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
-    return {**env, **sim.env(), "DOCSTATUS_TEST_REDIS": redis_url, "DOCSTATUS_TEST_RATES": rates}
+    more = {f"DOCSTATUS_TEST_{name.upper()}": value for name, value in settings.items()}
+    return {**env, **sim.env(), "DOCSTATUS_TEST_REDIS": redis_url, "DOCSTATUS_TEST_RATES": rates, **more}
+
+
+def load_app(monkeypatch: pytest.MonkeyPatch, url: str, rates: Mapping[str, float], **settings: str) -> Any:
+    """The test app (tests/_celery_app.py) imported afresh in this process for Redis at ``url``
+    (the caller pops ``_celery_app`` from ``sys.modules`` afterwards)."""
+    monkeypatch.setenv("DOCSTATUS_TEST_REDIS", url)
+    monkeypatch.setenv("DOCSTATUS_TEST_RATES", json.dumps(dict(rates)))
+    for name, value in settings.items():
+        monkeypatch.setenv(f"DOCSTATUS_TEST_{name.upper()}", value)
+    sys.modules.pop("_celery_app", None)
+    import _celery_app  # noqa: PLC0415
+
+    return _celery_app
+
+
+def deliveries(r: Any) -> list[dict[str, Any]]:
+    """Every run of a callback that completed (see tests/_celery_app.py), oldest first."""
+    return sorted((json.loads(x) for x in r.hvals("test:deliveries")), key=lambda d: d["at"])
+
+
+def supervise(workers: Sequence[Worker], seconds: float) -> None:
+    """Let ``seconds`` pass, starting again any worker that exits (as its supervisor would)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for worker in workers:
+            worker.restart_if_exited()
+        time.sleep(0.2)
+
+
+def wait_for(r: Any, keys: set[str], seconds: float, supervise: Sequence[Worker] = ()) -> None:
+    """Until every key is delivered (or ``seconds`` pass); a worker in ``supervise`` that exited
+    is started again, as its process supervisor would."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if keys <= {d["key"] for d in deliveries(r)}:
+            return
+        for worker in supervise:
+            worker.restart_if_exited()
+        time.sleep(0.5)

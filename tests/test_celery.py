@@ -27,9 +27,11 @@ from docstatus import ProviderConfig, WaitPolicy  # noqa: E402
 from docstatus._celery._budget import SharedBudget  # noqa: E402
 from docstatus._celery._task import Message, run_step  # noqa: E402
 from docstatus._waiting._many import FLOOR, RECOVERY  # noqa: E402
+from docstatus._waiting._poll import to_ref  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 # Each test registers docstatus.poll on an app of its own, in one process.
 pytestmark = [
@@ -392,3 +394,122 @@ def test_a_callback_is_confirmed_by_its_link_and_one_the_broker_lost_is_sent_aga
     time.sleep(0.6)
     assert sweep(FakeTask(app, "s"), reg.runtime, grace=0.2) == 0
     assert reg.outcome(key)["status"]["state"] == "succeeded"  # type: ignore[index]
+
+
+def test_register_takes_each_redis_url_form_and_refuses_the_others_naming_why(tmp_path: Path, env: None) -> None:
+    """redis://, rediss:// and a Unix socket (redis-py's unix:// form, or the broker's kombu
+    form redis+socket://, used when no redis_url is given) are taken; Sentinel, Cluster, a
+    failover list, another scheme, a port or database that is not a number are refused at
+    register, with a message that never shows the URL's password."""
+    with redis_server(tmp_path, unix=True) as server:
+        app = Celery("sock", broker=server.broker_url)  # redis+socket:///.../redis.sock
+        reg = dc.register(app)
+        assert reg.runtime.redis_url == f"unix://{server.socket_path}?db=0"
+        assert reg.runtime.redis.ping()  # the state over the socket
+        now = time.time()
+        budget = reg.runtime.budget(to_ref("artos:x"))
+        assert budget.acquire(now)[0] == 0  # and the rate limiter, on the same connection pool
+    for url in ("redis://h:6380/2", "rediss://:pw@h:6380/0?ssl_cert_reqs=required", "unix:///run/redis.sock?db=3"):
+        assert dc.register(Celery(f"ok{time.monotonic_ns()}", broker=url)).runtime.redis_url == url
+    secret = "hunter2-not-shown"
+    refused = {
+        f"sentinel://:{secret}@h:26379": "Sentinel",
+        f"redis+sentinel://:{secret}@h:26379/mymaster": "Sentinel",
+        f"redis+cluster://:{secret}@h:7000": "Cluster",
+        f"redis://:{secret}@a:6379;redis://:{secret}@b:6379": "list of broker URLs",
+        f"amqp://guest:{secret}@h//": "Redis URL",
+        f"redis://:{secret}@h:port/0": "not a valid Redis URL",
+        f"redis://:{secret}@h:6379/zero": "must be a number",
+        f"redis://:{secret}@h:6379/0?socket_timeout=soon": "socket_timeout",
+        "unix://": "names no socket",
+    }
+    for url, why in refused.items():
+        with pytest.raises(ValueError, match=why) as caught:
+            dc.register(Celery(f"no{time.monotonic_ns()}", broker=url))
+        assert secret not in str(caught.value), url
+        with pytest.raises(ValueError, match=why) as caught:
+            dc.register(Celery(f"no{time.monotonic_ns()}", broker="redis://127.0.0.1:1/0"), redis_url=url)
+        assert secret not in str(caught.value)
+        assert "redis_url" in str(caught.value)
+    reg = dc.register(Celery(f"pw{time.monotonic_ns()}", broker=f"redis://:{secret}@127.0.0.1:1/0"))
+    assert secret not in repr(reg)  # the registration's repr shows the URL with its password masked
+    assert ":**@127.0.0.1:1/0" in repr(reg)
+
+
+def test_a_damaged_recorded_outcome_is_a_clear_error_not_a_wrong_result(redis_url: str) -> None:
+    _, reg = _app(redis_url)
+    r = reg.runtime.redis
+    r.set("docstatus:outcome:k-damaged", b"{not json")
+    with pytest.raises(ValueError, match=r"recorded outcome of 'k-damaged' in Redis is damaged"):
+        reg.outcome("k-damaged")
+    r.set("docstatus:outcome:k-damaged", json.dumps({"key": "k", "ref": "artos:x", "status": None, "error": None}))
+    with pytest.raises(ValueError, match="damaged"):
+        reg.outcome("k-damaged")
+    assert reg.outcome("k-never") is None
+
+
+def test_a_step_taken_over_after_its_lease_is_no_longer_its_first_holders(redis_url: str, sim: Any, env: None) -> None:
+    """The fencing check: a holder whose lease ended and whose step another worker claimed
+    holds nothing; it forwards nothing (no next step sent, nothing marked)."""
+    from docstatus._celery._task import PENDING_SEQ, _forward, remember  # noqa: PLC0415
+
+    app, reg = _app(redis_url, lease=0.3)
+    message = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
+    remember(reg.runtime.redis, message, 0.0)
+    assert reg.runtime.claim(message, "worker-a", 60)[0] == 2
+    assert reg.runtime.holds(message, "worker-a", 0.3)  # and holds it on
+    assert reg.runtime.claim(message, "worker-b", 60)[0] == 1  # held: b waits
+    time.sleep(0.7)
+    assert reg.runtime.claim(message, "worker-b", 60)[0] == 2  # a's lease ended: b takes it over
+    assert not reg.runtime.holds(message, "worker-a", 30)
+    assert reg.runtime.holds(message, "worker-b", 30)
+    task = FakeTask(app, "worker-a")
+    assert not _forward(task, reg.runtime, message, message.state, "worker-a", 1.0)
+    assert task.sent == []
+    assert reg.runtime.redis.hget(PENDING_SEQ, message.key) == b"0"  # no later step remembered
+
+
+def test_a_callback_copy_runs_only_if_no_other_copy_holds_it_and_it_never_ran(redis_url: str) -> None:
+    """What a worker decides as a copy of a callback arrives (``_delivery.received``): the first
+    copy runs (and holds it), the same copy again (Celery's redelivery) runs, another copy
+    (another task id) does not; once the callback ran, no copy does. Its delivery is not due
+    before the delivery grace from the time a worker received it."""
+    from docstatus._celery._delivery import received  # noqa: PLC0415
+    from docstatus._celery._task import DELIVER_DUE, confirm  # noqa: PLC0415
+
+    _, reg = _app(redis_url, delivery_grace=30)
+    r = reg.runtime.redis
+    r.zadd(DELIVER_DUE, {"cb-key": time.time()})
+    assert received(reg.runtime, "cb-key", "task-1") == 0
+    assert r.zscore(DELIVER_DUE, "cb-key") > time.time() + 25
+    assert received(reg.runtime, "cb-key", "task-1") == 0
+    assert received(reg.runtime, "cb-key", "task-2") == 2
+    confirm(reg.runtime, "cb-key")
+    assert received(reg.runtime, "cb-key", "task-1") == 1
+    assert received(reg.runtime, "cb-key", "task-3") == 1
+    assert r.zscore(DELIVER_DUE, "cb-key") is None
+
+
+def test_a_sweep_that_lost_its_lock_to_another_sweep_stops(redis_url: str, sim: Any, env: None) -> None:
+    """Fencing for the sweep: a sweep whose worker was paused past its lock, while another
+    sweep took the lock, sends nothing more (here the other sweep takes it during the first send)."""
+    from docstatus._celery._task import DUE, PENDING, PENDING_SEQ, SWEEP_LOCK, remember, sweep  # noqa: PLC0415
+
+    app, reg = _app(redis_url)
+    r = reg.runtime.redis
+    r.delete(PENDING, DUE, SWEEP_LOCK, PENDING_SEQ)
+    for _ in range(3):
+        remember(r, Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=5), deadline=60)), 0.0)
+    time.sleep(0.5)
+
+    class Paused(FakeTask):
+        def apply_async(self, **kwargs: Any) -> None:
+            super().apply_async(**kwargs)
+            r.set(SWEEP_LOCK, "another-sweep", px=10_000)  # meanwhile, another worker's sweep began
+
+    first = Paused(app, "sweeper")
+    assert sweep(first, reg.runtime, grace=0.3) == 1
+    assert len(first.sent) == 1
+    r.delete(SWEEP_LOCK)
+    second = FakeTask(app, "other")
+    assert sweep(second, reg.runtime, grace=0.3) == 2  # the other two, by a sweep that holds the lock

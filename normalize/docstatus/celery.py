@@ -43,21 +43,42 @@ rate, which climbs back with each answer as in ``watch_many`` (see ``_celery/_bu
   back, else after ``lease`` seconds).
 - *Credentials.* Messages and Redis hold references, wait states, statuses and keys, never a
   token: each worker reads its own configuration (``DOCSTATUS_<PROVIDER>_TOKEN``, ...).
-- *Delivery* is at least once, and confirmed: your callback is sent linked to
-  ``docstatus.delivered`` (on success and on error), and a callback that has not run within
-  ``delivery_grace`` (lost by the broker, or with its worker) is sent again, with the same key
-  and the same outcome. Make the callback idempotent on the key; its own failures are yours to
-  retry (``autoretry_for``).
+- *Delivery* is confirmed, and a callback that ran is not sent again. The worker that runs
+  your callback (where ``register`` ran: import your app there) records in Redis that it ran,
+  before the message is acknowledged, retrying while Redis restarts; a copy that arrives after
+  it ran (Celery's own redelivery of a message whose acknowledgement a Redis restart lost), or
+  while another copy is on its way, is dropped before it runs. A callback that has not run
+  within ``delivery_grace`` of being sent or received (lost by the broker, or with its worker)
+  is sent again, with the same key and the same outcome. On a worker where ``register`` did not
+  run, the callback is confirmed by the ``docstatus.delivered`` task linked to it, at least
+  once. Make the callback idempotent on the key all the same: a callback that fails after its
+  own write (its store's answer lost) is run again, and so is one that a worker holds longer
+  than the visibility timeout (Celery redelivers it). Its own failures are yours to retry
+  (``autoretry_for``).
+- *A worker paused past its lease* (SIGSTOP, a machine asleep, a long wait for the rate budget)
+  checks its claim in Redis right before it polls and before it writes: a step another worker
+  took over meanwhile is neither polled nor written by the first.
+- *What Redis holds is read as untrusted*: a pending step, chain, outcome or rate budget that is
+  not what docstatus writes is dropped (or, where nothing was sent yet, started over) with one
+  log line naming its key; the sweep and the other jobs go on.
 - Redis is the queue and the state: run it with persistence (``appendonly yes``) so a restart
-  loses no job that ``track`` accepted.
+  loses no job that ``track`` accepted. A clean restart (SIGTERM, ``SHUTDOWN``) writes
+  everything; after a crash of Redis itself, what it wrote in the last second is lost with the
+  default ``appendfsync everysec`` (``appendfsync always`` loses nothing acknowledged).
+- *URLs*: ``redis://``, ``rediss://`` (TLS) and a Unix socket (``unix:///path/redis.sock?db=N``, or
+  the broker's ``redis+socket:///path/redis.sock``); Sentinel and Cluster are refused at
+  ``register``, as is any URL docstatus cannot use, with a message that never shows its password.
+- *Supervise your workers* (systemd ``Restart=always``, Kubernetes, ``celery multi`` under
+  systemd): a worker can exit for reasons of its own, and celery 5.7.0's exits at every Redis
+  restart (the ``celery`` extra excludes it; ``register`` logs a warning if it finds it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 try:
-    import celery as _celery_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+    import celery as _celery_module  # type: ignore[import-not-found,import-untyped,unused-ignore]
     import limits as _limits_module  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
     import redis as _redis_module  # type: ignore[import-not-found,import-untyped,unused-ignore]
 except ImportError as exc:  # pragma: no cover - exercised in a venv without the extra
@@ -69,7 +90,9 @@ import logging
 
 import attrs
 
+from docstatus._celery import _delivery, _url
 from docstatus._celery._budget import PREFIX, SharedBudget
+from docstatus._celery._store import describe, read_outcome, reason
 from docstatus._celery._task import (
     CONFIRM_NAME,
     DEFAULT_VISIBILITY_TIMEOUT,
@@ -147,10 +170,16 @@ class Registration:
 
     def outcome(self, key: str) -> dict[str, Any] | None:
         """``docstatus.celery.outcome`` on this app."""
-        import json  # noqa: PLC0415
-
         raw = self.runtime.redis.get(f"{PREFIX}outcome:{key}")
-        return None if raw is None else dict(json.loads(raw))
+        if raw is None:
+            return None
+        try:
+            return read_outcome(raw)
+        except ValueError as exc:
+            raise ValueError(
+                f"the recorded outcome of {describe(key)} in Redis is damaged ({reason(exc)}): it is not what "
+                "docstatus writes (another program may share the Redis database)"
+            ) from None
 
 
 def register(
@@ -171,7 +200,8 @@ def register(
     Args:
         app: Your Celery app (its broker should be Redis for the visibility-timeout rules).
         redis_url: Where docstatus keeps budgets, step claims and outcomes (default: the app's
-            broker URL, when it is Redis).
+            broker URL, when it is Redis): ``redis://``, ``rediss://``, ``unix:///path?db=N`` or
+            ``redis+socket:///path``. ``ValueError`` at once for a URL it cannot use.
         host_rate: Polls per second per provider host, shared by every worker: one number for
             every provider, or per provider name (``None``: no limit; 429s still pause).
         policy: The ``WaitPolicy`` (its ``timeout`` is the default deadline of ``track``).
@@ -183,17 +213,19 @@ def register(
             sent again by a worker's sweep (default: ``max_countdown``): a message the broker
             lost cannot lose its job. Workers sweep every half grace (at most every 60 s).
         delivery_grace: Your callback, not confirmed as run this many seconds after it was
-            sent, is sent again (default: the visibility timeout plus ``max_countdown``, so
-            that Celery's own redelivery of a message held by a lost worker comes first).
+            sent or last received by a worker, is sent again (default: the visibility timeout,
+            plus kombu's restore scan period ``unacked_restore_interval *
+            unacked_restore_throttle``, plus ``max_countdown``, so that Celery's own
+            redelivery of a message held by a lost worker comes first).
     """
     existing = _REGISTERED.get(id(app))
     if existing is not None and existing.app is app:
         return existing
-    url = redis_url or str(app.conf.broker_url or "")
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("docstatus.celery.register needs a Redis URL: give redis_url=..., or use a redis:// broker")
+    url = _redis_url(app, redis_url)
     options = app.conf.broker_transport_options or {}
     visibility = float(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT))
+    # kombu restores a lost worker's messages in a scan every interval * throttle seconds.
+    restore = float(options.get("unacked_restore_interval", 10)) * float(options.get("unacked_restore_throttle", 10))
     cap = min(MAX_COUNTDOWN, visibility / 3) if max_countdown is None else float(max_countdown)
     if not 0 < cap < visibility:
         raise ValueError(
@@ -216,7 +248,7 @@ def register(
         default_rate=default,
         max_countdown=cap,
         lease=lease,
-        delivery_grace=visibility + cap if delivery_grace is None else float(delivery_grace),
+        delivery_grace=visibility + restore + cap if delivery_grace is None else float(delivery_grace),
     )
     if not runtime.delivery_grace > 0:
         raise ValueError(f"docstatus.celery.register: delivery_grace must be > 0, not {delivery_grace!r}")
@@ -250,7 +282,50 @@ def register(
     app.steps["worker"].add(_sweeper(poll, runtime, grace))
     registration = Registration(app=app, task=poll, runtime=runtime)
     _REGISTERED[id(app)] = registration
+    _delivery.connect(_runtime_of)
+    _warn_of_known_bad_celery()
     return registration
+
+
+def _runtime_of(app: Any) -> Runtime | None:
+    found = _REGISTERED.get(id(app))
+    return found.runtime if found is not None and found.app is app else None
+
+
+def _redis_url(app: Any, given: str | None) -> str:
+    """The redis-py URL of ``given``, else of the app's broker (see ``_celery/_url.py``)."""
+    broker = app.conf.broker_url
+    url = given if given is not None else broker
+    if not isinstance(url, str) or not url:
+        raise ValueError(
+            f"docstatus.celery.register needs a Redis URL: give redis_url=..., or use a Redis broker ({_url.SUPPORTED})"
+        )
+    try:
+        url = _url.redis_url(url)
+        _redis_module.ConnectionPool.from_url(url)  # redis-py's own checks (its query options), no connection
+    except ValueError as exc:
+        said = str(exc) if str(exc).startswith("docstatus.celery") else f"{_url.masked(url)} ({exc})"
+        source = "redis_url" if given is not None else "the app's broker_url (give redis_url=... to use another)"
+        raise ValueError(f"docstatus.celery.register: {source} is not a Redis URL it can use: {said}") from None
+    return url
+
+
+_KNOWN_BAD_CELERY: Final = {"5.7.0"}
+_warned: list[bool] = []
+
+
+def _warn_of_known_bad_celery() -> None:
+    """Celery 5.7.0's worker exits at every Redis restart (see the module's docstring)."""
+    version = str(getattr(_celery_module, "__version__", ""))
+    if version in _KNOWN_BAD_CELERY and not _warned:
+        _warned.append(True)
+        logging.getLogger("docstatus").warning(
+            "docstatus.celery: celery %s's worker exits (\"Unrecoverable error: AttributeError(... 'hostname')\") "
+            "whenever the Redis broker restarts; install celery<5.7 (the docstatus[celery] extra excludes %s), "
+            "or run every worker under a supervisor that starts it again",
+            version,
+            version,
+        )
 
 
 def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
@@ -268,7 +343,9 @@ def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
             sweep(task, runtime, grace)
         except Exception as exc:  # Redis away, say: the next tick tries again
             logging.getLogger("docstatus").warning(
-                "docstatus.poll: a sweep for lost steps failed (%s); the next one tries again", type(exc).__name__
+                "docstatus.poll: a sweep for lost steps failed (%s: %s); the next one tries again",
+                type(exc).__name__,
+                reason(exc),
             )
 
     class DocstatusSweep(bootsteps.StartStopStep):  # type: ignore[misc,unused-ignore]  # celery is untyped

@@ -13,19 +13,34 @@ rate in any window, whichever worker polls). Around it, Redis keeps what ``watch
 A throttled rate is applied through the limiter's cost: while the rate is ``limit / k``, each
 poll costs ``k`` of the window's ``limit`` units. The window is the one ``limits`` counts, under
 one key per host, so a change of rate never opens a fresh window (no burst on recovery).
+
+What Redis holds is untrusted: a host's hash (or the limiter's window) that is not what
+docstatus writes — a field that is not a number, a key of another type — is reset (the full
+rate, no pause) with one log line naming the host, and the poll goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import TYPE_CHECKING, Any, Final
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
 from docstatus._waiting._many import FLOOR, INCREASE, MIN_RATE, RECOVERY
 
+from ._store import damaged, describe, reason
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from docstatus._waiting._core import WaitPolicy
+
+_T = TypeVar("_T")
+#: A host paused longer than this (seconds) holds a damaged pause: no 429's hint is that long.
+MAX_PAUSE: Final = 86400.0
+logger: Final = logging.getLogger("docstatus")
 
 #: Redis key prefix of everything docstatus keeps there (besides Celery's own keys).
 PREFIX: Final = "docstatus:"
@@ -42,6 +57,9 @@ if at and now - tonumber(at) >= recovery then
 end
 local pause = redis.call('HGET', h, 'pause_until') or '0'
 local current = redis.call('HGET', h, 'current') or ARGV[2]
+if tonumber(pause) == nil or tonumber(current) == nil then
+  return redis.error_reply('docstatus-damaged: a field of the host hash is not a number')
+end
 return {pause, current}
 """
 
@@ -120,12 +138,38 @@ class SharedBudget:
     def limit(self) -> float:
         return self.rate if self.rate is not None else math.inf
 
+    def _guarded(self, op: Callable[[], _T]) -> _T:
+        """``op()``; if Redis says the host's state is damaged, reset it (log) and run it again."""
+        try:
+            return op()
+        except (_Damaged, import_module("redis").exceptions.ResponseError) as exc:
+            if not isinstance(exc, _Damaged) and not damaged(exc):
+                raise
+            logger.error(  # noqa: TRY400  # no traceback: the reason is the message
+                "docstatus.poll: the rate budget of %s in Redis was damaged (%s); it starts over at the full rate",
+                describe(self.key),
+                reason(exc),
+            )
+            self.reset()
+            return op()
+
+    def reset(self) -> None:
+        """Forget the host's state (pause, rate, sequence) and its limiter window."""
+        self.redis.delete(self.hash_key)
+        if self._item is not None:
+            self.limiter.clear(self._item, self.key)
+
     def acquire(self, now: float) -> tuple[float, int]:
         """Try to start a poll at wall-clock ``now``: ``(0, seq)`` when it may start now (``seq``
         numbers it, for ``throttle``/``answered``), else ``(seconds to wait, 0)``."""
+        return self._guarded(lambda: self._acquire(now))
+
+    def _acquire(self, now: float) -> tuple[float, int]:
         limit = self.rate if self.rate is not None else 1e9
         pause_s, current_s = self._scripts["state"](keys=[self.hash_key], args=[repr(now), repr(limit), RECOVERY])
-        pause_until, current = float(pause_s), float(current_s)
+        pause_until, current = _number(pause_s), _number(current_s)
+        if pause_until - now > MAX_PAUSE:
+            raise _Damaged(f"a pause of {pause_until - now:.0f} s")
         if pause_until > now:
             return pause_until - now, 0
         if self.rate is not None:
@@ -138,6 +182,9 @@ class SharedBudget:
     def throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
         """Poll ``seq`` got a 429 (or a 5xx with a hint): pause the host for every worker and
         lower its rate, unless it was lowered since that poll was sent."""
+        self._guarded(lambda: self._throttle(now, hint, policy, seq))
+
+    def _throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
         strikes = int(self.redis.hincrby(self.hash_key, "strikes", 1))
         pause = policy.clamp_hint(hint) if hint is not None else policy.backoff(strikes - 1)
         limit = self.rate if self.rate is not None else 1e9
@@ -147,11 +194,28 @@ class SharedBudget:
     def answered(self, seq: int) -> None:
         """Poll ``seq`` got an answer that was not a 429: raise a throttled rate."""
         limit = self.rate if self.rate is not None else 1e9
-        self._scripts["answered"](keys=[self.hash_key], args=[seq, repr(limit), INCREASE])
+        self._guarded(lambda: self._scripts["answered"](keys=[self.hash_key], args=[seq, repr(limit), INCREASE]))
 
     def current(self, now: float) -> float | None:
         """The rate now (``None`` without a limit), for tests and monitoring."""
         if self.rate is None:
             return None
-        _, current = self._scripts["state"](keys=[self.hash_key], args=[repr(now), repr(self.rate), RECOVERY])
-        return float(current)
+        rate = self.rate
+        _, current = self._guarded(
+            lambda: self._scripts["state"](keys=[self.hash_key], args=[repr(now), repr(rate), RECOVERY])
+        )
+        return _number(current)
+
+
+class _Damaged(ValueError):
+    """A value of the host's state read back from Redis is not a finite number >= 0."""
+
+
+def _number(raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise _Damaged(f"{raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise _Damaged(f"{raw!r} is not a finite number >= 0")
+    return value

@@ -24,6 +24,18 @@ visibility timeout plus the countdown cap, after Celery's own redelivery of a me
 worker held) is sent again by the sweep, with the same key and outcome, once the queue it went
 to is empty (it may still be waiting there, behind a backlog) or after ``BACKLOG_WAIT`` graces. A callback message the
 broker lost (taken off the queue just as Redis went away, say) cannot lose its job either.
+Where ``register`` ran (the worker that runs your callback, usually), the confirmation does not
+go through the broker at all: the callback message carries the key in a header, and the worker
+records it in Redis itself once the callback has run (``docstatus.celery._delivery``).
+
+*Fencing.* A step's holder checks, in Redis, that it still holds the step right before it polls
+and before it writes what the poll found (and holds it on for the poll's own timeout): a worker
+paused past its lease (SIGSTOP, a laptop asleep, a long wait for the rate budget) finds the step
+taken over when it wakes, and then polls nothing and writes nothing.
+
+*Stored values are untrusted.* Pending messages, outcomes and chains are read through
+``_store``: an entry that is not what docstatus writes is dropped (or, where nothing was sent
+yet, started over) with one log line naming its key; the sweep goes on with the others.
 """
 
 from __future__ import annotations
@@ -47,9 +59,11 @@ from docstatus._waiting._poll import Configs, fetch_poller, new_client, to_ref
 from docstatus._waiting._single import abandoned, settle
 
 from ._budget import PREFIX, SharedBudget
+from ._store import Chain, damaged, describe, read_chain, read_json, read_outcome, reason, text
+from ._url import masked
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from docstatus._refs import JobRef
 
@@ -72,19 +86,28 @@ IN_TASK_WAIT: Final = 1.0
 OUTCOME_TTL: Final = 7 * 24 * 3600
 #: How long a task waits for Redis to come back before it gives the message back to the broker.
 REDIS_OUTAGE: Final = 30.0
+#: A poll task waits for the rate budget in itself this long at most, in all; then it sends the
+#: step again as a message (no in-task wait comes near the lease).
+IN_TASK_TOTAL: Final = 5.0
+#: A holder holds its step on for its poll's timeout plus this margin (seconds) before it polls.
+POLL_MARGIN: Final = 5.0
+#: The header of your callback's message that names the job's key (see ``_delivery``).
+HEADER: Final = "docstatus_key"
 #: Publishing a step retries this long when the broker is unreachable.
 PUBLISH_RETRY: Final = {"max_retries": 20, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 
 # KEYS[1] the chain; ARGV: seq, holder, now (ms), lease (ms), ttl (s).
-# Returns {0, 0} step already done (drop), {1, ms} held by another (retry in ms), {2, 0} claimed.
+# Returns {0, 0} step already done (drop), {1, ms} held by another (retry in ms), {2, 0} claimed,
+# {3, 0} the chain's hash is damaged (its seq or until is not a number).
 _CLAIM: Final = """
 local k = KEYS[1]
 local seq, holder, now, lease = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local cur = tonumber(redis.call('HGET', k, 'seq') or '-1')
+local till = tonumber(redis.call('HGET', k, 'until') or '0')
+if cur == nil or till == nil then return {3, 0} end
 if cur > seq then return {0, 0} end
 if cur == seq then
   local who = redis.call('HGET', k, 'holder')
-  local till = tonumber(redis.call('HGET', k, 'until') or '0')
   if who == '' then return {0, 0} end
   if who and who ~= holder and till > now then return {1, till - now} end
 end
@@ -104,6 +127,19 @@ return 1
 """
 
 
+# KEYS[1] the chain; ARGV: seq, holder, now (ms), hold (ms). 1: `holder` still holds step `seq`
+# (and now holds it for `hold` ms at least), 0: it does not (taken over, or done).
+_HOLDS: Final = """
+local k = KEYS[1]
+if tonumber(redis.call('HGET', k, 'seq') or '-1') ~= tonumber(ARGV[1]) then return 0 end
+if redis.call('HGET', k, 'holder') ~= ARGV[2] then return 0 end
+local till = tonumber(redis.call('HGET', k, 'until') or '0') or 0
+local want = tonumber(ARGV[3]) + tonumber(ARGV[4])
+if want > till then redis.call('HSET', k, 'until', tostring(want)) end
+return 1
+"""
+
+
 PENDING: Final = f"{PREFIX}pending"
 DUE: Final = f"{PREFIX}due"
 SWEEP_LOCK: Final = f"{PREFIX}sweep"
@@ -116,9 +152,10 @@ DELIVER_DUE: Final = f"{PREFIX}deliver-due"
 BACKLOG_WAIT: Final = 4
 
 # KEYS: pending, due, pending-seq; ARGV: key, seq, message, due. An older step never replaces a
-# newer one (a step sent again while its successor is pending would hide the successor's loss).
+# newer one (a step sent again while its successor is pending would hide the successor's loss);
+# a pending seq that is not a number (damaged) is replaced.
 _REMEMBER: Final = """
-local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
+local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1') or -1
 if tonumber(ARGV[2]) < cur then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
@@ -146,71 +183,179 @@ def forget(redis: Any, key: str) -> None:
     pipe.execute()
 
 
+# KEYS: pending, due, pending-seq, deliver-due; ARGV: key, seq. Forget the job's pending step if it
+# is step `seq` or an older one (a later step stays: it is another message's to run).
+_FORGET_STEP: Final = """
+local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
+if cur ~= nil and cur > tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+"""
+
+
+# KEYS[1] the sweep lock; ARGV: this sweep's token, lock (ms). 1: the lock is this sweep's (held
+# on for `lock` ms; taken again if it ran out meanwhile), 0: another sweep holds it now.
+_SWEEPING: Final = """
+local who = redis.call('GET', KEYS[1])
+if who and who ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
 def sweep(task: Any, runtime: Runtime, grace: float, *, limit: int = 1000) -> int:
     """Send again every pending step that nobody claimed within ``grace`` seconds of its time
-    (at most ``limit`` a sweep; one sweep at a time over all workers). Returns how many."""
+    (at most ``limit`` a sweep; one sweep at a time over all workers). Returns how many.
+
+    Each entry is looked at on its own: one that is damaged is dropped (or its chain started
+    over) with a log line naming its key, one that fails otherwise is logged and looked at again
+    later, and the sweep goes on. Before each entry the sweep checks that it still holds the
+    lock (fencing, as a step's holder does): one whose worker was paused past its lock while
+    another sweep began stops."""
     r = runtime.redis
-    if not r.set(SWEEP_LOCK, "1", nx=True, px=max(1, int(grace * 500))):
+    lock = max(1, int(grace * 500))
+    token = uuid.uuid4().hex
+    if not r.set(SWEEP_LOCK, token, nx=True, px=lock):
         return 0  # another worker swept within the last half grace
     now = time.time()
+
+    def sweeping() -> bool:
+        return bool(r.eval(_SWEEPING, 1, SWEEP_LOCK, token, lock))
+
     resent = 0
     for raw_key in r.zrangebyscore(DUE, "-inf", now - grace, start=0, num=limit):
-        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
-        raw = r.hget(PENDING, key)
-        if raw is None:
-            r.zrem(DUE, key)
-            continue
-        message = _pending(r, key, raw)
-        if message is None:
-            continue
-        chain = r.hgetall(f"{PREFIX}chain:{key}")
-        seq = int(chain.get(b"seq", b"-1"))
-        held = chain.get(b"holder", b"") != b"" and int(chain.get(b"until", b"0")) > now * 1000
-        if seq > message.seq or (seq == message.seq and (held or chain.get(b"holder") == b"")):
-            r.zadd(DUE, {key: now})  # running, or moved on: look again later
-            continue
-        _send(task, runtime, message, 0.0)  # never claimed (lost), or its holder died
-        resent += 1
+        if not sweeping():
+            break
+        key = text(raw_key)
+        try:
+            resent += _sweep_step(task, runtime, key, now)
+        except _redis_errors():
+            raise  # Redis away: the next sweep tries again
+        except Exception:
+            logger.exception(
+                "docstatus.poll: the sweep could not look at the step of %s; it looks again later", describe(key)
+            )
+            r.zadd(DUE, {key: now})
     if resent:
         logger.warning("docstatus.poll: sent %d step(s) again that no worker had claimed in time", resent)
-    return resent + _sweep_deliveries(task, runtime, now, limit)
+    return resent + _sweep_deliveries(task, runtime, now, limit, sweeping=sweeping)
+
+
+def _sweep_step(task: Any, runtime: Runtime, key: str, now: float) -> int:
+    r = runtime.redis
+    raw = r.hget(PENDING, key)
+    if raw is None:
+        r.zrem(DUE, key)
+        return 0
+    message = _pending(r, key, raw)
+    if message is None:
+        return 0
+    chain = _chain(r, key)
+    if chain is not None and (
+        chain.seq > message.seq or (chain.seq == message.seq and (chain.held(now * 1000) or chain.holder == ""))
+    ):
+        r.zadd(DUE, {key: now})  # running, or moved on: look again later
+        return 0
+    _send(task, runtime, message, 0.0)  # never claimed (lost), or its holder died
+    return 1
+
+
+def _chain(redis: Any, key: str) -> Chain | None:
+    """The chain of ``key`` (``None``: no step claimed yet). A damaged one is deleted, so that
+    its pending step starts it over."""
+    name = f"{PREFIX}chain:{key}"
+    try:
+        return read_chain(redis.hgetall(name))
+    except ValueError as exc:
+        why = reason(exc)
+    except _response_error() as exc:
+        if not damaged(exc):
+            raise
+        why = reason(exc)
+    logger.error(
+        "docstatus.poll: the chain of %s in Redis was damaged (%s); it starts over at its pending step",
+        describe(key),
+        why,
+    )
+    redis.delete(name)
+    return None
 
 
 def _pending(redis: Any, key: str, raw: bytes) -> Message | None:
-    """The pending message ``raw`` of ``key``; a malformed one is forgotten (``None``)."""
+    """The pending message ``raw`` of ``key``; one that is not a docstatus.poll message (wrong
+    types, another version, not JSON) is forgotten with a log line naming its key (``None``)."""
     try:
-        return Message.from_dict(json.loads(raw))
-    except ValueError:
+        return Message.from_dict(read_json(raw))
+    except ValueError as exc:
+        logger.error(  # noqa: TRY400  # no traceback: the reason is the message
+            "docstatus.poll: dropped the pending step of %s: it is not a docstatus.poll message (%s)",
+            describe(key),
+            reason(exc),
+        )
         forget(redis, key)
         return None
 
 
-def _sweep_deliveries(task: Any, runtime: Runtime, now: float, limit: int) -> int:
+def _sweep_deliveries(
+    task: Any, runtime: Runtime, now: float, limit: int, *, sweeping: Callable[[], bool] = lambda: True
+) -> int:
     """Send again every callback not confirmed by its due time (see the module's docstring)."""
     r = runtime.redis
     again = 0
     backlog: dict[str, int] = {}
     for raw_key, due in r.zrangebyscore(DELIVER_DUE, "-inf", now, start=0, num=limit, withscores=True):
-        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
-        stored, raw = r.get(f"{PREFIX}outcome:{key}"), r.hget(PENDING, key)
-        if r.exists(f"{PREFIX}delivered:{key}") or stored is None or raw is None:
-            forget(r, key)  # confirmed meanwhile, or nothing left to send
-            continue
-        message = _pending(r, key, raw)
-        if message is None:
-            continue
-        outcome = json.loads(stored)
-        queue = _queue_of(task, _callback_of(message, outcome))
-        if queue not in backlog:
-            backlog[queue] = int(r.llen(queue))
-        if backlog[queue] and now - due < BACKLOG_WAIT * runtime.delivery_grace:
-            continue  # its queue has not drained: the callback may be waiting there, not lost
-        r.zadd(DELIVER_DUE, {key: now + runtime.delivery_grace})
-        _publish_callback(task, message, outcome)
-        again += 1
+        if not sweeping():
+            break
+        key = text(raw_key)
+        try:
+            again += _sweep_delivery(task, runtime, key, float(due), now, backlog)
+        except _redis_errors():
+            raise
+        except Exception:
+            logger.exception(
+                "docstatus.poll: the sweep could not look at the callback of %s; it looks again later", describe(key)
+            )
+            r.zadd(DELIVER_DUE, {key: now + runtime.delivery_grace})
     if again:
         logger.warning("docstatus.poll: sent %d callback(s) again that had not run in time", again)
     return again
+
+
+def _sweep_delivery(task: Any, runtime: Runtime, key: str, due: float, now: float, backlog: dict[str, int]) -> int:
+    r = runtime.redis
+    stored, raw = r.get(f"{PREFIX}outcome:{key}"), r.hget(PENDING, key)
+    if r.exists(f"{PREFIX}delivered:{key}") or stored is None or raw is None:
+        forget(r, key)  # confirmed meanwhile, or nothing left to send
+        return 0
+    message = _pending(r, key, raw)
+    if message is None:
+        return 0
+    try:
+        outcome = read_outcome(stored)
+    except ValueError as exc:
+        logger.error(  # noqa: TRY400  # no traceback: the reason is the message
+            "docstatus.poll: the recorded outcome of %s in Redis is damaged (%s); its callback, sent before "
+            "with the outcome it had then, is not sent again",
+            describe(key),
+            reason(exc),
+        )
+        forget(r, key)
+        return 0
+    callback = _callback_of(message, outcome)
+    if callback is None:  # nothing to send (a pending step and an outcome that do not match)
+        forget(r, key)
+        return 0
+    queue = _queue_of(task, callback)
+    if queue not in backlog:
+        backlog[queue] = int(r.llen(queue)) if queue else 0
+    if backlog[queue] and now - due < BACKLOG_WAIT * runtime.delivery_grace:
+        return 0  # its queue has not drained: the callback may be waiting there, not lost
+    r.zadd(DELIVER_DUE, {key: now + runtime.delivery_grace})
+    _publish_callback(task, message, outcome)
+    return 1
 
 
 def _queue_of(task: Any, callback: Any) -> str:
@@ -223,10 +368,16 @@ def _queue_of(task: Any, callback: Any) -> str:
 
 
 def confirm(runtime: Runtime, key: str) -> None:
-    """Your callback for ``key`` ran (the ``docstatus.delivered`` task, linked to it)."""
+    """Your callback for ``key`` ran (recorded by the worker that ran it, or by the
+    ``docstatus.delivered`` task linked to it where ``register`` did not run)."""
     r = runtime.redis
     r.set(f"{PREFIX}delivered:{key}", "1", ex=OUTCOME_TTL)
     forget(r, key)
+
+
+def forget_step(redis: Any, key: str, seq: int) -> None:
+    """Forget the job's pending step if it is step ``seq`` or an older one."""
+    redis.eval(_FORGET_STEP, 4, PENDING, DUE, PENDING_SEQ, DELIVER_DUE, key, seq)
 
 
 class _Redeliver(Exception):  # not an error: the message goes back to the broker
@@ -272,13 +423,14 @@ class Message:
         for name in ("on_done", "on_error"):
             if data.get(name) is not None and not isinstance(data[name], dict):
                 raise ValueError(f"a docstatus.poll message's {name} must be a signature or null")
-        return cls(
-            key=key,
-            seq=seq,
-            state=WaitState.from_dict(data.get("state") or {}),
-            on_done=data.get("on_done"),
-            on_error=data.get("on_error"),
-        )
+        try:  # untrusted (a message, or a step kept in Redis): any failure to read it is a ValueError
+            state = WaitState.from_dict(data.get("state") or {})
+            to_ref(state.ref)
+        except ValueError:
+            raise
+        except Exception as exc:  # a value of the wrong type can raise anything in there
+            raise ValueError(f"a docstatus.poll message's state is malformed ({type(exc).__name__}: {exc})") from None
+        return cls(key=key, seq=seq, state=state, on_done=data.get("on_done"), on_error=data.get("on_error"))
 
 
 def deadline_of(deadline: float | datetime | None, now: float, default: float) -> float:
@@ -333,22 +485,23 @@ class Runtime:
         delivery_grace: Seconds after which a callback not yet confirmed is sent again.
     """
 
-    redis_url: str
+    redis_url: str = attrs.field(repr=masked)
     policy: WaitPolicy
     rates: Mapping[str, float | None]
     default_rate: float | None
     max_countdown: float
     lease: float
     delivery_grace: float = 3600.0
-    _pid: int = -1
-    _redis: Any = None
-    _limiter: Any = None
-    _client: Any = None
-    _configs: Configs | None = None
-    _budgets: dict[str, SharedBudget] = attrs.Factory(dict)
-    _scripts: dict[str, Any] = attrs.Factory(dict)
+    _pid: int = attrs.field(default=-1, repr=False)
+    _redis: Any = attrs.field(default=None, repr=False)
+    _limiter: Any = attrs.field(default=None, repr=False)
+    _client: Any = attrs.field(default=None, repr=False)
+    _configs: Configs | None = attrs.field(default=None, repr=False)
+    _budgets: dict[str, SharedBudget] = attrs.field(factory=dict, repr=False)
+    _scripts: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     def _fresh(self) -> None:
+        """Redis (and the rate limiter, on the same connection pool) for this process."""
         if self._pid == os.getpid():
             return
         redis = import_module("redis")  # the celery extra
@@ -356,13 +509,16 @@ class Runtime:
         limits_strategies = import_module("limits.strategies")
 
         self._redis = redis.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
-        self._limiter = limits_strategies.MovingWindowRateLimiter(limits_storage.storage_from_string(self.redis_url))
-        self._client = new_client()
-        self._configs = Configs.of(None)  # each worker reads its own configuration (environment)
+        # limits on redis-py's pool: every URL form redis-py takes (a Unix socket too) works for both.
+        storage = limits_storage.RedisStorage("redis://", connection_pool=self._redis.connection_pool)
+        self._limiter = limits_strategies.MovingWindowRateLimiter(storage)
+        self._client = None
+        self._configs = None
         self._budgets = {}
         self._scripts = {
             "claim": self._redis.register_script(_CLAIM),
             "done": self._redis.register_script(_DONE),
+            "holds": self._redis.register_script(_HOLDS),
         }
         self._pid = os.getpid()
 
@@ -371,10 +527,15 @@ class Runtime:
         self._fresh()
         return self._redis
 
-    def budget(self, job: JobRef) -> SharedBudget:
+    def _poller(self) -> Configs:
         self._fresh()
-        assert self._configs is not None
-        key = _host_key(job, self._configs)
+        if self._configs is None:
+            self._client = new_client()
+            self._configs = Configs.of(None)  # each worker reads its own configuration (environment)
+        return self._configs
+
+    def budget(self, job: JobRef) -> SharedBudget:
+        key = _host_key(job, self._poller())
         budget = self._budgets.get(key)
         if budget is None:
             rate = self.rates.get(job.provider, self.default_rate)
@@ -383,22 +544,51 @@ class Runtime:
         return budget
 
     def claim(self, message: Message, holder: str, ttl: float) -> tuple[int, float]:
+        """Claim step ``message.seq`` for ``holder``: ``(2, 0)`` claimed, ``(1, s)`` held by
+        another for ``s`` more seconds, ``(0, 0)`` done already (drop it). A damaged chain is
+        started over at this step, with a log line."""
+        self._fresh()
+        name = f"{PREFIX}chain:{message.key}"
+        for _ in range(2):
+            now_ms = int(time.time() * 1000)
+            try:
+                code, wait_ms = self._scripts["claim"](
+                    keys=[name], args=[message.seq, holder, now_ms, int(self.lease * 1000), max(60, int(ttl))]
+                )
+            except _response_error() as exc:
+                if not damaged(exc):
+                    raise
+                code, wait_ms, why = 3, 0, reason(exc)
+            else:
+                why = "its seq or until is not a number"
+            if int(code) != 3:
+                return int(code), int(wait_ms) / 1000.0
+            logger.error(
+                "docstatus.poll: the chain of %s in Redis was damaged (%s); it starts over at step %d",
+                describe(message.key),
+                why,
+                message.seq,
+            )
+            self._redis.delete(name)
+        return 0, 0.0  # damaged again at once: drop this copy (the sweep sends the pending step again)
+
+    def holds(self, message: Message, holder: str, hold: float) -> bool:
+        """``holder`` still holds step ``message.seq`` (the fencing check right before a poll,
+        and before writing what it found); if so it now holds it ``hold`` seconds at least."""
         self._fresh()
         now_ms = int(time.time() * 1000)
-        code, wait_ms = self._scripts["claim"](
-            keys=[f"{PREFIX}chain:{message.key}"],
-            args=[message.seq, holder, now_ms, int(self.lease * 1000), max(60, int(ttl))],
+        return bool(
+            self._scripts["holds"](
+                keys=[f"{PREFIX}chain:{message.key}"], args=[message.seq, holder, now_ms, int(hold * 1000)]
+            )
         )
-        return int(code), int(wait_ms) / 1000.0
 
     def done(self, message: Message, holder: str) -> None:
         self._fresh()
         self._scripts["done"](keys=[f"{PREFIX}chain:{message.key}"], args=[message.seq, holder])
 
     def poll(self, job: JobRef, timeout: float) -> Any:
-        self._fresh()
-        assert self._configs is not None
-        return fetch_poller(self._configs, self._client)(job, timeout)
+        return fetch_poller(self._poller(), self._client)(job, timeout)
 
 
 def _error_dict(error: DocstatusError) -> dict[str, Any]:
@@ -410,7 +600,7 @@ def run_step(task: Any, runtime: Runtime, raw: Any) -> str:
     try:
         message = Message.from_dict(raw)
     except ValueError as exc:
-        logger.error("docstatus.poll: dropped a malformed message: %s", exc)  # noqa: TRY400  # no traceback: the reason is the message
+        logger.error("docstatus.poll: dropped a malformed message: %s", reason(exc))  # noqa: TRY400  # no traceback: the reason is the message
         return "malformed"
     started = time.monotonic()
     while True:
@@ -430,6 +620,15 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, kombu_exceptions.OperationalError)
 
 
+def _response_error() -> type[BaseException]:
+    return import_module("redis").exceptions.ResponseError  # type: ignore[no-any-return]
+
+
+#: A stored outcome was damaged and the job's callback had been sent with the one it had: the
+#: job is forgotten (``_stored_outcome``).
+_GONE: Final = "gone"
+
+
 def _step(task: Any, runtime: Runtime, message: Message) -> str:
     holder = str(task.request.id or uuid.uuid4().hex)
     state = message.state
@@ -441,20 +640,35 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
     if code == 1:  # another worker holds this step: look again when its lease ends
         _send(task, runtime, message, min(wait + 0.1, runtime.max_countdown))
         return "held"
-    stored = runtime.redis.get(f"{PREFIX}outcome:{message.key}")
-    if stored is not None:  # an earlier run of this chain ended it: deliver that outcome
-        _deliver(task, runtime, message, json.loads(stored))
+    stored = _stored_outcome(runtime, message.key)
+    if stored == _GONE:
+        runtime.done(message, holder)
+        return "damaged"
+    if isinstance(stored, dict):  # an earlier run of this chain ended it: deliver that outcome
+        _deliver(task, runtime, message, stored)
         runtime.done(message, holder)
         return "delivered"
-    policy = attrs.evolve(runtime.policy, timeout=max(1e-3, state.deadline - state.started))
-    now = time.monotonic()
-    waiter = Waiter.restore(state, policy, now, wall)
+    try:
+        policy = attrs.evolve(runtime.policy, timeout=max(1e-3, state.deadline - state.started))
+        now = time.monotonic()
+        waiter = Waiter.restore(state, policy, now, wall)
+        job = to_ref(state.ref)
+    except Exception as exc:  # a state that passed from_dict but cannot be resumed
+        logger.error(  # noqa: TRY400  # no traceback: the reason is the message
+            "docstatus.poll: dropped step %d of %s: its wait state cannot be resumed (%s: %s)",
+            message.seq,
+            describe(message.key),
+            type(exc).__name__,
+            reason(exc),
+        )
+        forget_step(runtime.redis, message.key, message.seq)
+        runtime.done(message, holder)
+        return "malformed"
     if waiter.due is not None and waiter.due - now > 0.05:  # a capped countdown: not due yet
-        _forward(task, runtime, message, state, holder, waiter.due - now)
-        return "early"
-    job = to_ref(state.ref)
+        return "early" if _forward(task, runtime, message, state, holder, waiter.due - now) else "superseded"
     budget = runtime.budget(job)
-    for _ in range(int(10 * IN_TASK_WAIT / 0.02) + 2):  # bounded: each wait is >= 0.02 s
+    waiting_since = time.monotonic()
+    for _ in range(1000):  # bounded in time too: IN_TASK_TOTAL seconds in all
         wall = time.time()
         wait, seq = budget.acquire(wall)
         if wait == 0:
@@ -464,28 +678,75 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
             if left <= 0:
                 return _finish(task, runtime, message, holder, waiter.last, waiter.timeout_error())
             wait = left  # look again at the deadline, as watch_many does
-        if wait > IN_TASK_WAIT:
-            _forward(task, runtime, message, state, holder, wait)
-            return "budget"
-        time.sleep(wait)
+        if wait > IN_TASK_WAIT or time.monotonic() - waiting_since + wait > IN_TASK_TOTAL:
+            return "budget" if _forward(task, runtime, message, state, holder, wait) else "superseded"
+        time.sleep(max(0.01, wait))
     else:
-        _forward(task, runtime, message, state, holder, IN_TASK_WAIT)
-        return "budget"
-    step = _poll_once(runtime, budget, waiter, job, seq, message)
+        return "budget" if _forward(task, runtime, message, state, holder, IN_TASK_WAIT) else "superseded"
+    timeout = waiter.request_timeout if waiter.request_timeout is not None else waiter.policy.request_timeout
+    # Fencing: the step is still this worker's right before it polls (a pause past the lease, in
+    # the wait above or anywhere before, may have let another worker take it over), and stays
+    # this worker's while the poll runs.
+    if not runtime.holds(message, holder, max(runtime.lease, timeout + POLL_MARGIN)):
+        return _superseded(message)
+    step = _poll_once(runtime, budget, waiter, job, seq, message, timeout)
     if step.warning is not None:
         logger.warning(step.warning)
     if step.action is Action.POLL:
         now, wall = time.monotonic(), time.time()
-        _forward(task, runtime, message, waiter.snapshot(now, wall), holder, step.delay)
-        return "polled"
+        snapshot = waiter.snapshot(now, wall)
+        return "polled" if _forward(task, runtime, message, snapshot, holder, step.delay) else "superseded"
     if step.action is Action.RETURN:
         return _finish(task, runtime, message, holder, step.status, None)
     assert step.error is not None
     return _finish(task, runtime, message, holder, waiter.last, step.error)
 
 
-def _poll_once(runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobRef, seq: int, message: Message) -> Step:
-    timeout = waiter.request_timeout if waiter.request_timeout is not None else waiter.policy.request_timeout
+def _superseded(message: Message) -> str:
+    logger.warning(
+        "docstatus.poll: step %d of %s was taken over by another worker (this one was paused past its lease); "
+        "this one polls nothing and writes nothing",
+        message.seq,
+        describe(message.key),
+    )
+    return "superseded"
+
+
+def _stored_outcome(runtime: Runtime, key: str) -> dict[str, Any] | str | None:
+    """The job's recorded outcome, or ``None``. A damaged one (not what docstatus writes) is
+    deleted and the job started over (``None``) when nothing was sent yet; once its callback was
+    sent with the outcome it had, the job is forgotten instead (``_GONE``): it is never sent
+    again with another outcome. Either way, one log line names the key."""
+    r = runtime.redis
+    name = f"{PREFIX}outcome:{key}"
+    raw = r.get(name)
+    if raw is None:
+        return None
+    try:
+        return read_outcome(raw)
+    except ValueError as exc:
+        why = reason(exc)
+    if r.exists(f"{PREFIX}sent:{key}", f"{PREFIX}delivered:{key}"):
+        logger.error(
+            "docstatus.poll: the recorded outcome of %s in Redis is damaged (%s); its callback was sent before "
+            "with the outcome it had then, so the job is not polled or sent again",
+            describe(key),
+            why,
+        )
+        forget(r, key)
+        return _GONE
+    logger.error(
+        "docstatus.poll: the recorded outcome of %s in Redis is damaged (%s); the job is polled again",
+        describe(key),
+        why,
+    )
+    r.delete(name)
+    return None
+
+
+def _poll_once(
+    runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobRef, seq: int, message: Message, timeout: float
+) -> Step:
     result: Any = None
     error: DocstatusError | None = None
     try:
@@ -515,18 +776,26 @@ def _send(task: Any, runtime: Runtime, message: Message, countdown: float) -> No
     task.apply_async(args=(message.to_dict(),), countdown=max(0.0, countdown), retry=True, retry_policy=PUBLISH_RETRY)
 
 
-def _forward(task: Any, runtime: Runtime, message: Message, state: WaitState, holder: str, delay: float) -> None:
-    """Send the chain's next step (``delay`` seconds from now, capped), then mark this one done."""
+def _forward(task: Any, runtime: Runtime, message: Message, state: WaitState, holder: str, delay: float) -> bool:
+    """Send the chain's next step (``delay`` seconds from now, capped), then mark this one done;
+    nothing (``False``) if the step is no longer this worker's."""
+    if not runtime.holds(message, holder, runtime.lease):
+        _superseded(message)
+        return False
     nxt = attrs.evolve(message, seq=message.seq + 1, state=state)
     _send(task, runtime, nxt, min(max(0.0, delay), runtime.max_countdown))
     runtime.done(message, holder)
+    return True
 
 
 def _finish(
     task: Any, runtime: Runtime, message: Message, holder: str, status: Any, error: DocstatusError | None
 ) -> str:
-    """Write the job's outcome once (an earlier one wins), deliver it, mark the step done."""
-    outcome = {
+    """Write the job's outcome once (an earlier one wins), deliver it, mark the step done;
+    nothing if the step is no longer this worker's."""
+    if not runtime.holds(message, holder, runtime.lease):
+        return _superseded(message)
+    outcome: dict[str, Any] = {
         "key": message.key,
         "ref": message.state.ref,
         "status": None if status is None else status.to_dict(),
@@ -535,10 +804,16 @@ def _finish(
     }
     r = runtime.redis
     name = f"{PREFIX}outcome:{message.key}"
-    if not r.set(name, json.dumps(outcome), nx=True, ex=OUTCOME_TTL):
-        stored = r.get(name)
-        if stored is not None:
-            outcome = json.loads(stored)
+    for _ in range(2):  # a damaged earlier outcome is deleted (when nothing was sent), then ours goes in
+        if r.set(name, json.dumps(outcome), nx=True, ex=OUTCOME_TTL):
+            break
+        stored = _stored_outcome(runtime, message.key)
+        if stored == _GONE:
+            runtime.done(message, holder)
+            return "damaged"
+        if isinstance(stored, dict):
+            outcome = stored
+            break
     _deliver(task, runtime, message, outcome)
     runtime.done(message, holder)
     return "finished"
@@ -584,4 +859,19 @@ def _publish_callback(task: Any, message: Message, outcome: Mapping[str, Any]) -
     yours = signature(copy.deepcopy(dict(callback)), app=task.app)
     yours.link(confirmed)  # added to your own links, if your signature has any
     yours.link_error(confirmed)
-    yours.apply_async(args=args, retry=True, retry_policy=PUBLISH_RETRY)
+    # The key in a header: a worker where register ran records the delivery itself (no broker
+    # message), drops the link above, and drops a copy of a callback that already ran.
+    headers = {**dict(yours.options.get("headers") or {}), HEADER: message.key}
+    # Retried here, each try with a task id of its own: a try that reached Redis just as it went
+    # away is a copy that the worker receiving it can tell from the next try's (see _delivery).
+    interval, tries = float(PUBLISH_RETRY["interval_start"]), int(PUBLISH_RETRY["max_retries"]) + 1
+    for attempt in range(tries):
+        try:
+            yours.apply_async(args=args, headers=headers, task_id=str(uuid.uuid4()), retry=False)
+        except _redis_errors():
+            if attempt == tries - 1:
+                raise
+            time.sleep(interval)
+            interval = min(float(PUBLISH_RETRY["interval_max"]), interval + float(PUBLISH_RETRY["interval_step"]))
+        else:
+            return
