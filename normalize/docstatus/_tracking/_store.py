@@ -6,14 +6,16 @@ Tables (schema version in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes versi
 - ``jobs``: one row per tracked job, by canonical ref: the string given, its idempotency
   ``key``, ``meta`` (JSON), ``added``, ``deadline`` (wall clock), ``status`` (``active`` or
   ``done``), ``state`` (the last state seen, or how it ended), ``next_due``, ``wait`` (the
-  ``WaitState`` JSON without its last status, written after every poll), ``outcome`` (JSON,
-  once done), and the lease (``owner``, ``lease_until``, ``lease_gen``) of the ``track run``
-  that polls it.
-- ``statuses``: an active job's last status (``ref``, ``last``: its JSON), in a table of its
-  own, written only when it changed: a poll that brings the same status rewrites the small
-  ``jobs`` row (about 4 KiB to the ``-wal``), never the status, however large (SQLite rewrites
-  a whole row, its overflow pages too, when one of its columns changes). Deleted when the job
-  ends (its outcome holds the final one) or is forgotten.
+  ``WaitState`` JSON without its last status, written after every poll), ``last`` (the last
+  status's JSON when it is ``INLINE_LIMIT`` characters or fewer, written only when it changed),
+  ``outcome`` (JSON, once done), and the lease (``owner``, ``lease_until``, ``lease_gen``) of
+  the ``track run`` that polls it.
+- ``statuses``: an active job's last status when it is larger (``ref``, ``last``), in a table
+  of its own, written only when it changed: a poll that brings the same status rewrites only
+  the small ``jobs`` row (a few KiB to the ``-wal``), never the status, however large (SQLite
+  rewrites a whole row, its overflow pages too, when one of its columns changes). A job's last
+  status is in one of the two places; both are emptied when it ends (its outcome holds the
+  final one).
 - ``outbox``: one row per finished job, written in the transaction that ends the job and never
   changed after: ``key``, ``ref``, ``outcome``; ``delivered`` is set only after every callback
   returned (a delivery in progress holds a claim, ``claim_owner`` / ``claim_until``).
@@ -98,14 +100,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX outbox_pending ON outbox (delivered, created);
     """,
-    # 2: the last status in a table of its own (written only when it changes; a done job's is
-    # in its outcome: ``_move_last`` moves them there), a fencing number per lease, and the file
-    # marked as docstatus's.
+    # 2: the last status out of the waiting state, written only when it changes: in the row when
+    # small, in a table of its own when large (a done job's is in its outcome: ``_move_last``
+    # moves them), a fencing number per lease, and the file marked as docstatus's.
     f"""
     CREATE TABLE statuses (
         ref TEXT PRIMARY KEY,
         last TEXT NOT NULL
     );
+    ALTER TABLE jobs ADD COLUMN last TEXT;
     ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;
     PRAGMA application_id = {APPLICATION_ID};
     """,
@@ -113,9 +116,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 
 
 def _move_last(conn: sqlite3.Connection) -> None:
-    """Version 2's data step: each active job's last status moves from its ``wait`` JSON to the
-    ``statuses`` table (a done job's is dropped: its outcome has it). A ``wait`` that cannot be
-    read is left as it is (the job starts waiting over when a run takes it)."""
+    """Version 2's data step: each active job's last status moves from its ``wait`` JSON to its
+    ``last`` column, or to ``statuses`` when large (a done job's is dropped: its outcome has it).
+    A ``wait`` that cannot be read is left as it is (the job starts waiting over when a run
+    takes it)."""
     for row in fetch(conn, "SELECT rowid, ref, status, wait FROM jobs WHERE wait IS NOT NULL"):
         try:
             data = loads(row["wait"])
@@ -124,9 +128,11 @@ def _move_last(conn: sqlite3.Connection) -> None:
         if not isinstance(data, dict) or "last" not in data:
             continue
         last = data.pop("last")
-        conn.execute("UPDATE jobs SET wait = ? WHERE rowid = ?", (dumps(data), row["rowid"]))
-        if isinstance(last, dict) and row["status"] == "active":
-            conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (row["ref"], dumps(last)))
+        text = dumps(last) if isinstance(last, dict) and row["status"] == "active" else None
+        inline = text if text is not None and len(text) <= INLINE_LIMIT else None
+        conn.execute("UPDATE jobs SET wait = ?, last = ? WHERE rowid = ?", (dumps(data), inline, row["rowid"]))
+        if text is not None and inline is None:
+            conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (row["ref"], text))
 
 
 #: Steps in Python run after ``MIGRATIONS[n]``, in its transaction.
@@ -141,8 +147,14 @@ COPY_LIMIT: Final = 256 * 1024 * 1024
 
 _MAGIC: Final = b"SQLite format 3\x00"
 
-#: Every column of ``jobs`` with its ``rowid`` and its last status (``last``, from ``statuses``).
-JOB_ROWS: Final = "SELECT jobs.rowid AS rowid, jobs.*, statuses.last AS last FROM jobs LEFT JOIN statuses USING (ref)"
+#: A last status of at most this many characters (JSON) is kept in its job's row; a larger one in
+#: ``statuses`` (a row that spills onto overflow pages is rewritten whole at every update).
+INLINE_LIMIT: Final = 2048
+
+#: Every column of ``jobs`` with its ``rowid``, and its large last status (``side_last``).
+JOB_ROWS: Final = (
+    "SELECT jobs.rowid AS rowid, jobs.*, statuses.last AS side_last FROM jobs LEFT JOIN statuses USING (ref)"
+)
 
 
 class TrackerError(DocstatusError):
@@ -535,6 +547,19 @@ class Store:
                 raise
             conn.execute("COMMIT")
 
+    def check_writable(self) -> None:
+        """``TrackerError`` (``readonly``, ``locked``, ...) unless the file takes a write: its
+        header is written again with the same version, then rolled back (nothing changes)."""
+        with self.errors():
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.errors():
             return fetch(self.conn, sql, params)
@@ -657,24 +682,32 @@ class Store:
         state: str,
         wait: str,
         last: str | None,
+        side: bool,
         next_due: float,
         polls: int,
         now: float,
     ) -> bool:
-        """Persist one poll's waiting state (and the last status when ``last`` is given: it
-        changed); False when ``owner`` no longer holds the job's lease ``gen``."""
-        params = (state, wait, next_due, polls, now, ref, owner, gen)
-        sql = (
-            "UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? "
-            "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
-        )
-        if last is None:  # the common case: one small row, no transaction around it
+        """Persist one poll's waiting state, and its last status when ``last`` is given (it
+        changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
+        (``side``: it is there now). False when ``owner`` no longer holds the job's lease ``gen``."""
+        where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+        params: tuple[Any, ...] = (state, wait, next_due, polls, now)
+        if last is None or (len(last) <= INLINE_LIMIT and not side):  # one statement, no transaction around it
+            sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? {where}"  # noqa: S608
+            if last is not None:
+                sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+                params = (*params, last)
             with self.errors():
-                return self.conn.execute(sql, params).rowcount == 1
+                return self.conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1
+        inline = last if len(last) <= INLINE_LIMIT else None
+        sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
         with self.write() as conn:
-            if conn.execute(sql, params).rowcount != 1:
+            if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
                 return False
-            conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
+            if inline is None:
+                conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
+            else:
+                conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
             return True
 
     def finish(
@@ -697,7 +730,7 @@ class Store:
         it at once. Its last status is deleted: the outcome holds the final one."""
         with self.write() as conn:
             cursor = conn.execute(
-                "UPDATE jobs SET status = 'done', state = ?, wait = ?, outcome = ?, polls = ?, "
+                "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
                 "updated = ?, owner = NULL, lease_until = NULL "
                 "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'",
                 (state, wait, outcome, polls, now, ref, owner, gen),

@@ -65,7 +65,7 @@ from docstatus._status import JobStatus
 from docstatus._text import clean, clean_tree, loads, printable
 from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
 
-from ._store import JOB_ROWS, Store, TrackerError, dumps, owner_id
+from ._store import INLINE_LIMIT, JOB_ROWS, Store, TrackerError, dumps, owner_id
 
 if TYPE_CHECKING:
     import builtins
@@ -380,7 +380,8 @@ def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
     wait = None
     if row["wait"] is not None:
         try:
-            wait = read_wait(row["wait"], _get(row, "last"))
+            side = _get(row, "side_last")
+            wait = read_wait(row["wait"], side if side is not None else _get(row, "last"))
         except ValueError as exc:
             damaged["wait"] = _why(exc)
     done = row["status"] == "done"
@@ -746,6 +747,7 @@ class Tracker:
 
         loop = asyncio.get_running_loop()
         owner = owner_id()
+        self.store.check_writable()  # a read-only file, or one locked for good: said before any request
         poll = self._poll
         configs: Configs | None = None
         owned: FleetSession | None = None
@@ -821,6 +823,7 @@ class _Held(NamedTuple):
     meta: Mapping[str, Any]
     gen: int
     rowid: int
+    side: bool  # its last status is in the statuses table (large), not in its row
 
 
 @attrs.define(eq=False)
@@ -998,7 +1001,8 @@ class _Session:
             fleet.drop(old.job)
         job = fleet.add(ref, [job_row.name], waiter, step, now + step.delay, host, expiry=now + step.delay)
         with self.lock:
-            self.held[job_row.ref] = _Held(job, job_row.key, job_row.meta, row["lease_gen"], row["rowid"])
+            side = _get(row, "side_last") is not None
+            self.held[job_row.ref] = _Held(job, job_row.key, job_row.meta, row["lease_gen"], row["rowid"], side)
 
     def _drop(self, ref: str) -> _Held | None:
         with self.lock:
@@ -1034,10 +1038,14 @@ class _Session:
                 state=seen,
                 wait=wait,
                 last=last,
+                side=entry.side,
                 next_due=due,
                 polls=waiter.polls,
                 now=wall,
             )
+            if saved and last is not None and (len(last) > INLINE_LIMIT) != entry.side:
+                with self.lock:
+                    self.held[ref] = entry._replace(side=not entry.side)
             if not saved:
                 self._drop(ref)  # forgotten, or another run took it: nothing more from this one
             elif self.once:
