@@ -346,12 +346,9 @@ def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
     named in ``damaged`` and gets a stand-in value. Never raises."""
     damaged: dict[str, str] = {}
     ref = _stored_text(row["ref"])
-    try:
-        if not isinstance(row["ref"], str):
-            raise ValueError(f"not a text but a stored {type(row['ref']).__name__}")  # noqa: TRY004, TRY301
-        parse_ref(ref)
-    except (ValueError, DocstatusError) as exc:
-        damaged["ref"] = _why(exc)
+    why = _bad_ref(row["ref"])
+    if why is not None:
+        damaged["ref"] = why
     texts = {}
     for name in ("name", "key", "state"):
         value = row[name]
@@ -410,6 +407,19 @@ def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
         owner=owner if isinstance(owner, str) else None,
         damaged=damaged,
     )
+
+
+def _bad_ref(value: object) -> str | None:
+    """Why a stored ref cannot be polled, or ``None``."""
+    if not isinstance(value, str):
+        return f"not a text but a stored {type(value).__name__}"
+    try:
+        canonical = str(parse_ref(value))
+    except (ValueError, DocstatusError) as exc:
+        return _why(exc)
+    if canonical != value:  # docstatus stores the canonical form: a run would not find it again
+        return f"not in its canonical form ({printable(canonical, 120)})"
+    return None
 
 
 def _get(row: Mapping[str, Any] | sqlite3.Row, name: str) -> Any:
