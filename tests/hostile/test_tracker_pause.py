@@ -8,8 +8,9 @@ Promises checked (the README's "two runs never poll one job at once"):
   sends not a single poll after SIGCONT on a job the other run holds (before each poll it
   checks its lease, renewing first when the wall clock says it may have lapsed);
 - a run whose ``on_done`` callback blocks the event loop for longer than the lease keeps its
-  leases (a heartbeat thread renews them): the other run takes none of its jobs, and the run
-  goes on polling once the callback returns;
+  leases and its delivery claim (a heartbeat thread renews them): a run started meanwhile takes
+  none of its jobs and does not deliver that completion too, and the run goes on polling once
+  the callback returns;
 - no job is ever polled by both runs at once.
 """
 
@@ -191,24 +192,24 @@ tracker.run()
 def test_a_callback_that_blocks_past_the_lease_keeps_the_runs_leases(tmp_path: Path) -> None:
     names = ["trigger", *(f"b-{i:02d}" for i in range(30))]
     jobs = Jobs()
-    db, marks = tmp_path / "t.db", tmp_path / "marks.txt"
-    lease, block = 4.0, 12.0
+    db, marks, b_out = tmp_path / "t.db", tmp_path / "marks.txt", tmp_path / "b.out"
+    lease, block = 4.0, 14.0
     token_a, token_b = list(TOKENS)
     with RawServer(jobs, limit=600) as server:
-        added = subprocess.run(
-            _track("add", *(f"artos:{n}" for n in names)), check=False, env=_env(server, db, token_a)
-        )
+        refs = [f"artos:{n}" for n in names]
+        added = subprocess.run(_track("add", *refs), check=False, env=_env(server, db, token_a))
         assert added.returncode == 0
         argv = [sys.executable, "-c", _BLOCKING_RUN, str(db), str(marks), str(block), str(lease)]
         a = subprocess.Popen(argv, env=_env(server, db, token_a), stdout=subprocess.DEVNULL)
         b = None
         try:
             _until(lambda: set(jobs.polled("A")) == set(names), 60, "run A polls every job")
-            run_b = ("run", "--json", "--lease", str(lease), "--host-rate", "1000", "--concurrency", "64")
-            b = subprocess.Popen(_track(*run_b), env=_env(server, db, token_b), stdout=subprocess.DEVNULL)
-            time.sleep(2.0)
             jobs.release.set()  # the trigger ends at A's next poll of it: A's callback blocks
             _until(lambda: marks.exists() and "blocked" in marks.read_text(), 60, "A's callback starts")
+            time.sleep(1.5 * lease)  # A's leases and its delivery claim would have lapsed by now
+            run_b = ("run", "--json", "--lease", str(lease), "--host-rate", "1000", "--concurrency", "64")
+            with b_out.open("wb") as out:
+                b = subprocess.Popen(_track(*run_b), env=_env(server, db, token_b), stdout=out)
             _until(lambda: "returned" in marks.read_text(), block + 60, "A's callback returns")
             returned = float(marks.read_text().split("returned ")[1].split()[0])
             time.sleep(2 * lease)
@@ -217,9 +218,11 @@ def test_a_callback_that_blocks_past_the_lease_keeps_the_runs_leases(tmp_path: P
     taken = jobs.polled("B")
     late = _polls_after_the_other_took_over(jobs)
     print(
-        f"B's polls on A's jobs while A's callback blocked {block:g} s: {sum(taken.values())}; A's after: {len(late)}"
+        f"B's polls on A's jobs while A's callback blocked {block:g} s: {sum(taken.values())}; "
+        f"A's after: {len(late)}; completions B delivered: {len(b_out.read_bytes().splitlines())}"
     )
     assert late == []  # A never polled a job B had taken
     assert taken == {}  # B took none: A's leases stayed alive while its callback ran
+    assert b_out.read_bytes() == b""  # nor did B deliver the completion A's callback had in hand
     assert jobs.polled("A", since=returned)  # and A went on polling after it
     assert jobs.overlaps == []

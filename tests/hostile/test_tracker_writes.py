@@ -106,4 +106,5 @@ def test_a_large_status_is_written_once_not_at_every_poll(tmp_path: Path) -> Non
         assert job is not None
         assert job.status is not None
         assert job.status.step == step  # track show has it whole
-        assert job.polls == first_polls + second_polls
+        # (a poll in flight when a run stopped reached the server, not the database)
+        assert first_polls + second_polls - 2 <= job.polls <= first_polls + second_polls

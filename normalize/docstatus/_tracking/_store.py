@@ -638,9 +638,11 @@ class Store:
             )
         return claimed
 
-    def renew(self, owner: str, leases: Sequence[tuple[str, int]], until: float) -> set[str]:
-        """Extend the leases ``owner`` still holds (each ``(ref, lease_gen)``); the refs it no
-        longer holds (another run claimed them since, or they ended or were forgotten)."""
+    def renew(self, owner: str, leases: Sequence[tuple[str, int]], until: float, *, claims: bool = False) -> set[str]:
+        """Extend the leases ``owner`` still holds (each ``(ref, lease_gen)``), and with
+        ``claims`` its delivery claims too (a callback running long keeps its completion from
+        being delivered by another run at the same time); the refs it no longer holds (another
+        run claimed them since, or they ended or were forgotten)."""
         lost: set[str] = set()
         with self.write() as conn:
             for ref, gen in leases:
@@ -651,6 +653,10 @@ class Store:
                 )
                 if cursor.rowcount != 1:
                     lost.add(ref)
+            if claims:
+                conn.execute(
+                    "UPDATE outbox SET claim_until = ? WHERE delivered IS NULL AND claim_owner = ?", (until, owner)
+                )
         return lost
 
     def release(self, owner: str, leases: Sequence[tuple[str, int]]) -> None:

@@ -11,9 +11,10 @@ How it works:
   each job was: same backoff, same deadline, and the polls that fell due meanwhile spread over
   each job's own interval (``Waiter.resume``), not a burst.
 - Leases and pauses: each claim of a job bumps its ``lease_gen`` (a fencing number), and every
-  write checks it. A heartbeat thread, with its own connection, renews the leases every third
-  of ``lease``, so a callback that blocks the event loop (up to ``STALL_LIMIT``) does not let
-  them lapse. Right before each poll's request, the run checks on the wall clock that its
+  write checks it. A heartbeat thread, with its own connection, renews the leases (and the
+  run's delivery claims) every third of ``lease``, so a callback that blocks the event loop (up
+  to ``STALL_LIMIT``) does not let them lapse, nor lets another run deliver the same completion
+  meanwhile. Right before each poll's request, the run checks on the wall clock that its
   leases were confirmed less than two thirds of ``lease`` ago; if not (the process was paused:
   SIGSTOP, a laptop asleep), it renews them first and drops every job another run took
   meanwhile, without polling it. So two runs never poll one job at once, except a poll that was
@@ -429,6 +430,29 @@ def _get(row: Mapping[str, Any] | sqlite3.Row, name: str) -> Any:
         return None
 
 
+def _claimed(row: Mapping[str, Any]) -> tuple[JobRef, str, str, dict[str, Any], float, float] | None:
+    """What a run needs of a claimed row (``NEEDED``: its ref, name, key, meta, added time and
+    deadline), when all of it can be read; else ``None`` (``read_job`` says what cannot). The
+    fast path of the checks ``read_job`` makes, for every job a run takes."""
+    ref, name, key, meta_text = row["ref"], row["name"], row["key"], row["meta"]
+    if not (isinstance(ref, str) and isinstance(name, str) and name and isinstance(key, str) and key):
+        return None
+    if not isinstance(meta_text, str):
+        return None
+    try:
+        job = parse_ref(ref)
+        meta = loads(meta_text)
+    except (ValueError, DocstatusError):
+        return None
+    if str(job) != ref or not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+        return None
+    added, deadline = row["added"], row["deadline"]
+    for value in (added, deadline):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+    return job, name, key, meta, float(added), float(deadline)
+
+
 def damage_line(job: TrackedJob, fields: Iterable[str] | None = None) -> str:
     """What is damaged in ``job``'s row, as one phrase: ``meta: not valid JSON (...); ...``."""
     names = job.damaged if fields is None else [f for f in fields if f in job.damaged]
@@ -677,7 +701,8 @@ class Tracker:
         """The completions not yet delivered, oldest first. Each is marked delivered when you
         ask for the next one (the body of your ``for`` loop returned); leaving the loop early
         (or a crash) leaves the one in hand undelivered: it comes again, with the same key. One
-        whose stored outcome cannot be read is skipped (a warning names it)."""
+        whose stored outcome cannot be read is skipped (a warning names it). Each is claimed
+        for ``lease`` seconds: one kept in hand longer may be handed to another consumer too."""
         owner = owner_id()
         skip: set[int] = set()
         while True:
@@ -879,16 +904,16 @@ class _Session:
             return [(ref, entry.gen) for ref, entry in self.held.items()]
 
     def renew(self, store: Store, *, if_stale: bool = False) -> None:
-        """Renew every lease held (one transaction); note the ones lost. From the heartbeat
-        thread (its own connection) or the loop (``if_stale``: only if no renewal confirmed
-        them meanwhile)."""
+        """Renew every lease held and every delivery claim (one transaction); note the leases
+        lost. From the heartbeat thread (its own connection) or the loop (``if_stale``: only if
+        no renewal confirmed them meanwhile)."""
         lease = self.tracker.lease
         with self.renewing:
             if if_stale and self.fresh():
                 return
             start = time.time()
             leases = self.leases()
-            lost = store.renew(self.owner, leases, start + lease) if leases else set()
+            lost = store.renew(self.owner, leases, start + lease, claims=bool(self.tracker.callbacks))
             with self.lock:
                 self.lost.update((ref, gen) for ref, gen in leases if ref in lost)
                 self.valid_until = start + lease
@@ -971,48 +996,58 @@ class _Session:
         """Wait on a claimed job, from where its saved state was (a damaged row: skipped, or
         its waiting started over)."""
         tracker, fleet = self.tracker, self.fleet
-        job_row = read_job(row)
-        damage = damage_line(job_row, NEEDED)
-        if damage:
-            self.skip.add(row["rowid"])
-            tracker.skipped[job_row.ref] = damage
-            logger.warning(
-                "tracked job %s cannot be polled: its row is damaged (%s); skipped and left as it is "
-                "(fix the row, or `docstatus track forget` the job)",
-                printable(job_row.ref, 200),
-                damage,
-            )
-            tracker.store.release_rows(self.owner, [row["rowid"]])
+        claimed = _claimed(row)
+        if claimed is None:
+            self._skip(row)
             return
-        ref = parse_ref(job_row.ref)
+        ref, name, key, meta, added, deadline = claimed
+        text = row["ref"]
         if self.configs is not None:
             try:
                 self.configs.for_ref(ref)
             except DocstatusError:
-                tracker.store.release(self.owner, [(job_row.ref, row["lease_gen"])])
+                tracker.store.release(self.owner, [(text, row["lease_gen"])])
                 raise
-        state = job_row.wait
-        if "wait" in job_row.damaged:
-            logger.warning(
-                "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over",
-                printable(job_row.ref, 200),
-                job_row.damaged["wait"],
-            )
+        side = _get(row, "side_last")
+        state = None
+        if row["wait"] is not None:
+            try:
+                state = read_wait(row["wait"], side if side is not None else _get(row, "last"))
+            except ValueError as exc:
+                logger.warning(
+                    "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over",
+                    text,
+                    _why(exc),
+                )
         if state is None:
-            state = WaitState(ref=job_row.name, started=job_row.added, deadline=job_row.deadline)
+            state = WaitState(ref=name, started=added, deadline=deadline)
         else:
-            state = attrs.evolve(state, deadline=job_row.deadline)
+            state = attrs.evolve(state, deadline=deadline)
         now, wall = fleet.clock(), time.time()
         waiter = Waiter.restore(state, tracker.policy, now, wall, draw=self.draw)
         step = waiter.resume(now, spread=tracker.spread)
         host = fleet.host(ref, self.configs, tracker.host_concurrency, tracker.host_rate)
-        old = self.held.get(job_row.ref)
+        old = self.held.get(text)
         if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
             fleet.drop(old.job)
-        job = fleet.add(ref, [job_row.name], waiter, step, now + step.delay, host, expiry=now + step.delay)
+        job = fleet.add(ref, [name], waiter, step, now + step.delay, host, expiry=now + step.delay)
         with self.lock:
-            side = _get(row, "side_last") is not None
-            self.held[job_row.ref] = _Held(job, job_row.key, job_row.meta, row["lease_gen"], row["rowid"], side)
+            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side is not None)
+
+    def _skip(self, row: Mapping[str, Any]) -> None:
+        """A claimed row a run cannot poll: said once, left as it is, its lease given up."""
+        tracker = self.tracker
+        job_row = read_job(row)
+        damage = damage_line(job_row, NEEDED) or "it cannot be read"
+        self.skip.add(row["rowid"])
+        tracker.skipped[job_row.ref] = damage
+        logger.warning(
+            "tracked job %s cannot be polled: its row is damaged (%s); skipped and left as it is "
+            "(fix the row, or `docstatus track forget` the job)",
+            printable(job_row.ref, 200),
+            damage,
+        )
+        tracker.store.release_rows(self.owner, [row["rowid"]])
 
     def _drop(self, ref: str) -> _Held | None:
         with self.lock:
