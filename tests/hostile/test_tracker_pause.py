@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP (POSIX)")
 
 TOKENS = {"tok-PAUSE-run-a-4d5e6f": "A", "tok-PAUSE-run-b-7a8b9c": "B"}
-LEASE = 3.0
+LEASE = 5.0
 
 
 @attrs.define
@@ -193,7 +193,7 @@ def test_a_callback_that_blocks_past_the_lease_keeps_the_runs_leases(tmp_path: P
     names = ["trigger", *(f"b-{i:02d}" for i in range(30))]
     jobs = Jobs()
     db, marks, b_out = tmp_path / "t.db", tmp_path / "marks.txt", tmp_path / "b.out"
-    lease, block = 4.0, 14.0
+    lease, block = 5.0, 15.0
     token_a, token_b = list(TOKENS)
     with RawServer(jobs, limit=600) as server:
         refs = [f"artos:{n}" for n in names]
