@@ -13,12 +13,13 @@
 
 The database is ``--db``, else ``DOCSTATUS_TRACK_DB``, else ``track.db`` in the user's data
 directory. ``track add`` creates the file, never a missing folder (exit 2 naming it; only the
-default location's own folder is made); the other commands never create one. Credentials stay
-in the environment (``DOCSTATUS_<PROVIDER>_TOKEN``), never in the database.
+default location's own folder is made); the other commands never create one (``run``: exit 2;
+``ls``: nothing listed; ``show``/``forget``: 4). Credentials stay in the environment
+(``DOCSTATUS_<PROVIDER>_TOKEN``), never in the database.
 
-``track run`` ends with one stderr line: how many jobs ended in that run, and how the whole
+``track run`` ends with one stderr line: how many ended jobs it delivered, and how the whole
 database stands (ended succeeded, ended otherwise, still active), since its exit code covers
-only the jobs it ended itself (a run after a crash may end none while the database holds
+only the jobs whose end it delivered (a run after a crash may end none while the database holds
 failed jobs).
 
 Exit codes, as for ``wait`` (the most serious outcome wins): 70 internal error; 2 usage or
@@ -43,6 +44,7 @@ import json
 import math
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -343,7 +345,7 @@ def _summary(tracker: Tracker, ended: int, args: argparse.Namespace) -> None:
     """The run's last line: the ends it delivered (its own, and those an earlier run left
     undelivered), and how the whole database stands."""
     totals = tracker.totals()
-    where = f" --db {tracker.path}" if args.db else ""
+    where = f" --db {shlex.quote(tracker.path)}" if args.db else ""
     skipped, undeliverable = len(tracker.skipped), len(tracker.undeliverable)
     say(
         f"docstatus track run: this run delivered {ended} ended job{'s' if ended != 1 else ''} (the exit code "

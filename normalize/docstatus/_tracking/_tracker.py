@@ -969,14 +969,15 @@ class _Session:
             wall = time.time()
             if not (self.once and claimed_once):
                 room = tracker.capacity - len(self.held)
-                rows = store.claim(
-                    self.owner, room, wall, tracker.lease, due_by=wall if self.once else None, skip=self.skip
-                )
-                claimed_once = True
-                if rows and not self.held:
-                    self.valid_until = wall + tracker.lease
-                for row in rows:
-                    self.enlist(row)
+                with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
+                    rows = store.claim(
+                        self.owner, room, wall, tracker.lease, due_by=wall if self.once else None, skip=self.skip
+                    )
+                    claimed_once = True
+                    if rows and not self.held:
+                        self.valid_until = wall + tracker.lease
+                    for row in rows:
+                        self.enlist(row)
             if not self.held:
                 if self.once:
                     return
