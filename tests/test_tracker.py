@@ -425,3 +425,111 @@ def test_cli_db_from_the_environment(tmp_path: pathlib.Path, monkeypatch: pytest
     monkeypatch.setenv("DOCSTATUS_TRACK_DB", str(db))
     assert track_main(["track", "add", "artos:e1"]) == 0
     assert db.exists()
+
+
+# --- stored values read as untrusted, leases fenced
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"key": 5}, "key"),
+        ({"ref": ""}, "ref"),
+        ({"state": None}, "state"),
+        ({"status": {"provider": "nobody"}}, "status"),
+        ({"message": ["x"]}, "message"),
+        ({"meta": [1]}, "meta"),
+        ({"finished": "today"}, "finished"),
+        ({"finished": math.inf}, "finished"),
+    ],
+)
+def test_completion_from_dict_names_the_malformed_field(change: dict[str, Any], field: str) -> None:
+    good = Completion(key="dst_1", ref="artos:a", name="artos:a", state="failed", message="m", meta={"k": "v"})
+    assert Completion.from_dict(json.loads(json.dumps(good.to_dict()))) == good
+    with pytest.raises(ValueError, match=f"Completion.{field}"):
+        Completion.from_dict({**good.to_dict(), **change})
+    with pytest.raises(ValueError, match="JSON object"):
+        Completion.from_dict([good.to_dict()])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"ref": 5, "name": None, "key": b"\xff", "state": 3.5, "meta": None, "added": "x", "deadline": None},
+        {"meta": "[" * 5000, "wait": "{", "outcome": "null", "polls": True, "next_due": math.nan},
+        {"wait": '{"v": 1}', "last": "[]", "outcome": '{"key": "k"}', "status": "done", "owner": 7},
+        {"ref": "sarvam:898DFAD4-1234-4ABC-8DEF-0123456789AB", "meta": '{"a": "\\ud800"}'},
+    ],
+)
+def test_read_job_never_raises_and_names_what_it_could_not_read(row: dict[str, Any]) -> None:
+    from docstatus._tracking._tracker import read_job  # noqa: PLC0415
+
+    base = {
+        "ref": "artos:a",
+        "name": "artos:a",
+        "key": "dst_1",
+        "state": "new",
+        "status": "active",
+        "meta": "{}",
+        "added": 1.0,
+        "deadline": 2.0,
+        "next_due": 1.0,
+        "polls": 0,
+        "wait": None,
+        "last": None,
+        "outcome": None,
+        "owner": None,
+    }
+    job = read_job({**base, **row})
+    assert job.damaged
+    assert set(job.damaged) <= {*base, "outcome"}
+    assert all(isinstance(why, str) and why for why in job.damaged.values())
+    json.dumps(job.to_dict(), allow_nan=False)  # JSON: a time that cannot be read is null
+    assert all(isinstance(value, str) for value in (job.ref, job.name, job.key, job.state))
+
+
+def test_every_claim_bumps_the_lease_generation_and_a_stale_holder_writes_nothing(tmp_path: pathlib.Path) -> None:
+    from docstatus._tracking._store import Store  # noqa: PLC0415
+
+    with _tracker(tmp_path, Jobs()) as tracker:
+        tracker.add("artos:g")
+    store = Store.open(str(tmp_path / "t.db"))
+    try:
+        now = time.time()
+        (first,) = store.claim("host:1:a", 10, now, 0.5, due_by=None)
+        assert first["lease_gen"] == 1
+        # The lease lapses; another run takes the job; then the first one's lease lapses again
+        # and it claims the job back: each claim has its own generation.
+        (second,) = store.claim("host:2:b", 10, now + 1.0, 0.5, due_by=None)
+        assert second["lease_gen"] == 2
+        (third,) = store.claim("host:1:a", 10, now + 2.0, 30.0, due_by=None)
+        assert third["lease_gen"] == 3
+        common = {
+            "state": "running",
+            "wait": "{}",
+            "last": None,
+            "side": False,
+            "next_due": now,
+            "polls": 1,
+            "now": now,
+        }
+        assert not store.save("host:1:a", "artos:g", 1, **common)  # the first claim's: fenced
+        assert not store.save("host:2:b", "artos:g", 2, **common)
+        assert store.renew("host:1:a", [("artos:g", 1)], now + 60) == {"artos:g"}
+        assert store.renew("host:1:a", [("artos:g", 3)], now + 60) == set()
+        assert store.save("host:1:a", "artos:g", 3, **common)
+        assert not store.finish(
+            "host:1:a", "artos:g", 1, "k", state="failed", wait="{}", outcome="{}", polls=1, now=now, lease=None
+        )
+    finally:
+        store.close()
+
+
+def test_totals_count_ended_succeeded_ended_otherwise_and_active(tmp_path: pathlib.Path) -> None:
+    jobs = Jobs(polls_to_end=1, end={"artos:t2": State.FAILED, "artos:t3": State.CANCELLED})
+    with _tracker(tmp_path, jobs) as tracker:
+        tracker.add_many(["artos:t1", "artos:t2", "artos:t3"])
+        tracker.run()
+        tracker.add("artos:t4")
+        assert tracker.totals() == {"succeeded": 1, "not_succeeded": 2, "active": 1}
+        assert tracker.counts() == {"succeeded": 1, "failed": 1, "cancelled": 1, "new": 1}

@@ -12,8 +12,15 @@
   ``docstatus track forget REF...``.
 
 The database is ``--db``, else ``DOCSTATUS_TRACK_DB``, else ``track.db`` in the user's data
-directory. Credentials stay in the environment (``DOCSTATUS_<PROVIDER>_TOKEN``), never in the
-database.
+directory. ``track add`` creates the file, never a missing folder (exit 2 naming it; only the
+default location's own folder is made); the other commands never create one (``run``: exit 2;
+``ls``: nothing listed; ``show``/``forget``: 4). Credentials stay in the environment
+(``DOCSTATUS_<PROVIDER>_TOKEN``), never in the database.
+
+``track run`` ends with one stderr line: how many ended jobs it delivered, and how the whole
+database stands (ended succeeded, ended otherwise, still active), since its exit code covers
+only the jobs whose end it delivered (a run after a crash may end none while the database holds
+failed jobs).
 
 Exit codes, as for ``wait`` (the most serious outcome wins): 70 internal error; 2 usage or
 configuration error, or the database cannot be used (corrupt, locked, read-only, written by a
@@ -22,7 +29,10 @@ newer docstatus, disk full: one line saying which); 4 authentication failed or j
 or network failures until the deadline; 5 a job's deadline passed; 1 a job failed, partially
 succeeded, was cancelled or waits for an action; 0 otherwise (``run --once``: jobs not ended yet
 count 0); 130 interrupted; 141 stdout closed early. ``run``'s code covers the jobs that ended
-in that run.
+in that run (see its last line for the others). A damaged row (a field that cannot be read) is
+one stderr line naming its job: ``ls`` and ``show`` show what can be read, ``run`` skips it (or
+starts its waiting over when only its saved waiting state is damaged) and goes on with the
+others; the code is then at least 2.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import json
 import math
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -72,11 +83,15 @@ DB_ENV: Final = "DOCSTATUS_TRACK_DB"
 
 _EPILOG = """\
 database: --db, else $DOCSTATUS_TRACK_DB, else track.db in the user's data directory.
+`track add` creates the file (never a missing folder); the other commands never do.
 
-exit codes (the most serious outcome wins):
+exit codes (the most serious outcome wins; `run`: of the jobs that run ended, not of
+jobs ended before, e.g. by a run that crashed: its last stderr line counts the whole
+database, and `docstatus track ls --state done` lists them):
   70   internal error (a bug in docstatus: please report it)
-  2    usage or configuration error; the database cannot be used (corrupt, locked,
-       read-only, newer schema, disk full)
+  2    usage or configuration error; the database cannot be used (not a docstatus
+       database, corrupt, locked, read-only, newer schema, disk full, its folder
+       missing) or holds a damaged row (named on stderr; the others go on)
   4    authentication failed or job not found (show/forget: REF is not tracked)
   3    the provider answered malformed responses until a job's deadline
   6    the provider or the network failed until a job's deadline
@@ -139,7 +154,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--deadline", type=parse_duration, metavar="D", help="from now: 90s, 15m, 2h, 1d (default 1h)")
     add.set_defaults(handler=_add)
 
-    run = sub.add_parser("run", parents=[common], help="poll until no job is left", epilog=_EPILOG, formatter_class=raw)
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="poll until no job is left",
+        description="Poll the tracked jobs until none is left active. The exit code covers the jobs this run "
+        "ended; the last stderr line counts the whole database (ended succeeded, ended otherwise, active).",
+        epilog=_EPILOG,
+        formatter_class=raw,
+    )
     run.add_argument("--once", action="store_true", help="poll each job that is due once, then stop")
     run.add_argument("--json", action="store_true", help="one completion JSON line per job that ends")
     run.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight (default 32)")
@@ -183,10 +206,39 @@ def completion_code(completion: Completion) -> int:
     return EXIT_PROVIDER
 
 
-def _open(args: argparse.Namespace, **options: Any) -> Tracker:
+def _db_path(args: argparse.Namespace, *, create: bool) -> str | None:
+    """The database's path; ``None`` when it does not exist and ``create`` is false. The default
+    location gets its folder made; a path given never does (``Tracker`` then says it is missing)."""
+    given = args.db or os.environ.get(DB_ENV, "").strip()
+    path = given or default_db()
+    if Path(path).exists():
+        return path
+    if not given and create:
+        with contextlib.suppress(OSError):  # else Tracker says what is wrong with it
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not create and Path(path).absolute().parent.is_dir():
+        return None
+    return path  # created by Tracker, or refused with a TrackerError naming the missing folder
+
+
+def _open(args: argparse.Namespace, *, create: bool = False, **options: Any) -> Tracker | None:
+    """The tracker on the database, or ``None`` (``create`` false) when the file does not exist."""
     from ._tracking import Tracker  # noqa: PLC0415
 
-    return Tracker(args.db or default_db(), **options)
+    path = _db_path(args, create=create)
+    return None if path is None else Tracker(path, **options)
+
+
+def _missing(args: argparse.Namespace) -> str:
+    path = args.db or os.environ.get(DB_ENV, "").strip() or default_db()
+    return f"no tracking database at {path} (`docstatus track add` creates it)"
+
+
+def _damaged(command: str, job: Any) -> None:
+    """One line naming a damaged row's job and what could not be read."""
+    from ._tracking._tracker import damage_line  # noqa: PLC0415
+
+    fail(command, job.name or job.ref, f"its row is damaged ({damage_line(job)}); shown as far as it can be read")
 
 
 def _guard(command: str, args: argparse.Namespace, body: Any) -> int:
@@ -230,7 +282,9 @@ def _add_body(args: argparse.Namespace) -> int:
             bad.append(EXIT_USAGE)
     if bad:
         return combine(bad)
-    with _open(args) as tracker:
+    opened = _open(args, create=True)
+    assert opened is not None
+    with opened as tracker:
         added = tracker.add_many(refs, meta=dict(args.meta) or None, deadline=args.deadline)
     say(f"docstatus track add: {added} added, {len(set(refs)) - added} already tracked ({tracker.path})")
     return EXIT_OK
@@ -261,9 +315,13 @@ def _run_body(args: argparse.Namespace) -> int:
             fail("track run", completion.name, f"ended {completion.state}" + (f": {why}" if why else ""))
 
     options = {"concurrency": args.concurrency, "host_rate": args.host_rate, "lease": args.lease, "on_done": ended}
-    with _open(args, **options) as tracker:
+    opened = _open(args, **options)
+    if opened is None:
+        fail("track run", "--db", _missing(args))
+        return EXIT_USAGE
+    with opened as tracker:
         if not json_lines:
-            progress = _Progress(sum(1 for _ in tracker.list("active")))
+            progress = _Progress(tracker.totals()["active"])
 
         async def main() -> None:
             stop = asyncio.Event()
@@ -277,7 +335,26 @@ def _run_body(args: argparse.Namespace) -> int:
                 asyncio.run(main())
         else:
             asyncio.run(main())
+        _summary(tracker, len(codes), args)
+        if tracker.skipped or tracker.undeliverable:
+            codes.append(EXIT_USAGE)
     return combine(codes)
+
+
+def _summary(tracker: Tracker, ended: int, args: argparse.Namespace) -> None:
+    """The run's last line: the ends it delivered (its own, and those an earlier run left
+    undelivered), and how the whole database stands."""
+    totals = tracker.totals()
+    where = f" --db {shlex.quote(tracker.path)}" if args.db else ""
+    skipped, undeliverable = len(tracker.skipped), len(tracker.undeliverable)
+    say(
+        f"docstatus track run: this run delivered {ended} ended job{'s' if ended != 1 else ''} (the exit code "
+        f"covers these); {tracker.path} holds {totals['succeeded']} ended succeeded, {totals['not_succeeded']} ended "
+        f"otherwise, {totals['active']} active"
+        + (f" ({skipped} of them skipped: their rows are damaged, named above)" if skipped else "")
+        + (f", {undeliverable} completion(s) not delivered: damaged, named above" if undeliverable else "")
+        + f"; list them: docstatus track ls{where} --state done (or active)"
+    )
 
 
 class _Progress:
@@ -320,12 +397,20 @@ def _ls_body(args: argparse.Namespace) -> int:
     if args.state is not None and args.state not in STATE_FILTERS:
         fail("track ls", "--state", f"must be one of {', '.join(STATE_FILTERS)}")
         return EXIT_USAGE
-    with _open(args) as tracker:
+    opened = _open(args)
+    if opened is None:
+        say(f"docstatus track ls: {_missing(args)}")
+        return EXIT_OK
+    with opened as tracker:
         jobs = tracker.list(args.state)
+    damaged = [job for job in jobs if job.damaged]
+    for job in damaged:
+        _damaged("track ls", job)
+    code = EXIT_USAGE if damaged else EXIT_OK
     if args.json:
         for job in jobs:
             emit(json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False))
-        return EXIT_OK
+        return code
     now = time.time()
     rows = [(printable(j.name), printable(j.state), j) for j in jobs]  # a row's text shown as it is, never run
     width = max([len(name) for name, _, _ in rows] + [3])
@@ -333,10 +418,12 @@ def _ls_body(args: argparse.Namespace) -> int:
     for name, state, job in rows:
         nxt = "-" if job.done else _ago(job.next_due - now)
         emit(f"{name:<{width}}  {state:<19}  {job.polls:>5}  {nxt}")
-    return EXIT_OK
+    return code
 
 
 def _ago(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "?"
     if seconds <= 0:
         return "due"
     if seconds < 120:
@@ -351,13 +438,19 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _show_body(args: argparse.Namespace) -> int:
-    with _open(args) as tracker:
+    opened = _open(args)
+    if opened is None:
+        fail("track show", args.ref, f"not tracked: {_missing(args)}")
+        return EXIT_AUTH_OR_NOT_FOUND
+    with opened as tracker:
         job = tracker.get(args.ref)
     if job is None:
         fail("track show", args.ref, "not tracked")
         return EXIT_AUTH_OR_NOT_FOUND
+    if job.damaged:
+        _damaged("track show", job)
     emit(json.dumps(job.to_dict(), indent=2, ensure_ascii=False))
-    return EXIT_OK
+    return EXIT_USAGE if job.damaged else EXIT_OK
 
 
 def _forget(args: argparse.Namespace) -> int:
@@ -368,7 +461,12 @@ def _forget_body(args: argparse.Namespace) -> int:
     from ._refs import parse_ref  # noqa: PLC0415
 
     codes = []
-    with _open(args) as tracker:
+    opened = _open(args)
+    if opened is None:
+        for ref in args.refs:
+            fail("track forget", ref, f"not tracked: {_missing(args)}")
+        return EXIT_AUTH_OR_NOT_FOUND
+    with opened as tracker:
         for ref in args.refs:
             try:
                 parse_ref(ref)

@@ -108,6 +108,7 @@ def _forked(
 def _warm_imports() -> None:
     """Import now what the CLI imports lazily (the child may not be able to read the files)."""
     import docstatus._cli_track  # noqa: PLC0415
+    import docstatus._fetch  # noqa: PLC0415  # imported when a run makes its HTTP session
     import docstatus._refs  # noqa: PLC0415
     import docstatus._tracking._tracker  # noqa: PLC0415
     import docstatus._waiting._many  # noqa: PLC0415

@@ -6,16 +6,32 @@ Tables (schema version in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes versi
 - ``jobs``: one row per tracked job, by canonical ref: the string given, its idempotency
   ``key``, ``meta`` (JSON), ``added``, ``deadline`` (wall clock), ``status`` (``active`` or
   ``done``), ``state`` (the last state seen, or how it ended), ``next_due``, ``wait`` (the
-  ``WaitState`` JSON, persisted after every poll), ``outcome`` (JSON, once done), and the lease
-  (``owner``, ``lease_until``) of the ``track run`` that polls it.
+  ``WaitState`` JSON without its last status, written after every poll), ``last`` (the last
+  status's JSON when it is ``INLINE_LIMIT`` characters or fewer, written only when it changed),
+  ``outcome`` (JSON, once done), and the lease (``owner``, ``lease_until``, ``lease_gen``) of
+  the ``track run`` that polls it.
+- ``statuses``: an active job's last status when it is larger (``ref``, ``last``), in a table
+  of its own, written only when it changed: a poll that brings the same status rewrites only
+  the small ``jobs`` row (a few KiB to the ``-wal``), never the status, however large (SQLite
+  rewrites a whole row, its overflow pages too, when one of its columns changes). A job's last
+  status is in one of the two places; both are emptied when it ends (its outcome holds the
+  final one).
 - ``outbox``: one row per finished job, written in the transaction that ends the job and never
   changed after: ``key``, ``ref``, ``outcome``; ``delivered`` is set only after every callback
   returned (a delivery in progress holds a claim, ``claim_owner`` / ``claim_until``).
 
+Ours or not: a file is used only once it is known to be a docstatus tracking database, decided
+before anything is written to it (no journal mode, no migration, no ``-wal``/``-shm`` left
+beside it): by ``PRAGMA application_id`` (``APPLICATION_ID``, set when the file is made and by
+the migration to version 2), or, for a file made before it, by an exact comparison of its schema
+with version 1's. Another program's SQLite file, a file that is not SQLite, and a damaged one are
+refused with their bytes unchanged. A missing file is created, never a missing folder.
+
 Concurrency: every write that picks rows (claims) is ``BEGIN IMMEDIATE``, so two processes never
-pick the same row; every write about a job checks that the writer still holds its lease and
-that the job is still active, so a run that lost its lease cannot overwrite anything, and a job
-ends once, with one outcome.
+pick the same row, and each claim of a job bumps its ``lease_gen`` (a fencing number); every
+write about a job checks that the writer still holds that lease (owner and generation) and that
+the job is still active, so a run that lost its lease cannot overwrite anything, and a job ends
+once, with one outcome.
 
 Durability: WAL with ``synchronous=NORMAL``: a committed transaction survives the process being
 killed (``kill -9``); on power loss the last transactions may be lost, never the file's
@@ -26,21 +42,29 @@ configured tokens scrubbed once more, belt and braces), never a configuration.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import shutil
 import socket
 import sqlite3
+import stat
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from docstatus._exceptions import DocstatusError
 from docstatus._secrets import scrub
+from docstatus._text import loads
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 #: The schema version this docstatus writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+
+#: ``PRAGMA application_id`` of a docstatus tracking database: "DSTK".
+APPLICATION_ID: Final = 0x4453544B
 
 #: ``MIGRATIONS[n]`` takes a file from schema version ``n`` to ``n + 1``.
 MIGRATIONS: Final[tuple[str, ...]] = (
@@ -76,17 +100,70 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX outbox_pending ON outbox (delivered, created);
     """,
+    # 2: the last status out of the waiting state, written only when it changes: in the row when
+    # small, in a table of its own when large (a done job's is in its outcome: ``_move_last``
+    # moves them), a fencing number per lease, and the file marked as docstatus's.
+    f"""
+    CREATE TABLE statuses (
+        ref TEXT PRIMARY KEY,
+        last TEXT NOT NULL
+    );
+    ALTER TABLE jobs ADD COLUMN last TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;
+    PRAGMA application_id = {APPLICATION_ID};
+    """,
 )
+
+
+def _move_last(conn: sqlite3.Connection) -> None:
+    """Version 2's data step: each active job's last status moves from its ``wait`` JSON to its
+    ``last`` column, or to ``statuses`` when large (a done job's is dropped: its outcome has it).
+    A ``wait`` that cannot be read is left as it is (the job starts waiting over when a run
+    takes it)."""
+    for row in fetch(conn, "SELECT rowid, ref, status, wait FROM jobs WHERE wait IS NOT NULL"):
+        try:
+            data = loads(row["wait"])
+        except (ValueError, TypeError):
+            continue
+        if not isinstance(data, dict) or "last" not in data:
+            continue
+        last = data.pop("last")
+        text = dumps(last) if isinstance(last, dict) and row["status"] == "active" else None
+        inline = text if text is not None and len(text) <= INLINE_LIMIT else None
+        conn.execute("UPDATE jobs SET wait = ?, last = ? WHERE rowid = ?", (dumps(data), inline, row["rowid"]))
+        if text is not None and inline is None:
+            conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (row["ref"], text))
+
+
+#: Steps in Python run after ``MIGRATIONS[n]``, in its transaction.
+DATA_STEPS: Final[dict[int, Callable[[sqlite3.Connection], None]]] = {1: _move_last}
 
 #: Seconds a statement waits for another process's write lock before the database counts as locked.
 BUSY_TIMEOUT: Final = 30.0
 
+#: A file without ``APPLICATION_ID`` whose schema cannot be read from the main file alone (it
+#: sits in its ``-wal``) is read from a private copy, up to this many bytes; a larger one is refused.
+COPY_LIMIT: Final = 256 * 1024 * 1024
+
+_MAGIC: Final = b"SQLite format 3\x00"
+
+#: A last status of at most this many characters (JSON) is kept in its job's row; a larger one in
+#: ``statuses`` (a row that spills onto overflow pages is rewritten whole at every update).
+INLINE_LIMIT: Final = 2048
+
+#: Every column of ``jobs`` with its ``rowid``, and its large last status (``side_last``).
+JOB_ROWS: Final = (
+    "SELECT jobs.rowid AS rowid, jobs.*, statuses.last AS side_last FROM jobs LEFT JOIN statuses USING (ref)"
+)
+
 
 class TrackerError(DocstatusError):
-    """The tracker's database cannot be used: ``reason`` is ``corrupt``, ``locked``,
-    ``readonly``, ``newer`` (written by a newer docstatus), ``full`` (the disk is full, or refused
-    a write: a quota, a file size limit, a failing disk) or ``open``
-    (the file cannot be opened). Nothing was lost: what was committed before stays.
+    """The tracker's database cannot be used: ``reason`` is ``corrupt`` (damaged, or not a
+    docstatus tracking database: another program's, or not SQLite at all; it is left as it was),
+    ``locked``, ``readonly``, ``newer`` (written by a newer docstatus), ``full`` (the disk is
+    full, or refused a write: a quota, a file size limit, a failing disk) or ``open`` (the file
+    cannot be opened, or its folder does not exist). Nothing was lost: what was committed
+    before stays.
 
     Attributes:
         reason: One of the words above.
@@ -142,6 +219,15 @@ def tracker_error(path: str, exc: sqlite3.Error) -> TrackerError:
     )
 
 
+def _not_ours(path: str, what: str) -> TrackerError:
+    return TrackerError(
+        f"tracking database {path}: {what}, not a docstatus tracking database; it was left as it is: "
+        "give another --db / DOCSTATUS_TRACK_DB",
+        reason="corrupt",
+        path=path,
+    )
+
+
 def owner_id() -> str:
     """This process's name as a lease owner: ``host:pid:nonce``."""
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
@@ -168,36 +254,206 @@ def _dead(owner: str) -> bool:
 def _zombie(pid: int) -> bool:
     """True when ``pid`` is a zombie (killed, not yet reaped by its parent)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-        return stat.rpartition(b")")[2].split()[0] == b"Z"
+        stat_line = Path(f"/proc/{pid}/stat").read_bytes()
+        return stat_line.rpartition(b")")[2].split()[0] == b"Z"
     except (OSError, IndexError):
         return False
+
+
+# --- ours or not, decided before anything is written
+
+#: A schema as ``sqlite_master`` lists it: (type, name, tbl_name, sql) rows, sorted.
+Schema = tuple[tuple[Any, ...], ...]
+_SCHEMA_SQL: Final = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+
+
+def _statements(migration: str) -> list[str]:
+    return [s for s in migration.split(";") if s.strip()]
+
+
+@functools.cache
+def expected_schema(version: int) -> Schema:
+    """The schema a file of ``version`` made by docstatus has: ``MIGRATIONS[:version]`` run in memory."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS[:version]:
+            for statement in _statements(migration):
+                conn.execute(statement)
+        return tuple(conn.execute(_SCHEMA_SQL).fetchall())
+    finally:
+        conn.close()
+
+
+def _view(path: str) -> tuple[int, int, Schema]:
+    """``user_version``, ``application_id`` and schema of the file as it stands on disk, read
+    with ``immutable=1``: no lock, no ``-wal``/``-shm``, nothing written (a ``-wal``'s content is
+    not seen)."""
+    uri = Path(path).resolve().as_uri() + "?immutable=1"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        return version, app, tuple(conn.execute(_SCHEMA_SQL).fetchall())
+    finally:
+        conn.close()
+
+
+def _view_with_wal(path: str, wal: Path) -> tuple[int, int, Schema]:
+    """As ``_view``, with what the ``-wal`` beside it holds: read from a private copy of both
+    (SQLite would otherwise recover the ``-wal`` into the file, and leave ``-shm`` behind)."""
+    with tempfile.TemporaryDirectory(prefix="docstatus-check-") as folder:
+        copy = Path(folder) / "copy.db"
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, f"{copy}-wal")
+        conn = sqlite3.connect(copy)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app = conn.execute("PRAGMA application_id").fetchone()[0]
+            return version, app, tuple(conn.execute(_SCHEMA_SQL).fetchall())
+        finally:
+            conn.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def judge(path: str) -> str:
+    """Whether ``path`` may be used, read without writing anything: ``"new"`` (missing, or an
+    empty database: docstatus makes it), ``"ours"`` (marked with ``APPLICATION_ID``) or ``"v1"``
+    (made before the mark: exactly version 1's schema); else ``TrackerError``."""
+    file = Path(path)
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        folder = file.absolute().parent
+        if not folder.is_dir():
+            raise TrackerError(
+                f"tracking database {path}: its folder {folder} does not exist (docstatus creates the file, "
+                "never a folder: check the path for a typo, or create the folder first)",
+                reason="open",
+                path=path,
+            ) from None
+        return "new"
+    except OSError as exc:
+        raise TrackerError(
+            f"tracking database {path}: cannot be opened ({type(exc).__name__}: {exc.strerror})",
+            reason="open",
+            path=path,
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_ours(path, "not a regular file")
+    wal = Path(f"{path}-wal")
+    if info.st_size == 0:
+        if _size(wal) > 0:  # SQLite would delete that -wal: whoever wrote it is not told
+            raise _not_ours(path, "an empty file with a -wal beside it")
+        return "new"
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise TrackerError(
+            f"tracking database {path}: cannot be read ({type(exc).__name__}: {exc.strerror}); check its permissions",
+            reason="readonly" if isinstance(exc, PermissionError) else "open",
+            path=path,
+        ) from None
+    if len(header) < 100 or not header.startswith(_MAGIC):
+        raise _not_ours(path, "not a SQLite database" if not header.startswith(_MAGIC) else "a truncated file")
+    app = int.from_bytes(header[68:72], "big", signed=True)
+    if app == APPLICATION_ID:
+        return "ours"
+    if app != 0:
+        raise _not_ours(path, f"another program's SQLite database (application id {app:#x})")
+    return _judge_unmarked(path, header, wal)
+
+
+def _judge_unmarked(path: str, header: bytes, wal: Path) -> str:
+    """A SQLite file without an application id: docstatus's version 1 (exactly its schema), an
+    empty database, or not ours."""
+    if _size(Path(f"{path}-journal")) > 0:
+        raise _not_ours(path, "a SQLite database another program is writing (a -journal beside it)")
+    try:
+        version, app, schema = _view(path)
+        if header[18] == 2 and not schema and version == 0 and _size(wal) > 0:  # all of it still in the -wal
+            if _size(Path(path)) + _size(wal) > COPY_LIMIT:
+                raise _not_ours(path, "a SQLite database whose content sits in a large -wal")
+            version, app, schema = _view_with_wal(path, wal)
+    except sqlite3.Error as exc:
+        raise TrackerError(
+            f"tracking database {path}: the file is damaged or not a docstatus tracking database; it was left "
+            f"as it is: restore it or use another (sqlite: {type(exc).__name__}: {exc})",
+            reason="corrupt",
+            path=path,
+        ) from None
+    except OSError as exc:
+        raise TrackerError(
+            f"tracking database {path}: cannot be read ({type(exc).__name__}: {exc.strerror})",
+            reason="open",
+            path=path,
+        ) from None
+    if app == APPLICATION_ID:
+        return "ours"
+    if version == 0 and app == 0 and not schema:
+        return "new"
+    if version == 1 and app == 0 and schema == expected_schema(1):
+        return "v1"
+    tables = sorted(str(row[1]) for row in schema if row[0] == "table")
+    listed = ", ".join(tables[:8]) + (", ..." if len(tables) > 8 else "")
+    return _refuse(path, version, listed)
+
+
+def _refuse(path: str, version: int, tables: str) -> str:
+    what = f"another program's SQLite database (user_version {version}"
+    raise _not_ours(path, what + (f", tables: {tables})" if tables else ")"))
+
+
+def _lenient_text(raw: bytes) -> str:
+    """A stored text that is not valid UTF-8 (written by another tool, or damaged), readable:
+    each bad byte becomes U+FFFD."""
+    return raw.decode("utf-8", "replace")
+
+
+def fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    """Rows of ``sql``; a text that is not valid UTF-8 is read with U+FFFD for its bad bytes
+    (the fast path is tried first: such a text stops ``sqlite3``'s own decoding)."""
+    try:
+        cursor = conn.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.fetchall())
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc).lower():
+            raise
+    conn.text_factory = _lenient_text
+    try:
+        cursor = conn.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.fetchall())
+    finally:
+        conn.text_factory = str
 
 
 class Store:
     """One connection to a tracking database (open with ``Store.open``)."""
 
-    def __init__(self, path: str, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: str, conn: sqlite3.Connection, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         self.conn = conn
+        self.busy_timeout = busy_timeout
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Store:
-        """Open (creating it and its folder when missing) and migrate to ``SCHEMA_VERSION``."""
-        try:
-            Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TrackerError(
-                f"tracking database {path}: cannot create its folder ({type(exc).__name__})", reason="open", path=path
-            ) from None
-        try:
-            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise tracker_error(path, exc) from None
-        store = cls(path, conn)
+        """Open (creating the file when missing, never its folder) and migrate to
+        ``SCHEMA_VERSION``; ``TrackerError`` (and nothing written) for a file that is not ours."""
+        verdict = judge(path)
+        store = cls._connect(path, busy_timeout)
+        conn = store.conn
         try:
             with store.errors():
-                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+                if verdict == "new":
+                    store.migrate()  # in rollback mode: the mark is in the file itself, not only in a -wal
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise TrackerError(  # noqa: TRY301  # not an sqlite3 error: errors() lets it through
@@ -206,44 +462,63 @@ class Store:
                         reason="newer",
                         path=path,
                     )
-                if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                    raise TrackerError(  # noqa: TRY301
-                        f"tracking database {path}: the file holds tables that are not docstatus's; "
-                        "give another --db / DOCSTATUS_TRACK_DB",
-                        reason="corrupt",
-                        path=path,
-                    )
                 conn.execute("PRAGMA journal_mode = WAL").fetchone()  # only once the file is known to be ours
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if version < SCHEMA_VERSION:
-                    store._migrate()
-                else:
-                    conn.execute("SELECT count(*) FROM jobs").fetchone()  # a damaged file fails here
+                    store.migrate()
+                conn.execute("SELECT count(*) FROM jobs").fetchone()  # a damaged file fails here
         except BaseException:
             conn.close()
             raise
         return store
 
-    def _migrate(self) -> None:
+    @classmethod
+    def _connect(cls, path: str, busy_timeout: float) -> Store:
+        try:
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise tracker_error(path, exc) from None
+        store = cls(path, conn, busy_timeout)
+        try:
+            with store.errors():
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def sibling(self) -> Store:
+        """Another connection to the same (open, checked) file, for another thread."""
+        store = self._connect(self.path, self.busy_timeout)
+        with store.errors():
+            store.conn.execute("PRAGMA synchronous = NORMAL")
+        return store
+
+    def migrate(self) -> None:
+        """Take the file to ``SCHEMA_VERSION`` in one transaction, checking again under the write
+        lock what it is (another process may have made or migrated it meanwhile)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise TrackerError(  # noqa: TRY301
-                    f"tracking database {self.path}: the file holds tables that are not docstatus's; "
-                    "give another --db / DOCSTATUS_TRACK_DB",
-                    reason="corrupt",
-                    path=self.path,
-                )
+            app = conn.execute("PRAGMA application_id").fetchone()[0]
+            if version > SCHEMA_VERSION or (app == APPLICATION_ID and version == SCHEMA_VERSION):
+                conn.execute("ROLLBACK")
+                return
+            schema = tuple(conn.execute(_SCHEMA_SQL).fetchall())
+            if app != APPLICATION_ID and not (0 <= version <= 1 and schema == expected_schema(version)):
+                tables = ", ".join(sorted(str(r[1]) for r in schema if r[0] == "table"))
+                _refuse(self.path, version, tables)
             for step in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(MIGRATIONS[step]):
+                    conn.execute(statement)
+                if step in DATA_STEPS:
+                    DATA_STEPS[step](conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -272,24 +547,28 @@ class Store:
                 raise
             conn.execute("COMMIT")
 
+    def check_writable(self) -> None:
+        """``TrackerError`` (``readonly``, ``locked``, ...) unless the file takes a write: its
+        header is written again with the same version, then rolled back (nothing changes)."""
+        with self.errors():
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.errors():
-            cursor = self.conn.execute(sql, params)
-            cursor.row_factory = sqlite3.Row
-            return list(cursor.fetchall())
+            return fetch(self.conn, sql, params)
 
     # --- jobs
 
     def insert(self, row: dict[str, Any]) -> bool:
         """Add a job unless its ref is tracked already; True when added."""
-        with self.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO jobs (ref, name, key, meta, added, deadline, next_due, updated) "
-                "VALUES (:ref, :name, :key, :meta, :added, :deadline, :next_due, :added) "
-                "ON CONFLICT (ref) DO NOTHING",
-                row,
-            )
-            return cursor.rowcount == 1
+        return self.insert_many([row]) == 1
 
     def insert_many(self, rows: Iterable[dict[str, Any]]) -> int:
         """Add jobs in one transaction; how many were new."""
@@ -312,6 +591,7 @@ class Store:
             if row is None:
                 return False
             conn.execute("DELETE FROM jobs WHERE ref = ?", (ref,))
+            conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
             conn.execute("DELETE FROM outbox WHERE key = ?", (row[0],))
             return True
 
@@ -322,11 +602,22 @@ class Store:
             "UNION SELECT DISTINCT claim_owner FROM outbox WHERE claim_owner IS NOT NULL AND claim_until >= ?",
             (now, now),
         )
-        return [r[0] for r in owners if _dead(r[0])]
+        return [r[0] for r in owners if isinstance(r[0], str) and _dead(r[0])]
 
-    def claim(self, owner: str, limit: int, now: float, lease: float, *, due_by: float | None) -> list[sqlite3.Row]:
+    def claim(
+        self,
+        owner: str,
+        limit: int,
+        now: float,
+        lease: float,
+        *,
+        due_by: float | None,
+        skip: Iterable[int] = (),
+    ) -> list[dict[str, Any]]:
         """Lease up to ``limit`` active jobs no live run holds (soonest due first; with
-        ``due_by``, only those due by then), in one transaction."""
+        ``due_by``, only those due by then; never the rows whose rowid is in ``skip``), in one
+        transaction. Each claim bumps the job's ``lease_gen``: the rows come with the new one
+        (and every column, and ``rowid``)."""
         if limit <= 0:
             return []
         dead = self.dead_owners(now)
@@ -335,54 +626,101 @@ class Store:
         params: list[Any] = [now, *dead]
         if due_by is not None:
             params.append(due_by)
+        skipped = set(skip)
         with self.write() as conn:
             free = f"(owner IS NULL OR lease_until < ? OR owner IN ({marks})){due}"  # "?" placeholders only
-            columns = "ref, name, key, meta, added, deadline, next_due, wait"
-            sql = f"SELECT {columns} FROM jobs WHERE status = 'active' AND {free} ORDER BY next_due LIMIT ?"  # noqa: S608
-            cursor = conn.execute(sql, [*params, limit])
-            cursor.row_factory = sqlite3.Row
-            rows = list(cursor.fetchall())
+            sql = f"{JOB_ROWS} WHERE jobs.status = 'active' AND {free} ORDER BY next_due LIMIT ?"
+            rows = [r for r in fetch(conn, sql, [*params, limit + len(skipped)]) if r["rowid"] not in skipped]
+            claimed = [_with_gen(r) for r in rows[:limit]]
             conn.executemany(
-                "UPDATE jobs SET owner = ?, lease_until = ? WHERE ref = ?",
-                [(owner, now + lease, r["ref"]) for r in rows],
+                "UPDATE jobs SET owner = ?, lease_until = ?, lease_gen = ? WHERE rowid = ?",
+                [(owner, now + lease, r["lease_gen"], r["rowid"]) for r in claimed],
             )
-        return rows
+        return claimed
 
-    def renew(self, owner: str, refs: Sequence[str], until: float) -> set[str]:
-        """Extend the leases ``owner`` still holds; the refs it no longer holds."""
+    def renew(self, owner: str, leases: Sequence[tuple[str, int]], until: float, *, claims: bool = False) -> set[str]:
+        """Extend the leases ``owner`` still holds (each ``(ref, lease_gen)``), and with
+        ``claims`` its delivery claims too (a callback running long keeps its completion from
+        being delivered by another run at the same time); the refs it no longer holds (another
+        run claimed them since, or they ended or were forgotten)."""
         lost: set[str] = set()
         with self.write() as conn:
-            for ref in refs:
+            for ref, gen in leases:
                 cursor = conn.execute(
-                    "UPDATE jobs SET lease_until = ? WHERE ref = ? AND owner = ? AND status = 'active'",
-                    (until, ref, owner),
+                    "UPDATE jobs SET lease_until = ? WHERE ref = ? AND owner = ? AND lease_gen = ? "
+                    "AND status = 'active'",
+                    (until, ref, owner, gen),
                 )
                 if cursor.rowcount != 1:
                     lost.add(ref)
+            if claims:
+                conn.execute(
+                    "UPDATE outbox SET claim_until = ? WHERE delivered IS NULL AND claim_owner = ?", (until, owner)
+                )
         return lost
 
-    def release(self, owner: str, refs: Sequence[str]) -> None:
-        """Give up leases (another run may take the jobs at once)."""
+    def release(self, owner: str, leases: Sequence[tuple[str, int]]) -> None:
+        """Give up leases, each ``(ref, lease_gen)`` (another run may take the jobs at once)."""
+        if not leases:
+            return
         with self.write() as conn:
             conn.executemany(
-                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE ref = ? AND owner = ?",
-                [(ref, owner) for ref in refs],
+                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE ref = ? AND owner = ? AND lease_gen = ?",
+                [(ref, owner, gen) for ref, gen in leases],
             )
 
-    def save(self, owner: str, ref: str, *, state: str, wait: str, next_due: float, polls: int, now: float) -> bool:
-        """Persist one poll's waiting state; False when ``owner`` no longer holds the job."""
-        with self.errors():
-            cursor = self.conn.execute(
-                "UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? "
-                "WHERE ref = ? AND owner = ? AND status = 'active'",
-                (state, wait, next_due, polls, now, ref, owner),
+    def release_rows(self, owner: str, rowids: Sequence[int]) -> None:
+        """Give up the leases of rows read by rowid (a damaged row whose ref cannot be trusted)."""
+        if not rowids:
+            return
+        with self.write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE rowid = ? AND owner = ?",
+                [(rowid, owner) for rowid in rowids],
             )
-            return cursor.rowcount == 1
+
+    def save(
+        self,
+        owner: str,
+        ref: str,
+        gen: int,
+        *,
+        state: str,
+        wait: str,
+        last: str | None,
+        side: bool,
+        next_due: float,
+        polls: int,
+        now: float,
+    ) -> bool:
+        """Persist one poll's waiting state, and its last status when ``last`` is given (it
+        changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
+        (``side``: it is there now). False when ``owner`` no longer holds the job's lease ``gen``."""
+        where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+        params: tuple[Any, ...] = (state, wait, next_due, polls, now)
+        if last is None or (len(last) <= INLINE_LIMIT and not side):  # one statement, no transaction around it
+            sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? {where}"  # noqa: S608
+            if last is not None:
+                sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+                params = (*params, last)
+            with self.errors():
+                return self.conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1
+        inline = last if len(last) <= INLINE_LIMIT else None
+        sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+        with self.write() as conn:
+            if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
+                return False
+            if inline is None:
+                conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
+            else:
+                conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
+            return True
 
     def finish(
         self,
         owner: str,
         ref: str,
+        gen: int,
         key: str,
         *,
         state: str,
@@ -393,37 +731,48 @@ class Store:
         lease: float | None,
     ) -> bool:
         """End a job with ``outcome`` and write its outbox row, in one transaction; False (and
-        nothing written) when ``owner`` no longer holds it or it ended already. With ``lease``,
-        the outbox row is claimed by ``owner`` for that many seconds, to deliver it at once."""
+        nothing written) when ``owner`` no longer holds its lease ``gen`` or it ended already.
+        With ``lease``, the outbox row is claimed by ``owner`` for that many seconds, to deliver
+        it at once. Its last status is deleted: the outcome holds the final one."""
         with self.write() as conn:
             cursor = conn.execute(
-                "UPDATE jobs SET status = 'done', state = ?, wait = ?, outcome = ?, polls = ?, updated = ?, "
-                "owner = NULL, lease_until = NULL WHERE ref = ? AND owner = ? AND status = 'active'",
-                (state, wait, outcome, polls, now, ref, owner),
+                "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
+                "updated = ?, owner = NULL, lease_until = NULL "
+                "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'",
+                (state, wait, outcome, polls, now, ref, owner, gen),
             )
             if cursor.rowcount != 1:
                 return False
+            conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
             conn.execute(
                 "INSERT INTO outbox (key, ref, outcome, created, claim_owner, claim_until) VALUES (?, ?, ?, ?, ?, ?)",
                 (key, ref, outcome, now, None if lease is None else owner, None if lease is None else now + lease),
             )
             return True
 
+    def counts(self) -> dict[tuple[bool, str], int]:
+        """How many jobs per (done, state)."""
+        rows = self.query("SELECT status = 'done', state, count(*) FROM jobs GROUP BY 1, 2")
+        return {(bool(r[0]), r[1] if isinstance(r[1], str) else str(r[1])): r[2] for r in rows}
+
     # --- outbox
 
-    def claim_outbox(self, owner: str, limit: int, now: float, lease: float) -> list[sqlite3.Row]:
-        """Claim up to ``limit`` undelivered completions no live delivery holds, oldest first."""
+    def claim_outbox(
+        self, owner: str, limit: int, now: float, lease: float, *, skip: Iterable[int] = ()
+    ) -> list[sqlite3.Row]:
+        """Claim up to ``limit`` undelivered completions no live delivery holds, oldest first
+        (never the rows whose rowid is in ``skip``)."""
         dead = self.dead_owners(now)
         marks = ",".join("?" * len(dead)) or "NULL"
         with self.write() as conn:
             free = f"(claim_owner IS NULL OR claim_until < ? OR claim_owner = ? OR claim_owner IN ({marks}))"
-            sql = f"SELECT key, ref, outcome FROM outbox WHERE delivered IS NULL AND {free} ORDER BY created LIMIT ?"  # noqa: S608
-            cursor = conn.execute(sql, [now, owner, *dead, limit])
-            cursor.row_factory = sqlite3.Row
-            rows = list(cursor.fetchall())
+            sql = f"SELECT rowid AS rowid, key, ref, outcome FROM outbox WHERE delivered IS NULL AND {free} ORDER BY created LIMIT ?"  # noqa: S608,E501
+            skipped = set(skip)
+            rows = [r for r in fetch(conn, sql, [now, owner, *dead, limit + len(skipped)]) if r["rowid"] not in skipped]
+            rows = rows[:limit]
             conn.executemany(
-                "UPDATE outbox SET claim_owner = ?, claim_until = ?, attempts = attempts + 1 WHERE key = ?",
-                [(owner, now + lease, r["key"]) for r in rows],
+                "UPDATE outbox SET claim_owner = ?, claim_until = ?, attempts = attempts + 1 WHERE rowid = ?",
+                [(owner, now + lease, r["rowid"]) for r in rows],
             )
         return rows
 
@@ -447,6 +796,24 @@ class Store:
                 "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE key = ? AND claim_owner = ?",
                 [(k, owner) for k in keys],
             )
+
+    def unclaim_rows(self, owner: str, rowids: Sequence[int]) -> None:
+        """Give up delivery claims by rowid (a damaged row whose key cannot be trusted)."""
+        if not rowids:
+            return
+        with self.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
+                [(rowid, owner) for rowid in rowids],
+            )
+
+
+def _with_gen(row: sqlite3.Row) -> dict[str, Any]:
+    """A claimed row, with the lease generation its claim gives it (one more than before)."""
+    data = dict(zip(row.keys(), tuple(row), strict=True))
+    gen = data.get("lease_gen")
+    data["lease_gen"] = gen + 1 if isinstance(gen, int) and not isinstance(gen, bool) else 1
+    return data
 
 
 def dumps(value: Any, secrets: Iterable[str] = ()) -> str:

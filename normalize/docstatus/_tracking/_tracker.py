@@ -7,30 +7,49 @@ How it works:
   a lease expires after ``lease`` seconds, at once when its run's process is dead on this
   host) and waits on them with ``watch_many``'s dispatcher: the same sans-IO ``Waiter``, the
   same per-host budgets. After every poll the job's ``WaitState`` is written (only while the
-  lease is still this run's), so a restart goes on where each job was: same backoff, same
-  deadline, and the polls that fell due meanwhile spread over each job's own interval
-  (``Waiter.resume``), not a burst.
+  lease is still this run's; the last status only when it changed), so a restart goes on where
+  each job was: same backoff, same deadline, and the polls that fell due meanwhile spread over
+  each job's own interval (``Waiter.resume``), not a burst.
+- Leases and pauses: each claim of a job bumps its ``lease_gen`` (a fencing number), and every
+  write checks it. A heartbeat thread, with its own connection, renews the leases (and the
+  run's delivery claims) every third of ``lease``, so a callback that blocks the event loop (up
+  to ``STALL_LIMIT``) does not let them lapse, nor lets another run deliver the same completion
+  meanwhile. Right before each poll's request, the run checks on the wall clock that its
+  leases were confirmed less than two thirds of ``lease`` ago; if not (the process was paused:
+  SIGSTOP, a laptop asleep), it renews them first and drops every job another run took
+  meanwhile, without polling it. So two runs never poll one job at once, except a poll that was
+  already under way when its run was paused.
 - A job ends once: the transaction that marks it done also writes its outbox row (its outcome,
   never changed after). A run whose lease was lost writes nothing.
 - Delivery is at least once: ``on_done`` callbacks (and ``completions()``) get each outbox row,
   and it is marked delivered only after they returned. A crash in between delivers it again,
   with the same ``key`` and the same outcome: make your callback idempotent on ``key``.
+- Damaged rows (the file was edited, or damaged on disk): every stored value is read as
+  untrusted. A job whose ref, name, key, meta, added time or deadline cannot be read is
+  skipped by a run (one warning naming it; the row is left as it is, ``Tracker.skipped``); one
+  whose saved waiting state or last status cannot be read starts waiting over, with its own
+  deadline; an outbox row whose outcome cannot be read is not delivered (one warning; left as
+  it is). ``get`` and ``list`` return such rows with ``TrackedJob.damaged`` naming each field
+  that could not be read.
 
 Time: a running wait uses the event loop's monotonic clock; what is written is on the wall
 clock (``time.time()``), so deadlines are absolute: a restart, however late, never extends one.
+Leases are on the wall clock too: the hosts sharing a file must agree on the time to well
+within a third of ``lease``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import json
 import math
+import threading
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
 
 import attrs
 
@@ -44,14 +63,16 @@ from docstatus._exceptions import (
 from docstatus._refs import parse_ref
 from docstatus._secrets import logger as _secrets_logger
 from docstatus._status import JobStatus
+from docstatus._text import clean, clean_tree, loads, printable
 from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
 
-from ._store import Store, TrackerError, dumps, owner_id
+from ._store import INLINE_LIMIT, JOB_ROWS, Store, TrackerError, dumps, owner_id
 
 if TYPE_CHECKING:
+    import builtins
     import random as _random
     import sqlite3
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator
 
     import httpx
 
@@ -70,6 +91,9 @@ DEFAULT_LEASE: Final = 30.0
 DEFAULT_CAPACITY: Final = 10_000
 #: Seconds between two looks at the database for jobs to take (new ones, or a dead run's).
 DEFAULT_REFRESH: Final = 1.0
+#: Seconds the heartbeat keeps a run's leases alive while its event loop shows no sign of life
+#: (a callback that blocks it); past that the leases lapse and other runs may take the jobs.
+STALL_LIMIT: Final = 600.0
 
 #: The states ``list(state=...)`` knows: how a job stands, or how it ended.
 ACTIVE_STATES: Final = ("new", "queued", "running", "unknown")
@@ -86,6 +110,9 @@ ENDED_STATES: Final = (
 )
 STATE_FILTERS: Final = ("active", "done", *ACTIVE_STATES, *ENDED_STATES)
 
+#: The fields of a row a run needs to poll its job: one that cannot be read is skipped.
+NEEDED: Final = ("ref", "name", "key", "meta", "added", "deadline")
+
 
 def _error_state(error: DocstatusError) -> str:
     if isinstance(error, WaitTimeout):
@@ -99,6 +126,14 @@ def _error_state(error: DocstatusError) -> str:
     if isinstance(error, AuthenticationError):
         return "auth_failed"
     return "error"
+
+
+def _text_of(name: str, value: object, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or (not optional and not value):
+        raise ValueError(f"Completion.{name} must be a{'' if optional else ' non-empty'} string, not {value!r:.80}")
+    return clean(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,18 +189,35 @@ class Completion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        """Read ``to_dict()``'s form back; ``ValueError`` naming the field for anything else (a
+        stored outcome is read as untrusted; its texts made encodable)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a Completion is a JSON object, not {type(data).__name__}")  # noqa: TRY004
         status = data.get("status")
+        if status is not None:
+            try:
+                status = JobStatus.from_dict(status)
+            except ValueError as exc:
+                raise ValueError(f"Completion.status is not a JobStatus JSON object: {exc}") from None
+        meta = data.get("meta")
+        if meta is None:
+            meta = {}
+        elif not isinstance(meta, Mapping) or not all(isinstance(k, str) for k in meta):
+            raise ValueError("Completion.meta must be a JSON object")
+        finished = data.get("finished", 0.0)
+        if isinstance(finished, bool) or not isinstance(finished, int | float) or not math.isfinite(finished):
+            raise ValueError(f"Completion.finished must be a finite number, not {finished!r:.80}")
         return cls(
-            key=data["key"],
-            ref=data["ref"],
-            name=data["name"],
-            state=data["state"],
-            status=None if status is None else JobStatus.from_dict(status),
-            error=data.get("error"),
-            cause=data.get("cause"),
-            message=data.get("message"),
-            meta=data.get("meta") or {},
-            finished=float(data.get("finished", 0.0)),
+            key=_text_of("key", data.get("key")),  # type: ignore[arg-type]
+            ref=_text_of("ref", data.get("ref")),  # type: ignore[arg-type]
+            name=_text_of("name", data.get("name")),  # type: ignore[arg-type]
+            state=_text_of("state", data.get("state")),  # type: ignore[arg-type]
+            status=status,
+            error=_text_of("error", data.get("error"), optional=True),
+            cause=_text_of("cause", data.get("cause"), optional=True),
+            message=_text_of("message", data.get("message"), optional=True),
+            meta=clean_tree(dict(meta)),
+            finished=float(finished),
         )
 
 
@@ -188,6 +240,9 @@ class TrackedJob:
         wait: Its waiting state (``None`` before the first poll).
         completion: How it ended, once done.
         owner: The run holding its lease, or ``None``.
+        damaged: The fields of its row that could not be read, each with why (empty for a
+            whole row). Such a field has a stand-in value: ``{}``, ``None``, NaN for a time,
+            0 for ``polls``, the text as stored for ``ref``, ``name``, ``key`` and ``state``.
     """
 
     ref: str
@@ -203,6 +258,7 @@ class TrackedJob:
     wait: WaitState | None = None
     completion: Completion | None = None
     owner: str | None = None
+    damaged: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def status(self) -> JobStatus | None:
@@ -212,45 +268,195 @@ class TrackedJob:
         return None if self.wait is None else self.wait.last_status
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``docstatus track show`` / ``ls --json``)."""
+        """The JSON form (``docstatus track show`` / ``ls --json``); ``damaged`` only when the
+        row is; a time that cannot be read is ``null``."""
         status = self.status
-        return {
+        data = {
             "ref": self.ref,
             "name": self.name,
             "key": self.key,
             "state": self.state,
             "done": self.done,
             "meta": dict(self.meta),
-            "added": self.added,
-            "deadline": self.deadline,
-            "next_due": None if self.done else self.next_due,
+            "added": _number(self.added),
+            "deadline": _number(self.deadline),
+            "next_due": None if self.done else _number(self.next_due),
             "polls": self.polls,
             "status": None if status is None else status.to_dict(),
             "completion": None if self.completion is None else self.completion.to_dict(),
         }
+        if self.damaged:
+            data["damaged"] = dict(self.damaged)
+        return data
 
 
-def _job_from_row(row: sqlite3.Row) -> TrackedJob:
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+# --- stored rows, read as untrusted
+
+
+def _why(exc: BaseException) -> str:
+    return printable(str(exc) or type(exc).__name__, 200)
+
+
+def _stored_text(value: object) -> str:
+    """A stored text field as a ``str`` (a number or bytes where a text belongs: shown as it is)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _stored_json(value: object) -> Any:
+    """A stored JSON column; ``ValueError`` when it is not JSON text (or is nested too deeply)."""
+    if not isinstance(value, str | bytes):
+        raise ValueError(f"not JSON text but a stored {type(value).__name__}")  # noqa: TRY004
+    try:
+        return loads(value)
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON ({_why(exc)})") from None
+
+
+def _stored_time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"not a time (seconds since the epoch) but {printable(repr(value), 60)}")
+    return float(value)
+
+
+def read_wait(wait: object, last: object) -> WaitState:
+    """A job's saved ``WaitState`` (its ``wait`` column, without the last status) and its last
+    status (the ``last`` column, ``None`` when there is none); ``ValueError`` when either cannot
+    be read. A ``wait`` still holding its last status (a file written before schema version 2,
+    never migrated) is read as it is."""
+    data = _stored_json(wait)
+    if not isinstance(data, dict):
+        raise ValueError(f"not a WaitState but a JSON {type(data).__name__}")  # noqa: TRY004
+    if last is not None:
+        try:
+            data["last"] = _stored_json(last)
+        except ValueError as exc:
+            raise ValueError(f"its last status is {exc}") from None
+    return WaitState.from_dict(data)
+
+
+def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
+    """A ``jobs`` row as a ``TrackedJob``, whatever it holds: each field that cannot be read is
+    named in ``damaged`` and gets a stand-in value. Never raises."""
+    damaged: dict[str, str] = {}
+    ref = _stored_text(row["ref"])
+    why = _bad_ref(row["ref"])
+    if why is not None:
+        damaged["ref"] = why
+    texts = {}
+    for name in ("name", "key", "state"):
+        value = row[name]
+        texts[name] = _stored_text(value)
+        if not isinstance(value, str) or not value:
+            damaged[name] = f"not a non-empty text but {printable(repr(value), 60)}"
+    meta: Mapping[str, Any] = {}
+    try:
+        meta = _stored_json(row["meta"])
+        if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+            raise ValueError(f"not a JSON object but a JSON {type(meta).__name__}")  # noqa: TRY301
+    except ValueError as exc:
+        meta = {}
+        damaged["meta"] = _why(exc)
+    times = {}
+    for name in ("added", "deadline", "next_due"):
+        try:
+            times[name] = _stored_time(row[name])
+        except ValueError as exc:
+            times[name] = math.nan
+            damaged[name] = _why(exc)
+    polls = row["polls"]
+    if isinstance(polls, bool) or not isinstance(polls, int) or polls < 0:
+        damaged["polls"] = f"not a count but {printable(repr(polls), 60)}"
+        polls = 0
     wait = None
     if row["wait"] is not None:
-        with contextlib.suppress(ValueError, TypeError):
-            wait = WaitState.from_dict(json.loads(row["wait"]))
-    completion = None if row["outcome"] is None else Completion.from_dict(json.loads(row["outcome"]))
+        try:
+            side = _get(row, "side_last")
+            wait = read_wait(row["wait"], side if side is not None else _get(row, "last"))
+        except ValueError as exc:
+            damaged["wait"] = _why(exc)
+    done = row["status"] == "done"
+    completion = None
+    if row["outcome"] is not None:
+        try:
+            completion = Completion.from_dict(_stored_json(row["outcome"]))
+        except ValueError as exc:
+            damaged["outcome"] = _why(exc)
+    elif done:
+        damaged["outcome"] = "missing: the job is done but its outcome is not stored"
+    owner = row["owner"]
     return TrackedJob(
-        ref=row["ref"],
-        name=row["name"],
-        key=row["key"],
-        state=row["state"],
-        done=row["status"] == "done",
-        meta=json.loads(row["meta"]),
-        added=row["added"],
-        deadline=row["deadline"],
-        next_due=row["next_due"],
-        polls=row["polls"],
+        ref=ref,
+        name=texts["name"],
+        key=texts["key"],
+        state=texts["state"],
+        done=done,
+        meta=meta,
+        added=times["added"],
+        deadline=times["deadline"],
+        next_due=times["next_due"],
+        polls=polls,
         wait=wait,
         completion=completion,
-        owner=row["owner"],
+        owner=owner if isinstance(owner, str) else None,
+        damaged=damaged,
     )
+
+
+def _bad_ref(value: object) -> str | None:
+    """Why a stored ref cannot be polled, or ``None``."""
+    if not isinstance(value, str):
+        return f"not a text but a stored {type(value).__name__}"
+    try:
+        canonical = str(parse_ref(value))
+    except (ValueError, DocstatusError) as exc:
+        return _why(exc)
+    if canonical != value:  # docstatus stores the canonical form: a run would not find it again
+        return f"not in its canonical form ({printable(canonical, 120)})"
+    return None
+
+
+def _get(row: Mapping[str, Any] | sqlite3.Row, name: str) -> Any:
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None
+
+
+def _claimed(row: Mapping[str, Any]) -> tuple[JobRef, str, str, dict[str, Any], float, float] | None:
+    """What a run needs of a claimed row (``NEEDED``: its ref, name, key, meta, added time and
+    deadline), when all of it can be read; else ``None`` (``read_job`` says what cannot). The
+    fast path of the checks ``read_job`` makes, for every job a run takes."""
+    ref, name, key, meta_text = row["ref"], row["name"], row["key"], row["meta"]
+    if not (isinstance(ref, str) and isinstance(name, str) and name and isinstance(key, str) and key):
+        return None
+    if not isinstance(meta_text, str):
+        return None
+    try:
+        job = parse_ref(ref)
+        meta = loads(meta_text)
+    except (ValueError, DocstatusError):
+        return None
+    if str(job) != ref or not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+        return None
+    added, deadline = row["added"], row["deadline"]
+    for value in (added, deadline):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+    return job, name, key, meta, float(added), float(deadline)
+
+
+def damage_line(job: TrackedJob, fields: Iterable[str] | None = None) -> str:
+    """What is damaged in ``job``'s row, as one phrase: ``meta: not valid JSON (...); ...``."""
+    names = job.damaged if fields is None else [f for f in fields if f in job.damaged]
+    return "; ".join(f"{name}: {job.damaged[name]}" for name in names)
 
 
 def _deadline(value: float | datetime | None, policy: WaitPolicy, now: float) -> float:
@@ -286,7 +492,8 @@ def _meta(meta: Mapping[str, Any] | None) -> str:
 
 
 class Tracker:
-    """Jobs tracked durably in a SQLite file (WAL; created when missing).
+    """Jobs tracked durably in a SQLite file (WAL; the file is created when missing, never its
+    folder; a file that is not a docstatus tracking database is refused and left as it is).
 
     ``add`` jobs, then ``run`` (or ``await run_async()``) to poll them until none is left (or
     ``stop`` is set); ``get``, ``list`` and ``forget`` read and change the table; ``on_done``
@@ -307,6 +514,12 @@ class Tracker:
         refresh: Seconds between two looks at the database for jobs to take.
         spread: The longest a poll that fell due while no run held the job is put off.
         rng: Random source of the jitter.
+
+    Attributes:
+        skipped: The jobs runs of this ``Tracker`` skipped because their rows are damaged, by
+            ref (as stored), each with why (see the module docstring).
+        undeliverable: The completions not delivered because their stored outcome is damaged,
+            by key (as stored), each with why.
     """
 
     def __init__(
@@ -352,6 +565,8 @@ class Tracker:
         self.refresh = refresh
         self.spread = spread
         self._rng = rng
+        self.skipped: dict[str, str] = {}
+        self.undeliverable: dict[str, str] = {}
         self.store = Store.open(self.path)
 
     def __repr__(self) -> str:
@@ -411,27 +626,41 @@ class Tracker:
         return self.store.insert_many(rows)
 
     def get(self, ref: str | JobRef) -> TrackedJob | None:
-        """The tracked job, or ``None`` (``InvalidJobRef`` when ``ref`` does not parse)."""
+        """The tracked job, or ``None`` (``InvalidJobRef`` when ``ref`` does not parse). A
+        damaged row is returned too, with ``damaged`` naming what could not be read."""
         key = str(parse_ref(ref) if isinstance(ref, str) else ref)
-        rows = self.store.query("SELECT * FROM jobs WHERE ref = ?", (key,))
-        return _job_from_row(rows[0]) if rows else None
+        rows = self.store.query(f"{JOB_ROWS} WHERE ref = ?", (key,))
+        return read_job(rows[0]) if rows else None
 
     def list(self, state: str | None = None) -> builtins.list[TrackedJob]:
         """Tracked jobs in the order they were added; ``state``: ``active``, ``done``, or one
-        of ``STATE_FILTERS`` (``running``, ``succeeded``, ``timed_out``, ...)."""
+        of ``STATE_FILTERS`` (``running``, ``succeeded``, ``timed_out``, ...). Damaged rows are
+        listed too, with ``damaged`` naming what could not be read."""
+        order = "ORDER BY jobs.added, jobs.rowid"
         if state is None:
-            rows = self.store.query("SELECT * FROM jobs ORDER BY added, rowid")
+            rows = self.store.query(f"{JOB_ROWS} {order}")
         elif state in ("active", "done"):
-            rows = self.store.query("SELECT * FROM jobs WHERE status = ? ORDER BY added, rowid", (state,))
+            rows = self.store.query(f"{JOB_ROWS} WHERE jobs.status = ? {order}", (state,))
         elif state in STATE_FILTERS:
-            rows = self.store.query("SELECT * FROM jobs WHERE state = ? ORDER BY added, rowid", (state,))
+            rows = self.store.query(f"{JOB_ROWS} WHERE jobs.state = ? {order}", (state,))
         else:
             raise ValueError(f"Tracker.list: state must be one of {', '.join(STATE_FILTERS)}, not {state!r}")
-        return [_job_from_row(r) for r in rows]
+        return [read_job(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """How many jobs are in each state."""
-        return {r[0]: r[1] for r in self.store.query("SELECT state, count(*) FROM jobs GROUP BY state")}
+        counted: dict[str, int] = {}
+        for (_, state), n in self.store.counts().items():
+            counted[state] = counted.get(state, 0) + n
+        return counted
+
+    def totals(self) -> dict[str, int]:
+        """How the tracked jobs stand: ``succeeded`` (ended so), ``not_succeeded`` (ended
+        otherwise: failed, timed out, ...) and ``active`` (not ended yet)."""
+        totals = {"succeeded": 0, "not_succeeded": 0, "active": 0}
+        for (done, state), n in self.store.counts().items():
+            totals["active" if not done else "succeeded" if state == "succeeded" else "not_succeeded"] += n
+        return totals
 
     def forget(self, ref: str | JobRef) -> bool:
         """Stop tracking a job (and drop its undelivered completion); True when it was tracked.
@@ -446,17 +675,44 @@ class Tracker:
         self.callbacks.append(callback)
         return callback
 
+    def _outcome(self, row: sqlite3.Row, owner: str, skip: set[int]) -> Completion | None:
+        """An outbox row's completion, or ``None`` (said once, its claim given up, its rowid
+        added to ``skip``) when it cannot be read."""
+        try:
+            completion = Completion.from_dict(_stored_json(row["outcome"]))
+            if completion.key != row["key"]:
+                raise ValueError(f"it names another key ({printable(completion.key, 60)})")  # noqa: TRY301
+        except ValueError as exc:
+            where = f"{_stored_text(row['ref'])} (key {_stored_text(row['key'])})"
+            why = _why(exc)
+            self.undeliverable[_stored_text(row["key"])] = why
+            logger.warning(
+                "the completion of tracked job %s cannot be read (its stored outcome: %s); it is not delivered "
+                "and left as it is",
+                where,
+                why,
+            )
+            skip.add(row["rowid"])
+            self.store.unclaim_rows(owner, [row["rowid"]])
+            return None
+        return completion
+
     def completions(self) -> Iterator[Completion]:
         """The completions not yet delivered, oldest first. Each is marked delivered when you
         ask for the next one (the body of your ``for`` loop returned); leaving the loop early
-        (or a crash) leaves the one in hand undelivered: it comes again, with the same key."""
+        (or a crash) leaves the one in hand undelivered: it comes again, with the same key. One
+        whose stored outcome cannot be read is skipped (a warning names it). Each is claimed
+        for ``lease`` seconds: one kept in hand longer may be handed to another consumer too."""
         owner = owner_id()
+        skip: set[int] = set()
         while True:
-            rows = self.store.claim_outbox(owner, 1, time.time(), self.lease)
+            rows = self.store.claim_outbox(owner, 1, time.time(), self.lease, skip=skip)
             if not rows:
                 return
             row = rows[0]
-            completion = Completion.from_dict(json.loads(row["outcome"]))
+            completion = self._outcome(row, owner, skip)
+            if completion is None:
+                continue
             try:
                 yield completion
             except GeneratorExit:
@@ -470,18 +726,24 @@ class Tracker:
             callback(completion)
         self.store.delivered(completion.key, time.time())
 
-    def deliver_pending(self, owner: str | None = None) -> None:
-        """Deliver the completions left undelivered (by a crash, or a failed callback)."""
+    def deliver_pending(self, owner: str | None = None, *, skip: set[int] | None = None) -> None:
+        """Deliver the completions left undelivered (by a crash, or a failed callback); one
+        whose stored outcome cannot be read is skipped (a warning names it, ``undeliverable``
+        has it; ``skip`` collects the rowids of those)."""
         if not self.callbacks:
             return
         owner = owner_id() if owner is None else owner
+        skip = set() if skip is None else skip
         while True:
-            rows = self.store.claim_outbox(owner, 100, time.time(), self.lease)
+            rows = self.store.claim_outbox(owner, 100, time.time(), self.lease, skip=skip)
             if not rows:
                 return
             for index, row in enumerate(rows):
+                completion = self._outcome(row, owner, skip)
+                if completion is None:
+                    continue
                 try:
-                    self.deliver(Completion.from_dict(json.loads(row["outcome"])))
+                    self.deliver(completion)
                 except BaseException:
                     self.store.unclaim(owner, [r["key"] for r in rows[index:]])
                     raise
@@ -511,7 +773,8 @@ class Tracker:
         makes (after the callbacks and the delivery mark). A callback's exception stops the run
         and is raised (its completion stays undelivered: it comes again); so is a
         ``TrackerError`` (a full disk: nothing committed is lost) or a ``ConfigurationError``
-        (a job's provider has no token).
+        (a job's provider has no token). A damaged row is skipped (a warning names it, and
+        ``skipped`` has it); the other jobs go on.
         """
         from docstatus._waiting._many import _config_timeout, _Fleet  # noqa: PLC0415
         from docstatus._waiting._poll import Configs, fetch_poller_async, new_fleet_client  # noqa: PLC0415
@@ -519,6 +782,7 @@ class Tracker:
 
         loop = asyncio.get_running_loop()
         owner = owner_id()
+        self.store.check_writable()  # a read-only file, or one locked for good: said before any request
         poll = self._poll
         configs: Configs | None = None
         owned: FleetSession | None = None
@@ -554,13 +818,17 @@ class Tracker:
             wake=asyncio.Event(),
         )
         fleet.on_step = session.on_step
+        fleet.before_poll = session.before_poll
         dispatcher: asyncio.Task[None] | None = None
         stopper = None if stop is None else loop.create_task(_relay(stop, session.wake))
+        heartbeat = _Heartbeat(session, self.store.sibling(), loop)
         try:
-            self.deliver_pending(owner)
+            heartbeat.start()
+            self.deliver_pending(owner, skip=session.skip_outbox)
             dispatcher = loop.create_task(fleet.run(None), name="docstatus-tracker")
             await session.loop(dispatcher, stop)
         finally:
+            heartbeat.stop()
             fleet.close()
             tasks = [t for t in (dispatcher, *fleet.tasks) if t is not None]
             for task in tasks:
@@ -570,7 +838,7 @@ class Tracker:
             if stopper is not None:
                 stopper.cancel()
             with contextlib.suppress(TrackerError):
-                self.store.release(owner, builtins.list(session.held))
+                self.store.release(owner, session.leases())
                 self.store.unclaim_all(owner)
             if owned is not None:
                 await owned.aclose()
@@ -582,9 +850,26 @@ async def _relay(stop: asyncio.Event, wake: asyncio.Event) -> None:
     wake.set()
 
 
+class _Held(NamedTuple):
+    """A job a run holds: its place in the dispatcher, and its lease."""
+
+    job: _Job
+    key: str
+    meta: Mapping[str, Any]
+    gen: int
+    rowid: int
+    side: bool  # its last status is in the statuses table (large), not in its row
+
+
 @attrs.define(eq=False)
 class _Session:
-    """One run: the jobs it holds, and what it does after each of their steps."""
+    """One run: the jobs it holds, their leases, and what it does after each of their steps.
+
+    ``held`` is changed by the event loop only, under ``lock`` (the heartbeat thread reads it
+    under that lock). ``valid_until`` (wall clock): every lease held was confirmed in the
+    database until at least then. ``lost``: leases a renewal found taken by another run (or the
+    job ended or forgotten), each ``(ref, gen)``, for the loop to drop.
+    """
 
     tracker: Tracker
     owner: str
@@ -594,9 +879,16 @@ class _Session:
     draw: Callable[[], float]
     on_complete: Callable[[Completion], None] | None
     wake: asyncio.Event
-    held: dict[str, tuple[_Job, str, Mapping[str, Any]]] = attrs.Factory(dict)
+    held: dict[str, _Held] = attrs.Factory(dict)
     done: builtins.list[Completion] = attrs.Factory(list)
-    renewed: float = -math.inf
+    lock: threading.Lock = attrs.Factory(threading.Lock)
+    renewing: threading.Lock = attrs.Factory(threading.Lock)
+    valid_until: float = -math.inf
+    lost: set[tuple[str, int]] = attrs.Factory(set)
+    alive: float = attrs.Factory(time.monotonic)
+    failure: BaseException | None = None
+    skip: set[int] = attrs.Factory(set)
+    skip_outbox: set[int] = attrs.Factory(set)
 
     def secrets(self) -> builtins.list[str]:
         """The configured tokens, scrubbed from whatever is written."""
@@ -605,12 +897,67 @@ class _Session:
         tokens = [c.token for c in (*self.configs.cache.values(), *self.configs.given.values())]
         return [t for t in tokens if t]
 
+    # --- leases
+
+    def leases(self) -> builtins.list[tuple[str, int]]:
+        with self.lock:
+            return [(ref, entry.gen) for ref, entry in self.held.items()]
+
+    def renew(self, store: Store, *, if_stale: bool = False) -> None:
+        """Renew every lease held and every delivery claim (one transaction); note the leases
+        lost. From the heartbeat thread (its own connection) or the loop (``if_stale``: only if
+        no renewal confirmed them meanwhile)."""
+        lease = self.tracker.lease
+        with self.renewing:
+            if if_stale and self.fresh():
+                return
+            start = time.time()
+            leases = self.leases()
+            lost = store.renew(self.owner, leases, start + lease, claims=bool(self.tracker.callbacks))
+            with self.lock:
+                self.lost.update((ref, gen) for ref, gen in leases if ref in lost)
+                self.valid_until = start + lease
+
+    def fresh(self) -> bool:
+        """True when the leases held were confirmed less than two thirds of ``lease`` ago."""
+        return time.time() < self.valid_until - self.tracker.lease / 3
+
+    def collect_lost(self) -> None:
+        """Drop the jobs whose lease a renewal found lost (on the loop)."""
+        if not self.lost:
+            return
+        with self.lock:
+            lost, self.lost = self.lost, set()
+        for ref, gen in lost:
+            entry = self.held.get(ref)
+            if entry is not None and entry.gen == gen:
+                self._drop(ref)
+
+    def before_poll(self, job: _Job) -> bool:
+        """Right before a poll's request: False (no request) unless this run still holds the
+        job's lease, renewing the leases first when the wall clock says they may have lapsed
+        (the process was paused, or its loop blocked)."""
+        self.alive = time.monotonic()
+        ref = str(job.ref)
+        entry = self.held.get(ref)
+        if entry is None or entry.job is not job:
+            return False
+        if not self.fresh():
+            self.renew(self.tracker.store, if_stale=True)
+        self.collect_lost()
+        return self.held.get(ref) is entry
+
+    # --- the loop
+
     async def loop(self, dispatcher: asyncio.Task[None], stop: asyncio.Event | None) -> None:
         tracker, fleet, store = self.tracker, self.fleet, self.tracker.store
         claimed_once = False
         while True:
+            self.alive = time.monotonic()
             if fleet.failure is not None:
                 raise fleet.failure
+            if self.failure is not None:
+                raise self.failure
             if dispatcher.done():
                 dispatcher.result()
                 raise RuntimeError("internal error: the tracker's dispatcher ended early")
@@ -618,96 +965,150 @@ class _Session:
                 return
             while not fleet.updates.empty():  # the JobUpdate stream is not used here
                 fleet.updates.get_nowait()
+            self.collect_lost()
             wall = time.time()
-            if self.held and wall - self.renewed >= tracker.lease / 3:
-                for ref in store.renew(self.owner, builtins.list(self.held), wall + tracker.lease):
-                    self._drop(ref)
-                self.renewed = wall
             if not (self.once and claimed_once):
                 room = tracker.capacity - len(self.held)
-                rows = store.claim(self.owner, room, wall, tracker.lease, due_by=wall if self.once else None)
-                claimed_once = True
-                if rows:
-                    self.renewed = wall
-                for row in rows:
-                    self.enlist(row)
+                with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
+                    rows = store.claim(
+                        self.owner, room, wall, tracker.lease, due_by=wall if self.once else None, skip=self.skip
+                    )
+                    claimed_once = True
+                    if rows and not self.held:
+                        self.valid_until = wall + tracker.lease
+                    for row in rows:
+                        self.enlist(row)
             if not self.held:
                 if self.once:
                     return
-                if not store.query("SELECT 1 FROM jobs WHERE status = 'active' LIMIT 1"):
-                    tracker.deliver_pending(self.owner)
+                if not self._active_left():
+                    tracker.deliver_pending(self.owner, skip=self.skip_outbox)
                     return
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), tracker.refresh)
 
-    def enlist(self, row: sqlite3.Row) -> None:
-        """Wait on a claimed job, from where its saved state was."""
+    def _active_left(self) -> bool:
+        """True when an active job is left that this run did not skip as damaged."""
+        rows = self.tracker.store.query("SELECT rowid FROM jobs WHERE status = 'active' LIMIT ?", (len(self.skip) + 1,))
+        return any(r[0] not in self.skip for r in rows)
+
+    def enlist(self, row: Mapping[str, Any]) -> None:
+        """Wait on a claimed job, from where its saved state was (a damaged row: skipped, or
+        its waiting started over)."""
         tracker, fleet = self.tracker, self.fleet
-        ref = parse_ref(row["ref"])
+        claimed = _claimed(row)
+        if claimed is None:
+            self._skip(row)
+            return
+        ref, name, key, meta, added, deadline = claimed
+        text = row["ref"]
         if self.configs is not None:
             try:
                 self.configs.for_ref(ref)
             except DocstatusError:
-                tracker.store.release(self.owner, [row["ref"]])
+                tracker.store.release(self.owner, [(text, row["lease_gen"])])
                 raise
+        side = _get(row, "side_last")
         state = None
         if row["wait"] is not None:
             try:
-                state = WaitState.from_dict(json.loads(row["wait"]))
-            except (ValueError, TypeError) as exc:
+                state = read_wait(row["wait"], side if side is not None else _get(row, "last"))
+            except ValueError as exc:
                 logger.warning(
-                    "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over", ref, exc
+                    "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over",
+                    text,
+                    _why(exc),
                 )
         if state is None:
-            state = WaitState(ref=row["name"], started=row["added"], deadline=row["deadline"])
+            state = WaitState(ref=name, started=added, deadline=deadline)
         else:
-            state = attrs.evolve(state, deadline=row["deadline"])
+            state = attrs.evolve(state, deadline=deadline)
         now, wall = fleet.clock(), time.time()
         waiter = Waiter.restore(state, tracker.policy, now, wall, draw=self.draw)
         step = waiter.resume(now, spread=tracker.spread)
         host = fleet.host(ref, self.configs, tracker.host_concurrency, tracker.host_rate)
-        meta = json.loads(row["meta"])
-        job = fleet.add(ref, [row["name"]], waiter, step, now + step.delay, host, expiry=now + step.delay)
-        self.held[row["ref"]] = (job, row["key"], meta)
+        old = self.held.get(text)
+        if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
+            fleet.drop(old.job)
+        job = fleet.add(ref, [name], waiter, step, now + step.delay, host, expiry=now + step.delay)
+        with self.lock:
+            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side is not None)
 
-    def _drop(self, ref: str) -> None:
-        entry = self.held.pop(ref, None)
+    def _skip(self, row: Mapping[str, Any]) -> None:
+        """A claimed row a run cannot poll: said once, left as it is, its lease given up."""
+        tracker = self.tracker
+        job_row = read_job(row)
+        damage = damage_line(job_row, NEEDED) or "it cannot be read"
+        self.skip.add(row["rowid"])
+        tracker.skipped[job_row.ref] = damage
+        logger.warning(
+            "tracked job %s cannot be polled: its row is damaged (%s); skipped and left as it is "
+            "(fix the row, or `docstatus track forget` the job)",
+            printable(job_row.ref, 200),
+            damage,
+        )
+        tracker.store.release_rows(self.owner, [row["rowid"]])
+
+    def _drop(self, ref: str) -> _Held | None:
+        with self.lock:
+            entry = self.held.pop(ref, None)
         if entry is not None:
-            self.fleet.drop(entry[0])
+            self.fleet.drop(entry.job)
             self.wake.set()
+        return entry
 
     def on_step(self, job: _Job, step: Step) -> None:
         """After each of a held job's steps: persist it, or end it (and deliver its end)."""
+        self.alive = time.monotonic()
         ref = str(job.ref)
         entry = self.held.get(ref)
-        if entry is None:
+        if entry is None or entry.job is not job:
             self.fleet.drop(job)
             return
-        _, key, _meta = entry
         store, waiter = self.tracker.store, job.waiter
         now, wall = self.fleet.clock(), time.time()
         secrets = self.secrets()
         snapshot = waiter.snapshot(now, wall)
-        wait = dumps(snapshot.to_dict(), secrets)
+        data = snapshot.to_dict()
+        data["last"] = None  # in its own column, written only when it changed
+        wait = dumps(data, secrets)
         if step.action is Action.POLL:
             seen = "new" if waiter.last is None else waiter.last.state.value
             due = wall if snapshot.due is None else snapshot.due
-            if not store.save(self.owner, ref, state=seen, wait=wait, next_due=due, polls=waiter.polls, now=wall):
+            last = None if step.changed is None or snapshot.last is None else dumps(snapshot.last, secrets)
+            saved = store.save(
+                self.owner,
+                ref,
+                entry.gen,
+                state=seen,
+                wait=wait,
+                last=last,
+                side=entry.side,
+                next_due=due,
+                polls=waiter.polls,
+                now=wall,
+            )
+            if saved and last is not None and (len(last) > INLINE_LIMIT) != entry.side:
+                with self.lock:
+                    self.held[ref] = entry._replace(side=not entry.side)
+            if not saved:
                 self._drop(ref)  # forgotten, or another run took it: nothing more from this one
             elif self.once:
                 self._drop(ref)
-                store.release(self.owner, [ref])
+                store.release(self.owner, [(ref, entry.gen)])
             return
-        completion = self._completion(job, step, key, wall)
+        completion = self._completion(job, step, entry, wall)
         outcome = dumps(completion.to_dict(), secrets)
-        completion = Completion.from_dict(json.loads(outcome))
-        self.held.pop(ref, None)
+        completion = Completion.from_dict(loads(outcome))
+        with self.lock:  # not dropped from the dispatcher: it reports the end (on_change, its update)
+            self.held.pop(ref, None)
         self.wake.set()
         ended = store.finish(
             self.owner,
             ref,
-            key,
+            entry.gen,
+            entry.key,
             state=completion.state,
             wait=wait,
             outcome=outcome,
@@ -727,20 +1128,25 @@ class _Session:
         if self.on_complete is not None:
             self.on_complete(completion)
 
-    def _completion(self, job: _Job, step: Step, key: str, wall: float) -> Completion:
-        meta = self.held[str(job.ref)][2]
+    def _completion(self, job: _Job, step: Step, entry: _Held, wall: float) -> Completion:
         name = job.names[0]
         if step.action is Action.RETURN:
             status = step.status
             assert status is not None
             return Completion(
-                key=key, ref=str(job.ref), name=name, state=status.state.value, status=status, meta=meta, finished=wall
+                key=entry.key,
+                ref=str(job.ref),
+                name=name,
+                state=status.state.value,
+                status=status,
+                meta=entry.meta,
+                finished=wall,
             )
         error = step.error
         assert error is not None
         cause = error.__cause__
         return Completion(
-            key=key,
+            key=entry.key,
             ref=str(job.ref),
             name=name,
             state=_error_state(error),
@@ -748,6 +1154,50 @@ class _Session:
             error=type(error).__name__,
             cause=type(cause).__name__ if isinstance(cause, DocstatusError) else None,
             message=str(error),
-            meta=meta,
+            meta=entry.meta,
             finished=wall,
         )
+
+
+class _Heartbeat:
+    """Renews a run's leases every third of ``lease`` from a thread with its own connection,
+    so a callback that blocks the event loop does not let them lapse (for up to
+    ``STALL_LIMIT`` seconds without a sign of life from the loop)."""
+
+    def __init__(self, session: _Session, store: Store, loop: asyncio.AbstractEventLoop) -> None:
+        self.session = session
+        self.store = store
+        self.loop = loop
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="docstatus-tracker-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=self.store.busy_timeout + 5.0)
+        if not self.thread.is_alive():
+            self.store.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+            self.loop.call_soon_threadsafe(self.session.wake.set)
+
+    def _beat(self) -> None:
+        session = self.session
+        period = session.tracker.lease / 3
+        try:
+            while not self.stopping.wait(period):
+                if time.monotonic() - session.alive > STALL_LIMIT:
+                    continue  # the loop is stuck: its leases lapse, other runs may take the jobs
+                session.renew(self.store)
+                if session.lost:
+                    self._wake()
+        except BaseException as exc:  # a full disk, a locked file: the run stops with it
+            session.failure = exc
+            self._wake()
+        finally:
+            if self.stopping.is_set():
+                self.store.close()

@@ -332,7 +332,8 @@ class _Fleet:
     ``keep_open``: ``run`` goes on with no job left, for jobs ``add``-ed later, until ``close()``.
     ``on_step``: called with each job and each step its waiter decides (after every poll, and
     for a deadline that passes with no poll), before anything else is done with it; it may
-    ``drop`` the job.
+    ``drop`` the job. ``before_poll``: called with each job right before its poll's request is
+    made; when it returns False no request is made and the job is dropped (as by ``drop``).
     """
 
     poll: AsyncPollFn
@@ -346,6 +347,7 @@ class _Fleet:
     cap: Callable[[JobRef], float] | None = None
     keep_open: bool = False
     on_step: Callable[[_Job, Step], None] | None = None
+    before_poll: Callable[[_Job], bool] | None = None
     closed: bool = False
     pending: int = 0
     inflight: int = 0
@@ -579,6 +581,9 @@ class _Fleet:
     async def _poll(self, job: _Job) -> None:
         waiter, host = job.waiter, job.host
         try:
+            if self.before_poll is not None and not self.before_poll(job):
+                self.drop(job)  # no request: the hook's veto
+                return
             limit = self._limit(job)
             result: Any = None
             error: DocstatusError | None = None
