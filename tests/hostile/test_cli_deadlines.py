@@ -148,8 +148,9 @@ def test_track_run_says_the_deadline_the_job_was_added_with(tmp_path):
         assert added.returncode == 0, added.stderr
         result = run_cli("track", "run", env=env)
     assert result.returncode == 5, result.stderr
-    (line,) = result.stderr.splitlines()
+    line, summary = result.stderr.splitlines()  # the job's line, then the run's summary of the database
     said_deadline(line, "2")
+    assert summary.startswith("docstatus track run: this run delivered 1 ended job")
 
 
 def test_wait_says_the_deadline_given_with_timeout():
