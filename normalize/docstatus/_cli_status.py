@@ -40,6 +40,7 @@ from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_si
 from ._exceptions import DocstatusError
 from ._secrets import mask
 from ._status import PROVIDERS
+from ._text import json_for_humans
 
 if TYPE_CHECKING:
     from ._status import JobStatus
@@ -189,7 +190,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 internal_error("normalize", _where(name, document), exc)
                 code = combine((code, EXIT_INTERNAL))
                 continue
-            write(mask(_json_line(status.to_dict())) + "\n")  # emit(); for a file, flushed as it fills
+            write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
                 out.flush()
             if state_code(status.state) != EXIT_OK:

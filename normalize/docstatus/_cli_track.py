@@ -117,6 +117,17 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def _lease(text: str) -> float:
+    """``--lease``: a finite number of seconds > 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, not {text[:40]!r}")
+    return seconds
+
+
 def _meta_item(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -167,7 +178,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--json", action="store_true", help="one completion JSON line per job that ends")
     run.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight (default 32)")
     run.add_argument("--host-rate", type=float, default=10.0, metavar="R", help="polls per second per host (10)")
-    run.add_argument("--lease", type=float, default=30.0, metavar="S", help=argparse.SUPPRESS)
+    run.add_argument("--lease", type=_lease, default=30.0, metavar="S", help=argparse.SUPPRESS)
     run.set_defaults(handler=_run)
 
     ls = sub.add_parser("ls", parents=[common], help="list tracked jobs", epilog=_EPILOG, formatter_class=raw)

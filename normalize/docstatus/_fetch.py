@@ -1086,9 +1086,9 @@ def _translate(job: JobRef, cfg: ProviderConfig, response: Any, bound: _Bound) -
     raise error
 
 
-#: The fields of a status's JSON form that hold provider text (the others are docstatus's own:
-#: provider, job id, state, timestamps it formats).
-_TEXT_FIELDS: Final = ("provider_state", "step", "error", "pages", "outputs")
+#: The fields of a status's JSON form that hold provider text, the job id included (a body's own
+#: id wins over the ref's); the others are docstatus's own: provider, state, timestamps.
+_TEXT_FIELDS: Final = ("job_id", "provider_state", "step", "error", "pages", "outputs")
 
 
 def _scrubbed_status(status: JobStatus, cfg: ProviderConfig, content: bytes) -> JobStatus:

@@ -350,14 +350,25 @@ def _pages(data: Mapping[str, Any]) -> Pages:
     )
 
 
-def shed_body(status: JobStatus, limit: int) -> JobStatus:
-    """``status`` without the body it keeps for a lazy ``model`` when that body is over ``limit``
-    bytes (its ``model`` is then ``None``); ``status`` itself otherwise."""
-    body = status._model  # noqa: SLF001  # this module's own representation
-    kind = type(body)
-    if (kind is bytes or kind is str) and len(body) > limit:
-        return attrs.evolve(status, model=None)
-    return status
+def shed(status: JobStatus, body: int, items: int) -> JobStatus:
+    """``status`` as a waiting job keeps it: without the body it holds for a lazy ``model`` when
+    that body is over ``body`` bytes (its ``model`` is then ``None``), and with at most ``items``
+    outputs and page errors (the first ones); ``status`` itself when it is within both."""
+    kept = status._model  # noqa: SLF001  # this module's own representation
+    kind = type(kept)
+    pages, outputs = status.pages, status.outputs
+    heavy = (kind is bytes or kind is str) and len(kept) > body
+    many = len(outputs) > items or (pages is not None and len(pages.errors) > items)
+    if not (heavy or many):
+        return status
+    changes: dict[str, Any] = {}
+    if heavy:
+        changes["model"] = None
+    if many:
+        changes["outputs"] = outputs[:items]
+        if pages is not None:
+            changes["pages"] = attrs.evolve(pages, errors=pages.errors[:items])
+    return attrs.evolve(status, **changes)
 
 
 def _fast_init(cls: type) -> Any:

@@ -58,6 +58,7 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 import random as _random
 from collections.abc import Mapping
@@ -77,7 +78,7 @@ from docstatus._exceptions import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
-from docstatus._status import JobStatus, State, shed_body
+from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
 
 from ._durations import Durations
@@ -110,11 +111,12 @@ ACTION_GRACE: Final[Mapping[str, float]] = MappingProxyType({"sarvam": 30.0})
 #: row 17).
 NOT_FOUND_GRACE: Final[Mapping[str, float]] = MappingProxyType({"neurolinker": 30.0})
 
-#: The most bytes of a waiting job's last body kept for its status's lazy ``model``: a job that
-#: waits keeps its last status (for ``WaitTimeout.last_status`` and its last update), and that
-#: status without its body when the body was larger (``status.model`` is then ``None``). A status
-#: that ends the wait is handed over whole.
+#: What a waiting job keeps of its last status (for ``WaitTimeout.last_status`` and its last
+#: update) is bounded: the body it came from (for its lazy ``model``) only up to ``KEEP_BODY``
+#: bytes (``status.model`` is ``None`` beyond), and at most ``KEEP_ITEMS`` outputs and page errors
+#: (the first ones). A status that ends the wait is handed over whole.
 KEEP_BODY: Final = 64 * 1024
+KEEP_ITEMS: Final = 1000
 
 #: Slack when comparing the clock with a grace's end (a poll scheduled at the end may land a
 #: rounding error short of it).
@@ -475,7 +477,7 @@ class Waiter:
             self._ended(previous, now)
             self.last = status
             return Step(action=Action.RETURN, status=status, changed=changed)
-        self.last = shed_body(status, KEEP_BODY)  # what a waiting job keeps is bounded
+        self.last = shed(status, KEEP_BODY, KEEP_ITEMS)  # what a waiting job keeps is bounded
         until = None
         if status.state is State.ACTION_REQUIRED:
             grace = self.policy.action_grace_for(self.provider)
@@ -658,7 +660,7 @@ class Waiter:
         if len(marks) < 4:
             return None, False
         t1, p1, t2, p2 = marks[-4:]
-        if t2 <= t1:
+        if t2 <= t1 or p2 <= p1:  # a restored state is checked, but never divide by a rate of 0
             return None, False
         rate = (p2 - p1) / (t2 - t1)
         eta = (1.0 - p2) / rate - (now - t2)
@@ -842,6 +844,12 @@ class WaitState:
         samples = data.get("samples", [])
         if not isinstance(samples, list) or not all(isinstance(x, list) and len(x) == 2 for x in samples):
             raise ValueError("WaitState.samples must be a list of [time, progress] pairs")
+        pairs = [(float(_finite("samples", t) or 0.0), float(_finite("samples", p) or 0.0)) for t, p in samples]
+        for (t0, p0), (t1, p1) in itertools.pairwise(pairs):
+            if not (t1 > t0 and p1 > p0):
+                raise ValueError("WaitState.samples must rise in time and in progress, as waiting records them")
+        if any(not 0 <= p < 1 for _, p in pairs):
+            raise ValueError("WaitState.samples' progress must be in [0, 1)")
         last = data.get("last")
         if last is not None:
             if not isinstance(last, Mapping):
