@@ -30,9 +30,9 @@ or network failures until the deadline; 5 a job's deadline passed; 1 a job faile
 succeeded, was cancelled or waits for an action; 0 otherwise (``run --once``: jobs not ended yet
 count 0); 130 interrupted; 141 stdout closed early. ``run``'s code covers the jobs that ended
 in that run (see its last line for the others). A damaged row (a field that cannot be read) is
-one stderr line naming its job: ``ls`` and ``show`` show what can be read, ``run`` skips it (or
-starts its waiting over when only its saved waiting state is damaged) and goes on with the
-others; the code is then at least 2.
+one stderr line naming its job: ``ls`` and ``show`` show what can be read, ``run`` skips it and
+goes on with the others, and the code is then at least 2; a job whose saved waiting state alone
+is damaged starts waiting over (one line too), which is not an error.
 """
 
 from __future__ import annotations
