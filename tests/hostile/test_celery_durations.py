@@ -488,8 +488,14 @@ def test_a_damaged_value_is_replaced_with_one_log_line_naming_the_key(
 
     with redis_server(tmp_path) as server:
         r = redis.Redis.from_url(server.url)
+        other = Fleet()  # another worker shared 5 samples
+        for _ in range(5):
+            other.local.record(KIND, 3.0)
+            other.ended()
+        assert other.share(r, time.monotonic())
         fleet = Fleet()
-        assert fleet.share(r, time.monotonic())  # joined: the fleet's model as this worker saw it (none)
+        assert fleet.share(r, time.monotonic())  # this worker starts: it takes the fleet's model
+        assert fleet.local.samples(KIND) > 4.9
         good = Durations()
         good.record(KIND, 3.0)
         value = good.to_dict()
@@ -502,6 +508,7 @@ def test_a_damaged_value_is_replaced_with_one_log_line_naming_the_key(
         elif damage == "weights-over-count":
             r.set(KEY, json.dumps({**value, "kinds": {KIND: {"samples": 1, "weights": [[40, 1e6]]}}}))
         elif damage == "a-hash":
+            r.delete(KEY)
             r.hset(KEY, "kinds", "{}")
         else:
             r.set(KEY, b" " * (MAX_BYTES + 1))
@@ -515,8 +522,10 @@ def test_a_damaged_value_is_replaced_with_one_log_line_naming_the_key(
             assert fleet.share(r, time.monotonic())  # the next exchange finds it sound
         raw = r.get(KEY)
         assert raw is not None
-        assert Durations.from_dict(json.loads(raw)).samples(KIND) > 3.9
-        assert _fleet_samples(r) == 4  # what the worker learned, once
+        # replaced by the fleet's model as this worker saw it, plus what it learned since, once
+        assert _fleet_samples(r) == 5 + 4
+        assert Durations.from_dict(json.loads(raw)).samples(KIND) > 8.5
+        assert fleet.local.samples(KIND) > 8.5  # and the worker keeps it all
     lines = [rec for rec in caplog.records if "durations" in rec.getMessage()]
     assert len(lines) == 1, [rec.getMessage() for rec in lines]
     assert lines[0].levelno == logging.ERROR

@@ -21,13 +21,13 @@ given and not shared). The fleet's model is ``KEY`` (``docstatus:durations``), i
   A worker that stops (Celery's ``worker_process_shutdown``) adds what it has not yet added.
 - *Each sample is added once*, whatever fails. Samples drained from the local model stay in
   ``unsent`` until a transaction that adds them commits. ``MARK``
-  (``docstatus:durations:by:<this process's token>``, a number, kept a week) is written in the
-  same transaction: an exchange whose answer was lost (the connection dropped after ``EXEC``)
-  is known to have committed, or not, at the next one, which adds the samples again only if it
-  did not.
-- *Redis away*: the exchange fails, and is tried again ``every`` seconds later; the samples stay
-  in the local model (and in ``unsent``), and the step that tried is not failed (the caller logs
-  one warning line).
+  (``docstatus:durations:by:<this process's token>``: a number, kept a day, or a minute after
+  a stopping worker's last exchange) is written in the same transaction: an exchange whose
+  answer was lost (the connection dropped after ``EXEC``) is known to have committed, or not,
+  at the next try, which adds the samples again only if it did not.
+- *Redis away*: the exchange fails, and is tried again after the first step ``every`` seconds
+  later; the samples stay in the local model (and in ``unsent``), and the step that tried is not
+  failed (the caller logs one warning line).
 - *What Redis holds is read as untrusted*: a value that is not a ``Durations`` (not JSON, another
   version or bins' layout, a key of another type, more than ``MAX_BYTES``) is replaced by the
   fleet's model as this worker last saw it plus what it learned since, with one log line
@@ -67,8 +67,11 @@ SHARE_EVERY: Final = 30.0
 SHARE_ENDS: Final = 32
 #: Transactions tried per exchange while other workers write the key in between.
 TRIES: Final = 8
-#: Seconds a worker's ``MARK`` is kept after its last exchange.
-MARK_TTL: Final = 7 * 24 * 3600
+#: Seconds a worker's ``MARK`` is kept after its exchange (a day: the next exchange, which reads
+#: it, comes sooner)...
+MARK_TTL: Final = 24 * 3600
+#: ...or after the exchange of a worker that stops (only that exchange's own retries read it).
+LAST_MARK_TTL: Final = 60
 #: The largest value read (bytes): a kind is about 4 kB at most, and a model has at most
 #: ``MAX_KINDS`` kinds. A larger one is damaged.
 MAX_BYTES: Final = MAX_KINDS * 8192
@@ -145,28 +148,29 @@ class Fleet:
             return now >= self._next
         if joining:
             return False
-        return self._ends >= self.ends or (self._ends > 0 and now >= self._next)
+        owed = self._ends > 0 or self._pending is not None  # learned, or an exchange that failed
+        return self._ends >= self.ends or (owed and now >= self._next)
 
     def unsent(self) -> bool:
         """Something learned here is not known to be in the fleet's model yet."""
         return self._ends > 0 or self._pending is not None or bool(self._unsent.kinds)
 
-    def share(self, redis: Any, now: float) -> bool:
+    def share(self, redis: Any, now: float, *, last: bool = False) -> bool:
         """Exchange this process's model with the fleet's (see the module docstring): ``True``
         once done, ``False`` if another thread of the process is exchanging, or every try met
         another worker's write (the samples stay for the next exchange). Redis's errors are
-        raised (the samples stay too)."""
+        raised (the samples stay too). ``last``: the process stops (its mark is kept briefly)."""
         if not self._lock.acquire(blocking=False):
             return False
         try:
             self._next = now + self.every  # after a failure too: Redis away is asked again later
             with self._count:
                 self._ends = 0
-            return self._exchange(redis)
+            return self._exchange(redis, LAST_MARK_TTL if last else MARK_TTL)
         finally:
             self._lock.release()
 
-    def _exchange(self, redis: Any) -> bool:
+    def _exchange(self, redis: Any, mark_ttl: int) -> bool:
         mark = MARKS + self._token
         if self._pending is not None:  # the last exchange's answer was lost: did it commit?
             if _number(redis.get(mark)) == self._pending:
@@ -180,7 +184,7 @@ class Fleet:
         watch_error = import_module("redis").exceptions.WatchError
         for attempt in range(TRIES):
             try:
-                fleet, why = self._transaction(redis, mark, seq)
+                fleet, why = self._transaction(redis, mark, seq, mark_ttl)
             except watch_error:
                 self.conflicts += 1
                 time.sleep(random.uniform(0.0, 0.005 * 2**attempt))  # noqa: S311  # jitter, not a secret
@@ -207,7 +211,7 @@ class Fleet:
         )
         return False
 
-    def _transaction(self, redis: Any, mark: str, seq: int) -> tuple[Durations, str | None]:
+    def _transaction(self, redis: Any, mark: str, seq: int, mark_ttl: int) -> tuple[Durations, str | None]:
         """One try: the fleet's model after it, and why the value it replaced was damaged."""
         with redis.pipeline(transaction=True) as pipe:
             pipe.watch(KEY)
@@ -222,7 +226,7 @@ class Fleet:
             value = json.dumps(fleet.to_dict(), separators=(",", ":"))
             pipe.multi()
             pipe.set(KEY, value)
-            pipe.set(mark, str(seq), ex=MARK_TTL)
+            pipe.set(mark, str(seq), ex=mark_ttl)
             pipe.execute()
         return fleet, why
 

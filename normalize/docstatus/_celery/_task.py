@@ -564,7 +564,7 @@ class Runtime:
         if not (fleet.unsent() if flush else fleet.due(now, joining=joining)):
             return
         try:
-            fleet.share(self._redis, now)
+            fleet.share(self._redis, now, last=flush)
         except Exception as exc:  # sharing never fails a step
             logger.warning(  # no traceback: the reason is the message
                 "docstatus.poll: could not exchange the jobs' durations with Redis (%s: %s); this worker keeps "
