@@ -216,7 +216,10 @@ def register(
             ``redis+socket:///path``. ``ValueError`` at once for a URL it cannot use.
         host_rate: Polls per second per provider host, shared by every worker: one number for
             every provider, or per provider name (``None``: no limit; 429s still pause).
-        policy: The ``WaitPolicy`` (its ``timeout`` is the default deadline of ``track``).
+        policy: The ``WaitPolicy`` (its ``timeout`` is the default deadline of ``track``). Its
+            default ``durations`` (``Durations.shared()``) is replaced, in each worker process,
+            by a model of the worker's own that the fleet shares in Redis (see above); a
+            ``Durations`` of your own is used as given, and not shared; ``None``: no model.
         max_countdown: The longest countdown of one message (default: a third of the app's
             ``visibility_timeout``, at most 300 s). Must be below the visibility timeout.
         lease: Seconds one worker holds a job's step before another may take it over (longer

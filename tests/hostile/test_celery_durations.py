@@ -5,10 +5,10 @@ cuts Redis away, all on 127.0.0.1.
 Promises: jobs of one kind ended on worker A warm a worker B started later (B polls a new job
 of that kind on the warm schedule, with fewer requests than a cold one, counted at the
 simulator); workers ending jobs at once add each sample to the fleet's model once (its count is
-the jobs ended, whatever conflicts, and an exchange whose answer was lost is not added again); a
-damaged value in Redis is replaced with one log line; Redis away while a worker shares fails no
-step and loses no sample; the worker's model replaces only the process's shared default; the
-value is small and holds no credential and no provider text.
+the jobs ended, whatever the conflicts, and an exchange whose answer was lost is not added
+again); a damaged value in Redis is replaced with one log line for the fleet; Redis away while a
+worker shares fails no step and loses no sample; the worker's model replaces only the process's
+shared default; the value is small and holds no credential and no provider text.
 """
 
 from __future__ import annotations
@@ -179,15 +179,19 @@ def _check_value_is_clean(raw: bytes, sim: Any, refs: list[str]) -> None:
         assert needle not in text, needle
 
 
-def test_two_workers_ending_jobs_at_once_add_each_sample_to_the_fleet_once(
+def test_workers_replace_a_damaged_value_with_one_line_and_add_each_sample_once(
     tmp_path: Path, app_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two workers (four pool processes) start on a damaged value, all finding it at their first
+    step: one log line for the fleet; then they end jobs at once, and stop at once: the fleet's
+    count is the jobs ended."""
     import redis  # noqa: PLC0415
 
     jobs = 60
     with sim_module.Simulator() as sim, redis_server(tmp_path) as server:
         app = app_module(server.url)
         r = redis.Redis.from_url(server.url)
+        r.set(KEY, b"\xff{not a model at all")  # another program's, or a damaged append-only file
         env = worker_env(sim, server.url, json.dumps(RATES))
         for name, value in sim.env().items():
             monkeypatch.setenv(name, value)
@@ -203,42 +207,13 @@ def test_two_workers_ending_jobs_at_once_add_each_sample_to_the_fleet_once(
         shared = _fleet_samples(r)
         polls = sorted(_requests_per_job(sim, refs))
         logs = "".join((tmp_path / f"{name}.log").read_text(errors="replace") for name in ("a", "b"))
+    lines = [line for line in logs.splitlines() if "durations" in line]
     print(f"{jobs} jobs ended on 4 pool processes: {shared} samples in Redis; requests per job {polls}")
+    print("\n".join(lines))
+    assert len(lines) == 1, logs[-3000:]  # one line for the fleet, naming the key and why
+    assert "the jobs' durations in Redis ('docstatus:durations') were damaged (not JSON" in lines[0]
     assert polls[0] >= 2  # each job was seen running before it ended: each one taught its duration
     assert shared == jobs, logs[-3000:]  # every job's sample, once
-    assert "durations" not in logs, logs[-3000:]
-
-
-def test_a_damaged_value_is_replaced_by_the_first_worker_to_start_with_one_log_line(
-    tmp_path: Path, app_module: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import redis  # noqa: PLC0415
-
-    with sim_module.Simulator() as sim, redis_server(tmp_path) as server:
-        app = app_module(server.url)
-        r = redis.Redis.from_url(server.url)
-        r.set(KEY, b"\xff{not a model at all")  # another program's, or a damaged append-only file
-        env = worker_env(sim, server.url, json.dumps(RATES))
-        for name, value in sim.env().items():
-            monkeypatch.setenv(name, value)
-        worker = Worker("a", env, tmp_path / "a.log", concurrency=2)  # two processes find it at once
-        try:
-            _ready(app, [worker])
-            refs = _run_jobs(sim, app, r, 8, [worker])
-        finally:
-            _stop_together([worker])
-        log = (tmp_path / "a.log").read_text(errors="replace")
-        raw = r.get(KEY)
-        assert raw is not None
-        shared = _fleet_samples(r)
-        polls = _requests_per_job(sim, refs)
-    lines = [line for line in log.splitlines() if "durations in Redis" in line]
-    print("\n".join(lines))
-    assert len(lines) == 1, log[-3000:]  # one line for the fleet, naming the key and why
-    assert "'docstatus:durations'" in lines[0]
-    assert "were damaged (not JSON" in lines[0]
-    assert min(polls) >= 2
-    assert shared == len(refs)  # replaced, then every job's sample added once
 
 
 class Proxy:
