@@ -10,7 +10,7 @@
     docstatus.celery.register(app, host_rate={"artos": 10, "sarvam": 5})
 
     @app.task
-    def on_done(status: dict, key: str) -> None: ...        # JobStatus JSON, idempotency key
+    def on_done(status: dict, key: str) -> None: ...        # the JobStatus as a dict (JobStatus.from_dict), the key
 
     key = docstatus.celery.track("artos:abc", on_done=on_done.s(), deadline=3600)
 
@@ -19,7 +19,7 @@ own); start workers as usual (``celery -A proj worker``). Each message polls one
 sends the next with the waiting core's delay as its countdown, carrying the job's ``WaitState``
 (attempt, backoff, last status, hint and the absolute wall-clock deadline) — so any worker can
 take the next poll, and the deadline holds across workers. On a final status your ``on_done``
-signature is called with ``(status_json, key)``; when waiting ends without one (the deadline,
+signature is called with ``(status, key)`` (the JobStatus as a dict); when waiting ends without one (the deadline,
 ``ActionRequired``, ``JobNotFound``, ...) ``on_error`` gets ``(outcome, key)``, where
 ``outcome`` holds ``error`` (``type``, ``message``) and the last ``status`` (or ``None``).
 
@@ -442,7 +442,8 @@ def track(
 
     Args:
         ref: The job reference (``InvalidJobRef`` at once when it does not parse).
-        on_done: A signature called as ``(status_json, key, *its own args)`` on a final status.
+        on_done: A signature called as ``(status, key, *its own args)`` on a final status, ``status``
+            the JobStatus as a dict (its JSON form: ``JobStatus.from_dict(status)``).
         on_error: A signature called as ``(outcome, key, ...)`` when waiting ends without a
             final status (``outcome["error"]`` says why; ``outcome["status"]``: the last one).
         deadline: Seconds from now, or an aware ``datetime`` (default: the policy's timeout).

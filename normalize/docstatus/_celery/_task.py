@@ -111,7 +111,11 @@ if cur > seq then return {0, 0} end
 if cur == seq then
   local who = redis.call('HGET', k, 'holder')
   if who == '' then return {0, 0} end
-  if who and who ~= holder and till > now then return {1, till - now} end
+  -- the same message (its task id, before the '|') redelivered after its worker was lost takes
+  -- the step over at once; the new run's own holder then fences the old one out (_HOLDS)
+  if who and string.match(who, '^[^|]*') ~= string.match(holder, '^[^|]*') and till > now then
+    return {1, till - now}
+  end
 end
 redis.call('HSET', k, 'seq', ARGV[1], 'holder', holder, 'until', tostring(now + lease))
 redis.call('EXPIRE', k, tonumber(ARGV[5]))
@@ -680,7 +684,9 @@ _GONE: Final = "gone"
 
 
 def _step(task: Any, runtime: Runtime, message: Message) -> str:
-    holder = str(task.request.id or uuid.uuid4().hex)
+    # This run of the message: its task id (a redelivered copy has the same one, and may take the
+    # step over at once) and a nonce of its own, so the fencing check tells the two runs apart.
+    holder = f"{task.request.id or uuid.uuid4().hex}|{uuid.uuid4().hex[:12]}"
     state = message.state
     wall = time.time()
     ttl = max(0.0, state.deadline - wall) + OUTCOME_TTL
