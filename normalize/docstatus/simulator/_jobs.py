@@ -371,13 +371,5 @@ class JobInfo:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "ref": self.ref,
-            "provider": self.provider,
-            "script": self.script,
-            "state": self.state,
-            "phase": self.phase,
-            "phases": self.phases,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-        }
+        """JSON-ready form: every attribute, by its name (``created_at`` in RFC 3339, ``Z``)."""
+        return {**attrs.asdict(self), "created_at": self.created_at.isoformat().replace("+00:00", "Z")}
