@@ -95,9 +95,13 @@ class Tokens(Mapping[str, str]):
         self._given = MappingProxyType(dict(given))
 
     def __getitem__(self, name: str) -> str:
-        if name in self._given:
-            return self._given[name]
-        return providers.DEFAULT_TOKENS[name]
+        token = self._given.get(name)
+        if token is None:
+            found = providers.load(name) if isinstance(name, str) else None
+            token = None if found is None else found.sim.token
+        if token is None:
+            raise KeyError(name)
+        return token
 
     def __iter__(self) -> Iterator[str]:
         defaults = providers.DEFAULT_TOKENS

@@ -78,9 +78,12 @@ class Simulated:
     module: object
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _builtin: dict[str, Simulated] = {}
 _registered: dict[str, Simulated] = {}
+#: ``prefix -> ((leading segments, provider), ...)`` of the providers also served under another's
+#: prefix (``ProviderSim.also_under``), built on the first request; ``None`` after a change.
+_mounts: dict[str, tuple[tuple[tuple[str, ...], ProviderSim], ...]] | None = None
 
 
 def load(name: str) -> Simulated | None:
@@ -112,12 +115,23 @@ def served_by(prefix: str, rest: Sequence[str]) -> ProviderSim | None:
     """The provider a request to ``/<prefix>/<rest...>`` is for: one served under another's
     prefix (``ProviderSim.also_under``) when ``rest`` starts with its segments, else the
     provider named ``prefix``; ``None`` when there is none."""
-    for name in names():
-        sim = _sim(name)
-        for under, leading in sim.also_under if sim is not None else ():
-            if under == prefix and tuple(rest[: len(leading)]) == leading:
-                return sim
+    mounts = _mounts if _mounts is not None else _mount()
+    for leading, sim in mounts.get(prefix, ()):
+        if tuple(rest[: len(leading)]) == leading:
+            return sim
     return _sim(prefix)
+
+
+def _mount() -> dict[str, tuple[tuple[tuple[str, ...], ProviderSim], ...]]:
+    global _mounts  # noqa: PLW0603  # the registry's one cache, dropped on every change
+    with _lock:
+        if _mounts is None:
+            mounts: dict[str, list[tuple[tuple[str, ...], ProviderSim]]] = {}
+            for sim in filter(None, map(_sim, names())):
+                for under, leading in sim.also_under:
+                    mounts.setdefault(under, []).append((leading, sim))
+            _mounts = {prefix: tuple(found) for prefix, found in mounts.items()}
+        return _mounts
 
 
 def register(module: object) -> None:
@@ -138,17 +152,21 @@ def register(module: object) -> None:
     if name in BUILTIN:
         raise ValueError(f"{name!r} is a built-in provider of the simulator; register another name")
     checked = _checked(module, name)
+    global _mounts  # noqa: PLW0603  # the registry's one cache, dropped on every change
     with _lock:
         if _registered.setdefault(name, checked).module is not module:
             raise ValueError(f"another module is registered as the simulated provider {name!r}; unregister it first")
+        _mounts = None
 
 
 def unregister(name: str) -> None:
     """Stop serving a registered provider (its jobs stay until ``reset()``); built-in ones stay."""
     if name in BUILTIN:
         raise ValueError(f"{name!r} is a built-in provider of the simulator; it cannot be unregistered")
+    global _mounts  # noqa: PLW0603  # the registry's one cache, dropped on every change
     with _lock:
         _registered.pop(name, None)
+        _mounts = None
 
 
 def _checked(module: object, name: str) -> Simulated:
