@@ -249,6 +249,7 @@ class SimulatorApp:
     def __init__(self, state: State) -> None:
         self.state = state
         self.stopping = threading.Event()
+        providers.load_all()  # here, not in the server thread at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")

@@ -45,6 +45,7 @@ __all__ = [
     "expected",
     "known",
     "load",
+    "load_all",
     "names",
     "register",
     "script",
@@ -94,6 +95,11 @@ def load(name: str) -> Simulated | None:
         with _lock:
             found = _builtin.setdefault(name, found)
     return found
+
+
+def load_all() -> None:
+    """Load every provider's module now (a server does, so its first request does not)."""
+    _mount()
 
 
 def names() -> tuple[str, ...]:
