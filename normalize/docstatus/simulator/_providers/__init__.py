@@ -10,10 +10,11 @@ everything the simulator knows about that provider and defines:
   helps write them), with at least ``happy_path``, ``failure`` and ``unknown_state``.
 
 The built-in providers are the library's (``BUILTIN``, read in one place below); each module
-loads on first use. ``register(module)`` adds a provider defined outside the package (for
-example the one a test builds from a small spec): the simulator then serves it like the
-others (``/<name>/...``, its token in ``Simulator.tokens`` and ``env()``, its scripts in
-``SCRIPTS``, jobs, faults, the request log). A built-in name cannot be registered.
+loads on first use (a ``SimulatorApp`` loads them all when it is made). ``register(module)``
+adds a provider defined outside the package (for example the one a test builds from a small
+spec): the simulator then serves it like the others (``/<name>/...``, its token in
+``Simulator.tokens`` and ``env()``, its scripts in ``SCRIPTS``, jobs, faults, the request
+log). A built-in name cannot be registered.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 import attrs
 
-from docstatus._status import PROVIDERS as BUILTIN  # the one place the library's provider names are read
+# The one place the simulator reads the library's provider names (the library's registry will
+# hold them: then ``from docstatus._providers import BUILTIN``).
+from docstatus._status import PROVIDERS as BUILTIN
 from docstatus.simulator._jobs import Script
 from docstatus.simulator._render import ProviderSim
 from docstatus.simulator._scripts import REQUIRED
