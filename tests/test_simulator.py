@@ -36,7 +36,7 @@ from docstatus.simulator import (
     script,
 )
 from docstatus.simulator._app import TRANSPORT_KEY, SimulatorApp
-from docstatus.simulator._render import PROVIDER_SIMS
+from docstatus.simulator._providers import PROVIDER_SIMS
 from docstatus.simulator._state import State
 
 if TYPE_CHECKING:
