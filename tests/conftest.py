@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,19 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+
+def pytest_configure() -> None:
+    """Let subprocesses start with SIGINT as a terminal's foreground process has it.
+
+    The Ctrl-C tests send SIGINT to CLI subprocesses. A test run started in the background
+    (``nohup``, ``cmd &`` in a script, some CI runners) inherits SIGINT *ignored*, and so would
+    every subprocess: Python then installs no KeyboardInterrupt handler, the CLI never sees the
+    Ctrl-C, and each of those tests waits out its bound (a minute) and fails. A Python handler
+    here is reset to the default in every child, as in a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
