@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import signal
@@ -13,6 +14,7 @@ import attrs
 import pytest
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,19 @@ def pytest_configure() -> None:
     """
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """One TLS context, the one httpx builds by default, for the many clients tests make.
+
+    ``httpx.get()``, ``httpx.Client()`` and the generated clients build a new one per call or
+    client unless given one: about 40 ms of CPU each, which was most of the CPU time of the files
+    that make a client per request or per test (their URLs are http://, so nothing else changes).
+    """
+    import httpx  # noqa: PLC0415  # only for the tests that use it
+
+    return httpx.create_ssl_context()
 
 
 @pytest.fixture

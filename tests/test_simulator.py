@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from _simulator_support import PROVIDERS, auth_headers, fresh, job_id_of, serve, url_of
+from conftest import tls
 from docstatus._status import PROVIDERS as ALL_PROVIDERS  # the simulator serves every provider docstatus knows
 from docstatus.simulator import (
     DEFAULT_TOKENS,
@@ -45,14 +46,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 
-#: One TLS context for every request made here. httpx.get() and friends otherwise build a new
-#: one per call, about 40 ms of CPU each (most of this file's time), though every URL is http://.
-_TLS = httpx.create_ssl_context()
-
-
 def http_request(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """``httpx.request``: a new client and connection per call, as before, without a new TLS context."""
-    return httpx.request(method, url, verify=_TLS, **kwargs)
+    """``httpx.request``: a new client and connection per call, with the shared TLS context
+    (``conftest.tls``: a new one per call was most of this file's CPU time)."""
+    return httpx.request(method, url, verify=tls(), **kwargs)
 
 
 def http_get(url: str, **kwargs: Any) -> httpx.Response:
