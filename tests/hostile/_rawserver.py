@@ -104,13 +104,15 @@ class RawServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
+        assert self.listener is not None
+        with contextlib.suppress(OSError):  # wakes the accept loop now (Linux), not at its next timeout
+            self.listener.shutdown(socket.SHUT_RDWR)
         for conn in list(self.conns):
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
         for thread in self.threads:
             thread.join(timeout=5)
-        assert self.listener is not None
         self.listener.close()
 
     def _accept(self) -> None:
