@@ -173,6 +173,32 @@ def test_a_waiting_job_keeps_at_most_a_thousand_page_errors() -> None:
     assert len(last.pages.errors) == KEEP_ITEMS
 
 
+async def test_a_waiting_job_with_many_items_reports_a_change_only_when_it_changes() -> None:
+    """What a waiting job keeps is less than what came (over ``KEEP_ITEMS``): the next status is
+    still compared with what came, so the same status polled again is no change."""
+    from docstatus._waiting._core import KEEP_ITEMS  # noqa: PLC0415
+
+    errors = [{"page_number": i + 1, "error_code": "E", "error_message": "e"} for i in range(2 * KEEP_ITEMS)]
+    detail = {
+        "inputs": [{"file_name": "a.pdf", "file_id": "f1"}],
+        "outputs": [],
+        "state": "Running",
+        "total_pages": 6000,
+        "pages_processed": 2 * KEEP_ITEMS,
+        "pages_succeeded": 0,
+        "pages_failed": 2 * KEEP_ITEMS,
+        "page_errors": errors,
+    }
+    running = body("sarvam", "Running", job_details=[detail])
+    with RawServer(answer(200, running)) as server:
+        cfg = ProviderConfig(provider="sarvam", base_url=server.url, token=TOKEN)
+        policy = WaitPolicy(timeout=3, initial_delay=0.3, max_delay=0.3, durations=None)
+        updates = [u async for u in docstatus.watch_many([f"sarvam:{SARVAM_ID}"], config=cfg, policy=policy)]
+        polls = len(server.requests)
+    assert polls >= 4
+    assert [u.done for u in updates] == [False, True]  # one change (the first status), then the end
+
+
 CHILD = textwrap.dedent(
     """
     import asyncio, sys

@@ -317,7 +317,10 @@ class Waiter:
             exponent is one less: a job that moves on, e.g. from queued to running, is polled
             closely again).
         errors: Consecutive failed polls.
-        last: The last status received, or ``None``.
+        last: The last status received (as a waiting job keeps it: ``KEEP_BODY``, ``KEEP_ITEMS``),
+            or ``None``.
+        whole: ``hash`` of the last status as received when ``last`` keeps less of it (the next
+            status is compared with that, not with what was kept), else ``None``.
         last_error: The error of the last poll if it failed, else ``None``.
         final: True once the last poll (at the deadline) has been scheduled.
         warned: True once the unknown-state warning was given.
@@ -339,6 +342,7 @@ class Waiter:
     streak: int = 0
     errors: int = 0
     last: JobStatus | None = None
+    whole: int | None = None
     last_error: DocstatusError | None = None
     final: bool = False
     warned: bool = False
@@ -424,6 +428,8 @@ class Waiter:
         clock and ``wall`` the wall clock at the same moment. The deadline stays the one in
         ``state``: resuming never extends it."""
         shift = now - wall
+        last = None if state.last is None else JobStatus.from_dict(state.last)
+        kept = None if last is None else shed(last, KEEP_BODY, KEEP_ITEMS)
         return cls(
             ref=state.ref,
             policy=policy,
@@ -433,7 +439,8 @@ class Waiter:
             polls=state.polls,
             streak=state.streak,
             errors=state.errors,
-            last=None if state.last is None else JobStatus.from_dict(dict(state.last)),
+            last=kept,
+            whole=None if kept is last else hash(last),
             last_error=_error_from(state.ref, state.last_error) or _not_found_from(state.ref, state.last_not_found),
             final=state.final,
             warned=state.warned,
@@ -472,12 +479,16 @@ class Waiter:
         previous = self.last
         moved = previous is None or previous.state is not status.state or previous.step != status.step
         self.streak = 1 if moved else self.streak + 1
-        changed = status if status != previous else None
+        if self.whole is None:
+            changed = status if status != previous else None
+        else:  # what was kept is less than what came: compare with what came
+            changed = status if hash(status) != self.whole else None
         if status.terminal:
             self._ended(previous, now)
-            self.last = status
+            self.last, self.whole = status, None
             return Step(action=Action.RETURN, status=status, changed=changed)
-        self.last = shed(status, KEEP_BODY, KEEP_ITEMS)  # what a waiting job keeps is bounded
+        kept = self.last = shed(status, KEEP_BODY, KEEP_ITEMS)  # what a waiting job keeps is bounded
+        self.whole = None if kept is status or kept == status else hash(status)
         until = None
         if status.state is State.ACTION_REQUIRED:
             grace = self.policy.action_grace_for(self.provider)
