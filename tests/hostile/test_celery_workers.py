@@ -49,7 +49,7 @@ if redis_binary() is None:
 RATES = {"artos": 60.0, "neurolinker": 200.0}
 JOBS = int(os.environ.get("DOCSTATUS_TEST_CELERY_JOBS", "400"))
 #: The longest time, in seconds, from a worker taking a slot of the shared budget to its request
-#: reaching the simulator, on a loaded 2-core machine (CI runs three test workers beside these).
+#: reaching the simulator, on a loaded 2-core machine (CI runs four test workers beside these).
 SKEW = 0.1
 
 
