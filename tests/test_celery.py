@@ -301,12 +301,12 @@ def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis
     app, reg = _app(redis_url)
     r = reg.runtime.redis
     r.delete(PENDING, DUE, SWEEP_LOCK, PENDING_SEQ)
-    lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, lost, 0.0)  # kept, then "sent" and lost: never claimed
-    held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, held, 0.0)
     assert reg.runtime.claim(held, "w1", 60)[0] == 2  # a worker runs it now (its lease: 30 s)
-    later = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    later = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, later, 30.0)  # due in 30 s: not late yet
 
     sweeper = FakeTask(app, "sweeper")
