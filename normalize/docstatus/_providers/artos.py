@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from docstatus_artos_client.models.task_status_response import TaskStatusResponse
 
 from docstatus._common import (
+    as_given,
     enum_value,
     error_info,
     finish_progress,
@@ -21,13 +22,26 @@ from docstatus._common import (
     from_percent,
     match_state,
     pick_job_id,
+    status_operation,
 )
+from docstatus._providers import Demo
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROVIDER: Final = "artos"
+#: The reference form: one id, kept as given.
+FORM: Final = "artos:<document_id>"
+ID_PARTS: Final = 1
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://api.artosai.com"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_artos_client"
+operation: Final = status_operation(CLIENT, "document_id")
+ACTION_GRACE: Final = 0.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(script="happy_path", step=3.0, shows="succeeds after Ingesting and Generating", ends=State.SUCCEEDED)
 MODEL: Final = TaskStatusResponse
 #: Every model a 200 body parses into.
 MODELS: Final = (TaskStatusResponse,)

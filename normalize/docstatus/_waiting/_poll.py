@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from docstatus._config import NO_AUTH, ProviderConfig
+from docstatus._config import ProviderConfig, auth_schemes
 from docstatus._exceptions import ConfigurationError
 from docstatus._refs import JobRef, parse_ref
 from docstatus._status import JobStatus
@@ -113,7 +113,7 @@ class Configs:
                 f"the configuration given for {ref.provider} is for {cfg.provider}; "
                 f"pass ProviderConfig(provider={ref.provider!r}, ...)"
             )
-        if ref.provider not in NO_AUTH:
+        if auth_schemes(ref.provider):
             cfg.require_token()
         self.cache[ref.provider] = cfg
         return cfg
