@@ -1,7 +1,6 @@
 """Where each provider is and how to authenticate: explicit in code, or from the environment.
 
-Environment variables, ``PROVIDER`` in upper case (``DOCSTATUS_SARVAM_DOCAI_...`` for a name with
-``_``):
+Environment variables, ``PROVIDER`` being the provider's name in upper case (a ``_`` in it kept):
 
 - ``DOCSTATUS_<PROVIDER>_BASE_URL``: the API's base URL (default: the server the provider
   documents, its module's ``DEFAULT_BASE_URL``);
@@ -45,7 +44,7 @@ def auth_schemes(provider: str) -> tuple[Any, ...]:
 DEFAULT_TIMEOUT: Final = 30.0
 
 #: Bytes a status response body may have (after decompression), unless configured otherwise.
-#: The documented status bodies are a few kB; a Sarvam job of thousands of pages stays far below.
+#: The documented status bodies are a few kB; a job of thousands of pages stays far below.
 DEFAULT_MAX_BODY: Final = 8 * 1024 * 1024
 
 
