@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
-    from docstatus._fetch import FleetSession
+    from docstatus._http._aiohttp import FleetSession
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn
