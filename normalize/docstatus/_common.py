@@ -26,9 +26,7 @@ from ._secrets import logger as _secrets_logger
 from ._status import ErrorInfo, State, new_error_info
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from ._refs import JobRef
+    from collections.abc import Mapping
 
 logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
@@ -265,19 +263,3 @@ def utc(value: Any, field: str) -> datetime | None:
         return stamp.astimezone(UTC)
     except OverflowError:
         return None
-
-
-def as_given(job_id: str) -> str:
-    """A provider's ``canonical_id`` where ids are kept exactly as given."""
-    return job_id
-
-
-def status_operation(client: str, argument: str) -> Callable[[JobRef, Mapping[str, str]], tuple[str, dict[str, Any]]]:
-    """A provider's ``operation`` where it has one status operation, ``<client>.api.status.get_status``
-    (the specs' ``operationId: getStatus``, ``tags: [status]``), taking the job id as ``argument``."""
-    module = f"{client}.api.status.get_status"
-
-    def operation(ref: JobRef, options: Mapping[str, str]) -> tuple[str, dict[str, Any]]:  # noqa: ARG001  # one signature for all
-        return module, {argument: ref.job_id}
-
-    return operation

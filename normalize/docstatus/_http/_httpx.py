@@ -24,6 +24,8 @@ from ._transport import Answer, Body, Deadline, Request, decoded_headers, ssl_co
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ._transport import AsyncTransport
+
 
 def new_client(connections: int | None = None) -> httpx.Client:
     """A fresh ``httpx.Client`` with docstatus's shared TLS context (``connections`` in its pool;
@@ -162,3 +164,37 @@ class AsyncHttpxTransport:
         finally:
             await response.aclose()
         return body.answer(response.status_code, decoded_headers(response.headers), request)
+
+
+def exchange(client: httpx.Client | None, request: Request) -> tuple[Answer | Exception, bool]:
+    """Send ``request`` through ``client`` (default: a fresh client, closed after): ``(the answer
+    or what sending raised, whether the caller's client is closed)``, for the caller to translate
+    outside any ``except`` block."""
+    transport = HttpxTransport(new_client() if client is None else client, close=client is None)
+    outcome: Answer | Exception
+    try:
+        outcome = transport.send(request)
+    except Exception as exc:  # translated by the caller, outside this handler
+        outcome = exc
+    return outcome, transport.closed
+
+
+async def exchange_async(
+    client: httpx.AsyncClient | AsyncTransport | None, request: Request
+) -> tuple[Answer | Exception, bool]:
+    """The async twin of ``exchange``: through an ``httpx.AsyncClient``, or any ``AsyncTransport``
+    (``watch_many``'s ``FleetSession``)."""
+    http = new_async_client() if client is None else client
+    transport: AsyncTransport = AsyncHttpxTransport(http) if isinstance(http, httpx.AsyncClient) else http
+    outcome: Answer | Exception
+    try:
+        outcome = await transport.send(request)
+    except Exception as exc:  # translated by the caller, outside this handler
+        outcome = exc
+    finally:
+        if client is None:
+            import anyio  # noqa: PLC0415  # httpx's own dependency
+
+            with anyio.CancelScope(shield=True):
+                await http.aclose()  # type: ignore[union-attr]  # a client of our own: httpx's
+    return outcome, transport.closed

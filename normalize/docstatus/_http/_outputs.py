@@ -8,7 +8,7 @@ is, and hands the answer to that hook. Outputs of other providers are returned a
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -21,16 +21,18 @@ from docstatus._refs import JobRef
 
 from ._aiohttp import FleetSession
 from ._errors import error_for_status, malformed, timed_out, timeout_error, too_large, transport_error
-from ._httpx import AsyncHttpxTransport, HttpxTransport, new_async_client, new_client
+from ._httpx import exchange, exchange_async
 from ._transport import ACCEPT_ENCODING, Answer, Request, no_dot_segments
 
 if TYPE_CHECKING:
     from docstatus._status import JobStatus, Output
 
-    from ._transport import AsyncTransport
 
 #: What the request is, in messages.
 _WHAT = "output metadata request"
+
+#: The configuration, the job, and ``(index, URI)`` of each output to resolve.
+_Targets: TypeAlias = "tuple[ProviderConfig, JobRef, list[tuple[int, str]]]"
 
 
 def resolve_outputs(
@@ -65,17 +67,10 @@ def resolve_outputs(
             f"resolve_outputs takes an httpx.Client, not {type(client).__name__}; "
             "with an httpx.AsyncClient, use resolve_outputs_async"
         )
-    cfg, job, indexes = _to_resolve(status, config)
+    cfg, job, targets = _to_resolve(status, config)
     outputs = list(status.outputs)
-    for i in indexes:
-        request = _metadata_request(cfg, job, outputs[i].uri or "")
-        transport = HttpxTransport(new_client() if client is None else client, close=client is None)
-        outcome: Answer | Exception
-        try:
-            outcome = transport.send(request)
-        except Exception as exc:  # translated below, outside this handler
-            outcome = exc
-        outputs[i] = _file(cfg, job, request, outcome)
+    for i, uri in targets:  # each request made just before it is sent: its deadline starts then
+        outputs[i] = _file(cfg, job, uri, exchange(client, _metadata_request(cfg, job, uri))[0])
     return tuple(outputs)
 
 
@@ -83,42 +78,31 @@ async def resolve_outputs_async(
     status: JobStatus, *, config: ProviderConfig | None = None, client: httpx.AsyncClient | None = None
 ) -> tuple[Output, ...]:
     """The async twin of ``resolve_outputs`` (takes an ``httpx.AsyncClient``)."""
-    import anyio  # noqa: PLC0415  # httpx's own dependency
-
     if client is not None and not isinstance(client, httpx.AsyncClient | FleetSession):
         raise TypeError(
             f"resolve_outputs_async takes an httpx.AsyncClient, not {type(client).__name__}; "
             "with an httpx.Client, use resolve_outputs "
         )
-    cfg, job, indexes = _to_resolve(status, config)
+    cfg, job, targets = _to_resolve(status, config)
     outputs = list(status.outputs)
-    for i in indexes:
-        request = _metadata_request(cfg, job, outputs[i].uri or "")
-        http = new_async_client() if client is None else client
-        transport: AsyncTransport = AsyncHttpxTransport(http) if isinstance(http, httpx.AsyncClient) else http
-        outcome: Answer | Exception
-        try:
-            outcome = await transport.send(request)
-        except Exception as exc:  # translated below, outside this handler
-            outcome = exc
-        finally:
-            if client is None:
-                with anyio.CancelScope(shield=True):
-                    await http.aclose()
-        outputs[i] = _file(cfg, job, request, outcome)
+    for i, uri in targets:
+        outputs[i] = _file(cfg, job, uri, (await exchange_async(client, _metadata_request(cfg, job, uri)))[0])
     return tuple(outputs)
 
 
-def _to_resolve(status: JobStatus, config: ProviderConfig | None) -> tuple[ProviderConfig, JobRef, list[int]]:
+def _to_resolve(status: JobStatus, config: ProviderConfig | None) -> _Targets:
+    """The configuration, the job, and the URI of each output to resolve (by its index)."""
     cfg = ProviderConfig.from_env(status.provider) if config is None else config
     if cfg.provider != status.provider:
         raise ConfigurationError(
             f"the configuration is for {cfg.provider}, but the status is from {status.provider}; "
             f"pass ProviderConfig(provider={status.provider!r}, ...)"
         )
+    job = JobRef(status.provider, status.job_id)
     metadata = getattr(mapper(status.provider), "METADATA", None)
-    indexes = [i for i, o in enumerate(status.outputs) if metadata is not None and o.name == metadata and o.uri]
-    return cfg, JobRef(status.provider, status.job_id), indexes
+    if metadata is None:
+        return cfg, job, []
+    return cfg, job, [(i, o.uri) for i, o in enumerate(status.outputs) if o.name == metadata and o.uri]
 
 
 def _metadata_request(cfg: ProviderConfig, job: JobRef, uri: str) -> Request:
@@ -137,12 +121,12 @@ def _metadata_request(cfg: ProviderConfig, job: JobRef, uri: str) -> Request:
     )
 
 
-def _file(cfg: ProviderConfig, job: JobRef, request: Request, outcome: Answer | Exception) -> Output:
+def _file(cfg: ProviderConfig, job: JobRef, uri: str, outcome: Answer | Exception) -> Output:
     """The file the metadata answer names, or the docstatus error for what happened."""
     if isinstance(outcome, Exception):
         if timed_out(outcome):
             raise timeout_error(job, cfg, cfg.timeout, request=_WHAT)
-        parts = urlsplit(request.url)
+        parts = urlsplit(urljoin(cfg.base_url.rstrip("/") + "/", uri))
         raise transport_error(job, cfg, outcome, request=_WHAT, url=f"{parts.scheme}://{parts.netloc}")
     answer = outcome
     if answer.status_code != 200:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import attrs
-import httpx
 
 from docstatus._common import Malformed
 from docstatus._config import ProviderConfig, auth_schemes
@@ -42,17 +41,18 @@ from ._errors import (
     too_large,
     translate_malformed,
 )
-from ._httpx import AsyncHttpxTransport, HttpxTransport, new_async_client, new_client
+from ._httpx import exchange, exchange_async
 from ._transport import ACCEPT_ENCODING, Answer, Request, no_dot_segments
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import httpx
+
     from docstatus._providers import ProviderModule
     from docstatus._status import JobStatus
 
     from ._aiohttp import FleetSession
-    from ._transport import AsyncTransport
 
 
 @attrs.frozen(kw_only=True)
@@ -78,14 +78,8 @@ def fetch(
 ) -> FetchResult:
     """``docstatus.fetch_status``, within ``timeout`` when it is shorter than the configuration's."""
     plan = Plan.of(ref, config, timeout)
-    owned = client is None
-    transport = HttpxTransport(new_client() if client is None else client, close=owned)
-    outcome: Answer | Exception
-    try:
-        outcome = transport.send(plan.request())
-    except Exception as exc:  # translated below, outside this handler
-        outcome = exc
-    return plan.result(outcome, closed=transport.closed)
+    outcome, closed = exchange(client, plan.request())
+    return plan.result(outcome, closed=closed)
 
 
 async def fetch_async(
@@ -97,20 +91,8 @@ async def fetch_async(
     """``docstatus.fetch_status_async``, also through ``watch_many``'s own ``FleetSession``, within
     ``timeout`` when it is shorter than the configuration's."""
     plan = Plan.of(ref, config, timeout)
-    http = new_async_client() if client is None else client
-    transport: AsyncTransport = AsyncHttpxTransport(http) if isinstance(http, httpx.AsyncClient) else http
-    outcome: Answer | Exception
-    try:
-        outcome = await transport.send(plan.request())
-    except Exception as exc:  # translated below, outside this handler
-        outcome = exc
-    finally:
-        if client is None:
-            import anyio  # noqa: PLC0415  # httpx's own dependency
-
-            with anyio.CancelScope(shield=True):
-                await http.aclose()
-    return plan.result(outcome, closed=transport.closed)
+    outcome, closed = await exchange_async(client, plan.request())
+    return plan.result(outcome, closed=closed)
 
 
 @attrs.frozen

@@ -79,6 +79,22 @@ class Demo:
     ready: tuple[str, ...] = ("happy_path", "failure")
 
 
+def as_given(job_id: str) -> str:
+    """A provider's ``canonical_id`` where ids are kept exactly as given."""
+    return job_id
+
+
+def status_operation(client: str, argument: str) -> Callable[[Any, Mapping[str, str]], tuple[str, dict[str, Any]]]:
+    """A provider's ``operation`` where it has one status operation, ``<client>.api.status.get_status``
+    (the specs' ``operationId: getStatus``, ``tags: [status]``), taking the job id as ``argument``."""
+    module = f"{client}.api.status.get_status"
+
+    def operation(ref: Any, options: Mapping[str, str]) -> tuple[str, dict[str, Any]]:  # noqa: ARG001  # one signature for all
+        return module, {argument: ref.job_id}
+
+    return operation
+
+
 class ProviderModule(Protocol):
     """What every provider module defines (see the module docstring)."""
 

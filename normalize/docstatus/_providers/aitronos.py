@@ -21,7 +21,6 @@ from docstatus_aitronos_client.models.file_processing_status import FileProcessi
 from docstatus_aitronos_client.models.processing_status_envelope import ProcessingStatusEnvelope
 
 from docstatus._common import (
-    as_given,
     enum_value,
     error_info,
     finish_progress,
@@ -33,7 +32,7 @@ from docstatus._common import (
     utc,
 )
 from docstatus._exceptions import InvalidJobRef
-from docstatus._providers import Demo
+from docstatus._providers import Demo, as_given
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Final
 from docstatus_artos_client.models.task_status_response import TaskStatusResponse
 
 from docstatus._common import (
-    as_given,
     enum_value,
     error_info,
     finish_progress,
@@ -22,9 +21,8 @@ from docstatus._common import (
     from_percent,
     match_state,
     pick_job_id,
-    status_operation,
 )
-from docstatus._providers import Demo
+from docstatus._providers import Demo, as_given, status_operation
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from docstatus_markdown2pdf_client.models.output_metadata import OutputMetadata
 
 from docstatus._common import (
     Malformed,
-    as_given,
     enum_value,
     error_info,
     finish_progress,
@@ -28,10 +27,9 @@ from docstatus._common import (
     from_fraction,
     match_state,
     shared,
-    status_operation,
     text,
 )
-from docstatus._providers import Demo
+from docstatus._providers import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, State, new_output, new_status
 
 if TYPE_CHECKING:

@@ -22,7 +22,6 @@ from docstatus_neurolinker_client.types import Unset
 from docstatus._common import (
     Malformed,
     absent,
-    as_given,
     count,
     enum_value,
     finish_progress,
@@ -30,11 +29,10 @@ from docstatus._common import (
     iso_stamp,
     match_state,
     pick_job_id,
-    status_operation,
     text,
     utc,
 )
-from docstatus._providers import Demo
+from docstatus._providers import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, Pages, State, new_output, new_pages, new_status
 
 if TYPE_CHECKING:

@@ -40,11 +40,10 @@ from docstatus._common import (
     match_state,
     pick_job_id,
     shared,
-    status_operation,
     text,
     utc,
 )
-from docstatus._providers import Demo
+from docstatus._providers import Demo, status_operation
 from docstatus._status import (
     ErrorInfo,
     JobStatus,

@@ -23,7 +23,6 @@ from docstatus_sarvam_docai_client.types import Unset
 
 from docstatus._common import (
     Malformed,
-    as_given,
     clamp,
     count,
     enum_value,
@@ -31,11 +30,10 @@ from docstatus._common import (
     folded_table,
     match_state,
     pick_job_id,
-    status_operation,
     text,
     utc,
 )
-from docstatus._providers import Demo
+from docstatus._providers import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Pages, State, new_pages, new_status
 
 if TYPE_CHECKING:

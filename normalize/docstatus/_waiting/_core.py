@@ -50,9 +50,10 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   passed (a provider may answer it right after a job is created, before the job needs anything),
   and a 404 (``JobNotFound``) is retried like a transient error until ``not_found_grace`` seconds
   have passed, as long as no status has been received (a provider may not know a job it has
-  just been given). Each provider module says why its grace is what it is. A backoff sleep is cut so that a poll
-  falls at the grace's end; a server hint is not. The deadline still comes first: a grace that
-  outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated ``JobNotFound``, if any).
+  just been given); each provider module says why its graces are what they are. A backoff sleep
+  is cut so that a poll falls at the grace's end; a server hint is not. The deadline still comes
+  first: a grace that outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated
+  ``JobNotFound``, if any).
 """
 
 from __future__ import annotations
