@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._config import ProviderConfig
-    from ._providers import Demo
+    from ._providers._kit import Demo
     from ._refs import JobRef
     from ._status import JobStatus, Provider
     from ._waiting import JobUpdate, WaitPolicy

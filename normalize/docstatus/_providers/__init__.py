@@ -32,10 +32,14 @@ What each provider module defines is ``ProviderModule``:
   ``MODELS``), ``normalize(model, *, job_id=None)`` and ``fast(data, job_id, model)`` (the same
   mapping read from the decoded JSON directly, ``parse``'s fast path, or ``None`` where it is not
   sure the model path would map the body the same way);
-- ``DEMO``: what ``docstatus demo`` and ``docstatus simulate`` show of it (a ``Demo``), or ``None``;
+- ``DEMO``: what ``docstatus demo`` and ``docstatus simulate`` show of it (a ``_kit.Demo``), or ``None``;
 - optionally ``METADATA`` and ``resolve_output(content)``: the name of an output whose URI is not
   the file but a URL whose answer says where the file is, and how that answer is read
   (``docstatus.resolve_outputs`` calls it).
+
+What those modules share is in ``_kit`` (``Demo``, ``as_given``, ``status_operation``), which
+``import docstatus`` does not load. ``View(name)`` is a read-only mapping of every provider to
+one of its module's names (``_refs.FORMS``, ``docstatus.DEFAULT_BASE_URLS``).
 """
 
 from __future__ import annotations
@@ -43,8 +47,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast, get_args
-
-import attrs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,44 +57,6 @@ Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam",
 BUILTIN: Final[tuple[Provider, ...]] = get_args(Provider)
 
 _BUILTIN: Final = frozenset(BUILTIN)
-
-
-@attrs.frozen(kw_only=True)
-class Demo:
-    """What ``docstatus demo`` shows of a provider, and the jobs ``docstatus simulate`` makes ready.
-
-    Attributes:
-        script: The simulator script of the demo's job.
-        step: Seconds each phase of that job lasts.
-        shows: What the job shows, in a few words (printed after it ends).
-        ends: The state the job ends in (a ``State`` value) when all goes as scripted.
-        faults: Faults the simulator injects for this provider: ``(name, arguments)`` pairs, each
-            ``docstatus.simulator.Fault.<name>(**arguments)``.
-        ready: The scripts of the ready jobs ``docstatus simulate`` prints for this provider.
-    """
-
-    script: str
-    step: float
-    shows: str
-    ends: str
-    faults: tuple[tuple[str, Mapping[str, Any]], ...] = ()
-    ready: tuple[str, ...] = ("happy_path", "failure")
-
-
-def as_given(job_id: str) -> str:
-    """A provider's ``canonical_id`` where ids are kept exactly as given."""
-    return job_id
-
-
-def status_operation(client: str, argument: str) -> Callable[[Any, Mapping[str, str]], tuple[str, dict[str, Any]]]:
-    """A provider's ``operation`` where it has one status operation, ``<client>.api.status.get_status``
-    (the specs' ``operationId: getStatus``, ``tags: [status]``), taking the job id as ``argument``."""
-    module = f"{client}.api.status.get_status"
-
-    def operation(ref: Any, options: Mapping[str, str]) -> tuple[str, dict[str, Any]]:  # noqa: ARG001  # one signature for all
-        return module, {argument: ref.job_id}
-
-    return operation
 
 
 class ProviderModule(Protocol):
@@ -106,7 +70,7 @@ class ProviderModule(Protocol):
     CLIENT: str
     ACTION_GRACE: float
     NOT_FOUND_GRACE: float
-    DEMO: Demo | None
+    DEMO: Any  # a Demo (``_kit``), or None
     MODEL: Any
     MODELS: tuple[type, ...]
     ID_FIELD: str | None

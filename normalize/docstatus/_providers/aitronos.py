@@ -32,7 +32,7 @@ from docstatus._common import (
     utc,
 )
 from docstatus._exceptions import InvalidJobRef
-from docstatus._providers import Demo, as_given
+from docstatus._providers._kit import Demo, as_given
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from docstatus._common import (
     match_state,
     pick_job_id,
 )
-from docstatus._providers import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from docstatus._common import (
     shared,
     text,
 )
-from docstatus._providers import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, State, new_output, new_status
 
 if TYPE_CHECKING:

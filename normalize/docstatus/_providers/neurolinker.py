@@ -32,7 +32,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._providers import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, Pages, State, new_output, new_pages, new_status
 
 if TYPE_CHECKING:

@@ -43,7 +43,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._providers import Demo, status_operation
+from docstatus._providers._kit import Demo, status_operation
 from docstatus._status import (
     ErrorInfo,
     JobStatus,

@@ -33,7 +33,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._providers import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Pages, State, new_pages, new_status
 
 if TYPE_CHECKING:
