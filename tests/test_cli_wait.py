@@ -336,16 +336,16 @@ def test_wait_and_demo_help_document_their_exit_codes() -> None:
 
 
 def _demo_ends(states: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
-    """Refs in DEMO_JOBS order and each job's last update (its ``final`` status, as
+    """Refs in ``demo_jobs()`` order and each job's last update (its ``final`` status, as
     ``JobUpdate.final`` gives it), in the given raw provider states."""
     import types  # noqa: PLC0415
 
     import docstatus  # noqa: PLC0415
     from _status_checks import JOB_ID, body  # noqa: PLC0415
-    from docstatus._cli_wait import DEMO_JOBS  # noqa: PLC0415
+    from docstatus._cli_wait import demo_jobs  # noqa: PLC0415
 
     refs, ends = [], {}
-    for provider, *_ in DEMO_JOBS:
+    for provider, _ in demo_jobs():
         status = docstatus.parse(provider, body(provider, states[provider]), job_id=JOB_ID.get(provider))
         refs.append(status.ref)
         ends[status.ref] = types.SimpleNamespace(final=status if status.terminal else None)

@@ -210,7 +210,7 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
 
 class Parser(argparse.ArgumentParser):
     """The CLI's argument parser: a subcommand takes its options anywhere among its positionals
-    (``docstatus normalize aitronos --job-id ID body.json``, ``docstatus status REF --format table
+    (``docstatus normalize PROVIDER --job-id ID body.json``, ``docstatus status REF --format table
     REF``), as a parser without subcommands of its own reads them intermixed
     (``parse_known_intermixed_args``). A parser with subcommands (``docstatus``, ``docstatus
     track``) reads its own part as usual and hands the rest to the subcommand's parser, which

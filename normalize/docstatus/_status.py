@@ -10,17 +10,19 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
+
+from ._providers import BUILTIN, known, names
+from ._providers import Provider as Provider  # noqa: PLC0414  # an explicit re-export: the registry defines it
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
-
-#: Every provider docstatus knows, sorted.
-PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+#: Every built-in provider, sorted (``docstatus._providers``; a provider registered there is
+#: known too, but not listed here).
+PROVIDERS: Final[tuple[Provider, ...]] = BUILTIN
 
 
 class State(StrEnum):
@@ -138,7 +140,8 @@ class JobStatus:
 
     Attributes:
         provider: Which provider reported it.
-        job_id: The provider's job id (for Aitronos ``org_id/store_id/file_id``).
+        job_id: The provider's job id (``a/b/c`` where its ids have parts: the provider
+            module's ``ID_PARTS``).
         state: The normalized ``State``.
         provider_state: The provider's own state value, exactly as sent.
         progress: Fraction done in ``[0, 1]``, or ``None`` when it cannot be known;
@@ -253,8 +256,9 @@ class JobStatus:
         if not isinstance(data, Mapping):
             raise ValueError(f"a JobStatus JSON form is an object, not {type(data).__name__}")  # noqa: TRY004
         provider = data.get("provider")
-        if provider not in PROVIDERS:
-            raise ValueError(f"JobStatus.provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+        if not known(provider):
+            raise ValueError(f"JobStatus.provider must be one of {', '.join(names())}, not {provider!r}")
+        provider = cast("Provider", provider)
         try:
             state = State(str(data.get("state")))
         except ValueError:

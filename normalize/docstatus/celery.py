@@ -7,12 +7,12 @@
 
     app = Celery("proj", broker="redis://127.0.0.1:6379/0")
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    docstatus.celery.register(app, host_rate={"artos": 10, "sarvam": 5})
+    docstatus.celery.register(app, host_rate=10)     # or per provider: {"<provider>": 10, ...}
 
     @app.task
     def on_done(status: dict, key: str) -> None: ...        # the JobStatus as a dict (JobStatus.from_dict), the key
 
-    key = docstatus.celery.track("artos:abc", on_done=on_done.s(), deadline=3600)
+    key = docstatus.celery.track(ref, on_done=on_done.s(), deadline=3600)   # ref: "<provider>:<id>"
 
 ``register`` adds one task, ``docstatus.poll``, to *your* app (docstatus makes no app of its
 own); start workers as usual (``celery -A proj worker``). Each message polls one job once, then

@@ -45,14 +45,15 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   within the action grace (below); ``unknown`` keeps polling with one warning
   (``WaitPolicy(unknown="raise")``: raises ``UnknownState``).
 - **Graces** (counted from the start of the wait; ``None`` in the policy means the provider's
-  default in ``ACTION_GRACE`` / ``NOT_FOUND_GRACE``, 0 for a provider not listed there):
+  default, its module's ``ACTION_GRACE`` / ``NOT_FOUND_GRACE``, 0 for most):
   ``action_required`` is polled through like ``queued`` until ``action_grace`` seconds have
-  passed (Sarvam answers ``Accepted`` right after ``/start``: ``specs/sarvam/NOTES.md`` row 6),
+  passed (a provider may answer it right after a job is created, before the job needs anything),
   and a 404 (``JobNotFound``) is retried like a transient error until ``not_found_grace`` seconds
-  have passed, as long as no status has been received (Neurolinker may not know a job it has
-  just been given: ``specs/neurolinker/NOTES.md`` row 17). A backoff sleep is cut so that a poll
-  falls at the grace's end; a server hint is not. The deadline still comes first: a grace that
-  outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated ``JobNotFound``, if any).
+  have passed, as long as no status has been received (a provider may not know a job it has
+  just been given); each provider module says why its graces are what they are. A backoff sleep
+  is cut so that a poll falls at the grace's end; a server hint is not. The deadline still comes
+  first: a grace that outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated
+  ``JobNotFound``, if any).
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ import itertools
 import math
 import random as _random
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -77,6 +77,7 @@ from docstatus._exceptions import (
     TransportError,
     WaitTimeout,
 )
+from docstatus._providers import load
 from docstatus._refs import parse_ref
 from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
@@ -98,18 +99,6 @@ RESUME_SPREAD: Final = 30.0
 
 #: The version of ``WaitState.to_dict()``'s form.
 WAIT_STATE_VERSION: Final = 1
-
-#: Seconds from the start of a wait during which ``action_required`` is polled through, per
-#: provider, under ``WaitPolicy(action_grace=None)`` (the default); 0 for a provider not listed.
-#: Sarvam's ``/start`` answers ``Accepted`` and its SDK's waiter polls through it
-#: (``specs/sarvam/NOTES.md`` row 6).
-ACTION_GRACE: Final[Mapping[str, float]] = MappingProxyType({"sarvam": 30.0})
-
-#: Seconds from the start of a wait during which a 404 is retried (until a status is received),
-#: per provider, under ``WaitPolicy(not_found_grace=None)`` (the default); 0 for a provider not
-#: listed. Neurolinker's SDK polls through 404s after submission (``specs/neurolinker/NOTES.md``
-#: row 17).
-NOT_FOUND_GRACE: Final[Mapping[str, float]] = MappingProxyType({"neurolinker": 30.0})
 
 #: What a waiting job keeps of its last status (for ``WaitTimeout.last_status`` and its last
 #: update) is bounded: the body it came from (for its lazy ``model``) only up to ``KEEP_BODY``
@@ -189,14 +178,15 @@ class WaitPolicy:
             poll gets this much; a provider configuration's own timeout still applies).
         action_grace: Seconds from the start of the wait during which an ``action_required``
             state is polled through (as ``queued`` is) before it raises ``ActionRequired``.
-            ``None`` (the default): the provider's own, from ``ACTION_GRACE`` (Sarvam 30 s,
-            whose ``Accepted`` is also the first answer after ``/start``; 0 for the others).
+            ``None`` (the default): the provider's own, its module's ``ACTION_GRACE`` (30 s
+            where ``action_required`` is also the first answer for a new job; 0 for the others).
             A number applies to every provider; ``0`` raises at once.
         not_found_grace: Seconds from the start of the wait during which a 404
             (``JobNotFound``) is retried as a transient error, as long as no status has been
             received (a job the provider has just been given may not be visible yet).
-            ``None`` (the default): the provider's own, from ``NOT_FOUND_GRACE`` (Neurolinker
-            30 s; 0 for the others). A number applies to every provider; ``0`` raises at once.
+            ``None`` (the default): the provider's own, its module's ``NOT_FOUND_GRACE`` (30 s
+            where a new job may not be visible at once; 0 for the others). A number applies to
+            every provider; ``0`` raises at once.
             ``get_status`` is not affected: it raises ``JobNotFound`` at once.
         durations: What waiting learns about how long jobs take, and uses to poll where a job
             will end (a ``Durations``): by default the one model every wait of the process
@@ -233,13 +223,15 @@ class WaitPolicy:
         """The action grace (seconds) for a job of ``provider``."""
         if self.action_grace is not None:
             return self.action_grace
-        return ACTION_GRACE.get(provider, 0.0)
+        module = load(provider)
+        return 0.0 if module is None else module.ACTION_GRACE
 
     def not_found_grace_for(self, provider: str) -> float:
         """The not-found grace (seconds) for a job of ``provider``."""
         if self.not_found_grace is not None:
             return self.not_found_grace
-        return NOT_FOUND_GRACE.get(provider, 0.0)
+        module = load(provider)
+        return 0.0 if module is None else module.NOT_FOUND_GRACE
 
     def backoff(self, attempt: int, u: float = 0.0) -> float:
         """The backoff delay after ``attempt`` (0-based) polls, with jitter draw ``u`` in [0, 1)."""

@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 import attrs
 
-# The one place the simulator reads the library's provider names (the library's registry will
-# hold them: then ``from docstatus._providers import BUILTIN``).
-from docstatus._status import PROVIDERS as BUILTIN
+# The one place the simulator reads the library's provider names: the library's registry.
+from docstatus._providers import BUILTIN
 from docstatus.simulator._jobs import Script
 from docstatus.simulator._render import ProviderSim
 from docstatus.simulator._scripts import REQUIRED
