@@ -19,13 +19,15 @@ metric has a ref or any other per-job attribute.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-if TYPE_CHECKING:
-    from ._hooks import AttemptRecord, JobRecord
+# The records are ``_hooks.AttemptRecord`` / ``_hooks.JobRecord``; not imported, even for typing:
+# ``_hooks`` loads this module (no import cycle).
+AttemptRecord = Any
+JobRecord = Any
 
 #: The instrumentation scope's name.
 SCOPE: Final = "docstatus"
