@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 from ._transport import Body, Deadline, ssl_context
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from ._transport import Answer, Request
+
+#: How urllib (and httpx's rules, to the same effect) reads ``NO_PROXY`` for a host: present in
+#: CPython's ``urllib.request`` on every platform, though typeshed does not declare it.
+_bypass: Callable[[str, Mapping[str, str]], bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
 
 
 class FleetSession:
@@ -54,9 +60,7 @@ class FleetSession:
         key = (parts.scheme, parts.netloc)
         if key not in self._proxy_for:
             host = parts.hostname or ""
-            bypass = urllib.request.proxy_bypass_environment(host, self._proxies) or (
-                parts.port is not None and urllib.request.proxy_bypass_environment(parts.netloc, self._proxies)
-            )
+            bypass = _bypass(host, self._proxies) or (parts.port is not None and _bypass(parts.netloc, self._proxies))
             chosen = None if bypass else self._proxies.get(parts.scheme) or self._proxies.get("all")
             if len(self._proxy_for) > 1024:  # bounded: hosts come from configuration, rarely many
                 self._proxy_for.clear()
