@@ -103,6 +103,11 @@ class _Session:
     raise_on_unexpected_status: bool = False
 
 
+def status_url(ref: JobRef, config: ProviderConfig) -> str:
+    """The URL of ``ref``'s status request under ``config`` (no credential: those go in headers)."""
+    return Plan.of(ref, config).request().url
+
+
 def _credential(provider: str, wanted: str | None) -> tuple[str, str] | None:
     """``(header, prefix)`` to send the token with, from the generated client's ``AUTH_SCHEMES``
     (its spec's security schemes: the first by default, else the one whose kind the ``auth``
