@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -414,6 +415,85 @@ def test_the_cli_tracks_the_registered_provider(seventh: Seventh, sim: Any, tmp_
     shown = _cli(seventh, sim, "track", "show", "--db", db, failing)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["status"]["error"]["message"] == "the input is not a document"
+
+
+_LAUNCH_SIMULATED = (
+    "import seventh_provider, seventh_simulator, docstatus._providers as p, docstatus.simulator._providers as s; "
+    "p.register(seventh_provider); s.register(seventh_simulator); "
+    "from docstatus._cli import main; raise SystemExit(main())"
+)
+
+
+def _simulate(seventh: Seventh, launch: str) -> tuple[dict[str, str], dict[str, str], subprocess.Popen[bytes]]:
+    """``docstatus simulate`` started by ``launch``: its exports, its ready jobs (ref -> script),
+    and the process, serving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launch, "simulate", "--step", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=seventh.env(),
+    )
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    banner = os.read(fd, 1 << 16)  # the banner comes in one flush: wait for it, then for any rest
+    end = time.monotonic() + BOUND
+    while banner and time.monotonic() < end and select.select([fd], [], [], 1.0)[0]:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        banner += chunk
+    exports: dict[str, str] = {}
+    ready: dict[str, str] = {}
+    for line in banner.decode().splitlines():
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            exports[name] = value
+        elif line.startswith("#   "):
+            ref, script = line.removeprefix("#   ").split()
+            ready[ref] = script.strip("()")
+    return exports, ready, proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=BOUND)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()
+
+
+def test_the_cli_simulate_serves_the_registered_provider_to_the_cli(seventh: Seventh, sim: Any) -> None:
+    exports, ready, proc = _simulate(seventh, _LAUNCH_SIMULATED)
+    try:
+        seventh_ready = {ref: script for ref, script in ready.items() if ref.startswith("seventh:")}
+        assert sorted(seventh_ready.values()) == ["failure", "happy_path"]  # its DEMO.ready
+        assert exports["DOCSTATUS_SEVENTH_TOKEN"] == "sim-seventh-token"
+        (failing,) = (ref for ref, script in seventh_ready.items() if script == "failure")
+        env = seventh.env(exports)
+        env["PATH"] = os.environ["PATH"]
+        waited = subprocess.run(
+            [sys.executable, "-c", _LAUNCH, "wait", "--json", failing],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=BOUND,
+            check=False,
+        )
+    finally:
+        _stop(proc)
+    assert waited.returncode == 1, waited.stderr
+    assert json.loads(waited.stdout.splitlines()[-1])["state"] == "failed"
+
+
+def test_simulate_and_demo_leave_out_a_provider_the_simulator_does_not_serve(seventh: Seventh) -> None:
+    """Registered with the library alone, the seventh provider has no simulated endpoint: the
+    demo and ``simulate`` go on without it (they ended with an internal error, exit 70)."""
+    exports, ready, proc = _simulate(seventh, _LAUNCH)
+    _stop(proc)
+    assert ready
+    assert not any(ref.startswith("seventh:") for ref in ready)
+    assert "DOCSTATUS_SEVENTH_BASE_URL" not in exports
 
 
 # --- the simulator
