@@ -296,6 +296,63 @@ def test_celerys_poll_task_follows_the_job_to_its_outcome(sim: Any, seventh: Sev
             os.environ.pop(name, None)
 
 
+def test_a_celery_worker_that_registers_it_at_import_polls_it_to_the_end(
+    sim: Any, seventh: Seventh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real worker process (``tests/seventh/seventh_celery_app.py``: registers the provider,
+    then is the test app) takes the job from Redis, polls it once per phase (the clock moves once
+    it polled) and sends its end to the ``on_done`` callback."""
+    pytest.importorskip("celery")
+    from _celery_support import Worker, deliveries, load_app, redis_binary, redis_server, wait_for  # noqa: PLC0415
+
+    if redis_binary() is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    import redis  # noqa: PLC0415
+
+    (tmp_path / "redis").mkdir()
+    with redis_server(tmp_path / "redis") as server:
+        app = load_app(monkeypatch, server.url, {})
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+            env.update(sim.env(), DOCSTATUS_TEST_REDIS=server.url, DOCSTATUS_TEST_RATES="{}")
+            worker = Worker(
+                "seventh", seventh.env(env), tmp_path / "worker.log", concurrency=1, app="seventh_celery_app"
+            )
+            try:
+                ready_by = time.monotonic() + 90.0  # a loaded machine starts a worker slowly
+                while time.monotonic() < ready_by and not app.app.control.ping(timeout=1.0):
+                    assert worker.proc.poll() is None, (tmp_path / "worker.log").read_text()
+                    time.sleep(0.2)
+                ref = sim.create_job("seventh", "happy_path", step=STEP)
+                job_id = ref.removeprefix("seventh:")
+                key = app.tracking.track(ref, on_done=app.done.s(), on_error=app.error.s(), deadline=90)
+                r = redis.Redis.from_url(server.url)
+                polls, end = 0, time.monotonic() + BOUND
+                while polls < len(HAPPY) and time.monotonic() < end:  # the job moves once it was polled
+                    now = sum(1 for q in sim.requests if q.job_id == job_id and q.outcome == "ok")
+                    if now > polls:
+                        polls = now
+                        sim.clock.advance(STEP)
+                    time.sleep(0.05)
+                wait_for(r, {key}, BOUND)
+                (delivered,) = [d for d in deliveries(r) if d["key"] == key]
+            finally:
+                worker.stop()
+            assert (delivered["kind"], delivered["state"]) == ("done", "succeeded"), (
+                tmp_path / "worker.log"
+            ).read_text()
+            outcome = app.tracking.outcome(key)
+            assert outcome is not None
+            assert (outcome["ref"], outcome["status"]["provider"], outcome["status"]["state"]) == (
+                ref,
+                "seventh",
+                "succeeded",
+            )
+            assert polls >= len(HAPPY)  # one poll at least per phase: queued, running, succeeded
+        finally:
+            sys.modules.pop("_celery_app", None)
+
+
 # --- the CLI, in subprocesses that register the provider first
 
 _LAUNCH = (
