@@ -11,7 +11,6 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-import pytest
 from conftest import ROOT
 
 if TYPE_CHECKING:
