@@ -4,19 +4,29 @@ aiohttp directly, because httpx's async pool collapses as its connections grow a
 per-request work (URL parsing, cookies, models) costs more than the request
 (``bench/bench_wait.py``). The hardening is the same as on httpx: the whole-request deadline is
 a cancel scope, no redirect is followed, bodies are read raw and decoded by ``Body`` under the
-cap. Callers who pass their own ``httpx.AsyncClient`` keep httpx.
+cap, and the proxy comes from the environment as httpx takes it (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``ALL_PROXY``, ``NO_PROXY``, read when the session is made) -- not aiohttp's ``trust_env``, which
+would also send ``~/.netrc`` credentials. Callers who pass their own ``httpx.AsyncClient`` keep httpx.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import urllib.parse
+import urllib.request
 from typing import TYPE_CHECKING
 
 from ._transport import Body, Deadline, ssl_context
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from ._transport import Answer, Request
+
+#: How urllib (and httpx's rules, to the same effect) reads ``NO_PROXY`` for a host: present in
+#: CPython's ``urllib.request`` on every platform, though typeshed does not declare it.
+_bypass: Callable[[str, Mapping[str, str]], bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
 
 
 class FleetSession:
@@ -24,8 +34,8 @@ class FleetSession:
     ``AsyncTransport``.
 
     Attributes:
-        session: The ``aiohttp.ClientSession`` (its own connector, no cookies, no proxy from the
-            environment, no decompression: ``Body`` decodes, bounded).
+        session: The ``aiohttp.ClientSession`` (its own connector, no cookies, no decompression:
+            ``Body`` decodes, bounded; no ``trust_env``: the proxy is chosen per request, below).
     """
 
     def __init__(self, connections: int | None = None) -> None:
@@ -36,8 +46,26 @@ class FleetSession:
             auto_decompress=False,  # Body decodes, bounded
             timeout=aiohttp.ClientTimeout(total=None),  # send's cancel scope is the deadline
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=False,
+            trust_env=False,  # no ~/.netrc credentials; the proxy is chosen here, as httpx does
         )
+        self._proxies = {k: v for k, v in urllib.request.getproxies_environment().items() if v}
+        self._proxy_for: dict[tuple[str, str], str | None] = {}
+
+    def proxy(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through, from the environment as the session was
+        made (the scheme's ``*_PROXY``, else ``ALL_PROXY``; none for a host ``NO_PROXY`` names)."""
+        if not self._proxies:
+            return None
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._proxy_for:
+            host = parts.hostname or ""
+            bypass = _bypass(host, self._proxies) or (parts.port is not None and _bypass(parts.netloc, self._proxies))
+            chosen = None if bypass else self._proxies.get(parts.scheme) or self._proxies.get("all")
+            if len(self._proxy_for) > 1024:  # bounded: hosts come from configuration, rarely many
+                self._proxy_for.clear()
+            self._proxy_for[key] = chosen
+        return self._proxy_for[key]
 
     @property
     def closed(self) -> bool:
@@ -60,7 +88,9 @@ class FleetSession:
 
         # encoded=True: the generated path is percent-encoded already (and "%2E%2E" stays a segment)
         target = yarl.URL(request.url, encoded=True)
-        async with self.session.request(request.method, target, headers=request.headers, allow_redirects=False) as raw:
+        async with self.session.request(
+            request.method, target, headers=request.headers, allow_redirects=False, proxy=self.proxy(request.url)
+        ) as raw:
             body = Body.start(raw.headers, request.max_body)
             if not body.truncated and body.problem is None:
                 async for chunk in raw.content.iter_any():
