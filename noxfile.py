@@ -113,7 +113,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, as ratios against baselines measured in the same run."""
-    session.install(".[simulator,celery]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.install(".[simulator,celery,otel]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "bench/run.py", *session.posargs)
 
 
