@@ -14,6 +14,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
@@ -352,3 +353,55 @@ def test_the_celery_task_reports_its_attempts_and_the_jobs_end(
     assert jobs[0].attributes["docstatus.outcome"] == "succeeded"
     assert jobs[0].start_time <= min(a.start_time for a in attempts)
     assert otel.total("docstatus.job.duration", **{"docstatus.outcome": "succeeded"}) == 1
+
+
+def test_a_celery_step_slowed_before_its_poll_moves_neither_the_jobs_start_nor_its_deadline(
+    docstatus_sim: Simulator, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis paused (SIGSTOP) for 0.6 s while a step claims the job: the next step's wait state
+    keeps the first one's start and deadline (the job span starts when waiting did, before its
+    first attempt; resuming never extends the deadline)."""
+    pytest.importorskip("celery")
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from _celery_support import redis_binary, redis_server  # noqa: PLC0415
+
+    if redis_binary() is None:
+        pytest.skip("redis-server is not on PATH")
+    import docstatus.celery as dc  # noqa: PLC0415
+    from celery import Celery  # noqa: PLC0415
+    from docstatus._celery._task import first_message, run_step  # noqa: PLC0415
+
+    sim = docstatus_sim
+    for name, value in sim.env().items():
+        monkeypatch.setenv(name, value)
+    ref = sim.create_job("artos", "happy_path", step=30.0)  # still running after the steps below
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        app = Celery("otel-drift", broker=server.url)
+        reg = dc.register(app, policy=WaitPolicy(initial_delay=0.2, min_delay=0.2, max_delay=0.2, durations=None))
+        sent: list[dict[str, Any]] = []
+        task = SimpleNamespace(
+            app=app, request=SimpleNamespace(id="req-1"), apply_async=lambda *, args, **_: sent.append(args[0])
+        )
+        first = first_message(ref, policy=reg.runtime.policy, on_done=None, on_error=None, key=None, deadline=600)
+        raw = first.to_dict()
+        assert run_step(task, reg.runtime, raw) == "polled"
+        raw = sent[-1]
+        assert server.proc is not None
+        pid = server.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(0.6, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        try:
+            import time  # noqa: PLC0415
+
+            time.sleep(max(0.0, min(1.0, raw["state"]["due"] - time.time())))
+            assert run_step(task, reg.runtime, raw) == "polled"
+        finally:
+            resume.join(5)
+            os.kill(pid, signal.SIGCONT)
+        state = sent[-1]["state"]
+    assert state["polls"] >= 2
+    assert abs(state["started"] - first.state.started) < 0.1, "the job's start moved"
+    assert abs(state["deadline"] - first.state.deadline) < 0.1, "the job's deadline moved"

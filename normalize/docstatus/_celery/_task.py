@@ -714,7 +714,9 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
         policy = attrs.evolve(
             runtime.policy, timeout=max(1e-3, state.deadline - state.started), durations=runtime.durations
         )
-        now = time.monotonic()
+        # Both clocks read at one moment: the wall clock read before the claim (its Redis round
+        # trips, a pause) would move the job's start and deadline later at every step.
+        now, wall = time.monotonic(), time.time()
         waiter = Waiter.restore(state, policy, now, wall)
         job = to_ref(state.ref)
     except Exception as exc:  # a state that passed from_dict but cannot be resumed

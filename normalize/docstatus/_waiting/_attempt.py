@@ -182,6 +182,7 @@ class JobTrace:
         values: Each hook's value for it (what ``job_started`` returned).
         clock: ``time.monotonic()`` when it started (for ``elapsed``).
         ended: Its end was reported (it is reported once).
+        url: Its status URL, masked, once an attempt made it (``""``: it has none).
     """
 
     hooks: Hooks
@@ -189,12 +190,29 @@ class JobTrace:
     values: tuple[Any, ...]
     clock: float
     ended: bool = False
+    url: str | None = None
+
+    def url_of(self, job: JobRef, make: Callable[[JobRef], str] | None) -> str | None:
+        """The job's status URL, masked, made once (``make``: the driver's URL function)."""
+        url = self.url
+        if url is None:
+            url = ""
+            if make is not None:
+                try:
+                    url = mask(make(job))
+                except Exception:  # no URL: the hooks get none
+                    url = ""
+            self.url = url
+        return url or None
 
     @classmethod
     def start(
         cls, hooks: Hooks | None, job: JobRef, host: str | None, *, started: float | None = None
     ) -> JobTrace | None:
         """Report that waiting on ``job`` starts (``started``: when it did, wall clock; default now)."""
+        if hooks is None:
+            return None
+        hooks = hooks.live()  # the hooks that record anything now (none: the job costs nothing)
         if hooks is None:
             return None
         now, wall = time.monotonic(), time.time()
@@ -209,6 +227,9 @@ class JobTrace:
         """A job waited on since ``started`` (wall clock) whose start was not reported in this
         process (a Celery step): its attempts and its end are reported, each hook's value is
         ``None`` (``OpenTelemetryHook`` then makes the job's span at its end, from ``started``)."""
+        if hooks is None:
+            return None
+        hooks = hooks.live()
         if hooks is None:
             return None
         now, wall = time.monotonic(), time.time()
@@ -332,12 +353,7 @@ class Attempt:
         else:
             code = getattr(error, "status_code", None)
             hint = getattr(error, "retry_after", None)
-        url = None
-        if trace.hooks.wants_url and self.url is not None:
-            try:
-                url = mask(self.url(self.job))
-            except Exception:  # no URL: the hooks get none
-                url = None
+        url = trace.url_of(self.job, self.url) if trace.hooks.wants_url else None
         trace.hooks.attempt(
             AttemptRecord(
                 provider=self.job.provider,

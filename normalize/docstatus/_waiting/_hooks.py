@@ -15,6 +15,13 @@ its attempts and with its end. Hooks are process-wide (``set_hooks``); by defaul
 Nothing secret is in a record: refs are masked with the one masker (``docstatus._secrets``),
 the URL holds no credential (credentials are sent in headers) and is masked too. A hook that
 raises is logged once per hook and then left alone (it never fails a poll).
+
+What a hook costs when it would do nothing: a hook may define ``enabled()`` (``LoggingHook``: its
+logger is enabled for DEBUG; ``OpenTelemetryHook``: a tracer or meter provider other than the
+API's no-op is set, globally or given). It is asked once when waiting on each job starts; a job
+no hook is enabled for is not traced at all (no record built, no URL formatted, no span, no
+lock: the attempt only settles the job). A provider set or a logger turned to DEBUG later is
+seen from the next job on.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import attrs
 from docstatus._secrets import logger as _secrets_logger
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 logger: Final = _secrets_logger()
 
@@ -119,7 +126,9 @@ class Hook(Protocol):
     """What a hook defines (``set_hooks``). Each method is called on the thread or event loop
     that polls, so it should be quick; it must not raise (a hook that raises is logged once and
     ignored from then on). ``wants_url`` (optional attribute, default False): the hook reads
-    ``AttemptRecord.url`` (building it costs a little per attempt)."""
+    ``AttemptRecord.url`` (built once per job). ``enabled`` (optional method, default: always
+    enabled): whether the hook would record anything for a job starting now; asked once per job,
+    it lets a job that no hook records cost nothing per attempt."""
 
     def job_started(self, job: JobRecord) -> Any:
         """Waiting on a job starts; returns the hook's own value for it (or ``None``)."""
@@ -141,6 +150,10 @@ class LoggingHook:
 
     def __init__(self, log: logging.Logger | None = None) -> None:
         self.log = log if log is not None else logger
+
+    def enabled(self) -> bool:
+        """Its logger is enabled for DEBUG (asked once per job)."""
+        return self.log.isEnabledFor(logging.DEBUG)
 
     def job_started(self, job: JobRecord) -> Any:
         if self.log.isEnabledFor(logging.DEBUG):
@@ -173,43 +186,76 @@ class LoggingHook:
 class Hooks:
     """The hooks in use, called as one (package-internal: drivers call ``current()``)."""
 
-    __slots__ = ("broken", "hooks", "wants_url")
+    __slots__ = ("broken", "checks", "hooks", "parts", "wants_url")
 
-    def __init__(self, hooks: Sequence[Hook]) -> None:
+    def __init__(self, hooks: Sequence[Hook], broken: set[int] | None = None) -> None:
         self.hooks = tuple(hooks)
         self.wants_url = any(getattr(h, "wants_url", False) for h in self.hooks)
-        self.broken: set[int] = set()
+        #: ``id()`` of the hooks that raised (shared with ``live``'s parts: a broken hook is
+        #: broken for every job).
+        self.broken: set[int] = set() if broken is None else broken
+        self.checks = tuple(getattr(h, "enabled", None) for h in self.hooks)
+        #: The parts of these hooks made by ``live``, by which hooks are enabled.
+        self.parts: dict[tuple[bool, ...], Hooks] = {}
+
+    def live(self) -> Hooks | None:
+        """The hooks enabled for a job starting now (``None``: none, the job is not traced):
+        these hooks, or a part of them (made once per combination)."""
+        hooks, checks = self.hooks, self.checks
+        if len(hooks) == 1:  # the common cases, without a tuple
+            return self if self._on(hooks[0], checks[0]) else None
+        key = tuple(self._on(hook, check) for hook, check in zip(hooks, checks, strict=True))
+        if all(key):
+            return self
+        if not any(key):
+            return None
+        part = self.parts.get(key)
+        if part is None:
+            chosen = [hook for hook, on in zip(self.hooks, key, strict=True) if on]
+            part = self.parts[key] = Hooks(chosen, self.broken)
+        return part
 
     def job_started(self, job: JobRecord) -> tuple[Any, ...]:
         values = []
-        for i, hook in enumerate(self.hooks):
+        for hook in self.hooks:
             value = None
-            if i not in self.broken:
+            if id(hook) not in self.broken:
                 try:
                     value = hook.job_started(job)
                 except Exception:
-                    self._broke(i, hook)
+                    self._broke(hook)
             values.append(value)
         return tuple(values)
 
     def attempt(self, attempt: AttemptRecord, values: tuple[Any, ...] | None) -> None:
         for i, hook in enumerate(self.hooks):
-            if i not in self.broken:
+            if id(hook) not in self.broken:
                 try:
                     hook.attempt(attempt, None if values is None else values[i])
                 except Exception:
-                    self._broke(i, hook)
+                    self._broke(hook)
 
     def job_ended(self, job: JobRecord, values: tuple[Any, ...] | None) -> None:
         for i, hook in enumerate(self.hooks):
-            if i not in self.broken:
+            if id(hook) not in self.broken:
                 try:
                     hook.job_ended(job, None if values is None else values[i])
                 except Exception:
-                    self._broke(i, hook)
+                    self._broke(hook)
 
-    def _broke(self, i: int, hook: Hook) -> None:
-        self.broken.add(i)
+    def _on(self, hook: Hook, check: Callable[[], object] | None) -> bool:
+        if id(hook) in self.broken:
+            return False
+        if check is None:
+            return True
+        try:
+            return bool(check())
+        except Exception:
+            self._broke(hook)
+            return False
+
+    def _broke(self, hook: Hook) -> None:
+        self.broken.add(id(hook))
         logger.exception(
             "docstatus: the hook %s raised; it is not called again in this process (fix it, then set_hooks again)",
             type(hook).__name__,

@@ -463,7 +463,8 @@ class Fleet:
         )
         if self.hooks is not None:
             job.trace = JobTrace.start(self.hooks, ref, host_of(host.key))
-            self.traced.add(job)
+            if job.trace is not None:
+                self.traced.add(job)
         heapq.heappush(self.heap, job)
         self._wake()
         return job
