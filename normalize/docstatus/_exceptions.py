@@ -25,7 +25,12 @@ credential is about to be sent over plain ``http://`` to a host other than this 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from ._status import JobStatus, _status_errors
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 #: Raw bodies kept on errors are cut to this many bytes.
 BODY_LIMIT = 2048
@@ -53,6 +58,16 @@ class ConfigurationError(DocstatusError):
 
 class InvalidJobRef(ConfigurationError, ValueError):
     """A job reference string does not have the form ``<provider>:<id>``."""
+
+
+class _Context(TypedDict, total=False):
+    """The keyword arguments of ``ProviderError`` (what the subclasses pass on to it)."""
+
+    provider: str | None
+    ref: str | None
+    status_code: int | None
+    code: str | None
+    body: bytes | str | None
 
 
 class ProviderError(DocstatusError):
@@ -96,7 +111,20 @@ class JobNotFound(ProviderError):
     """404: the provider knows no such job (for these credentials)."""
 
 
-class RateLimited(ProviderError):
+class _RetryHinted(ProviderError):
+    """A ``ProviderError`` whose answer may say how long to wait before the next request.
+
+    Attributes:
+        retry_after: Seconds the provider asked to wait (from ``Retry-After`` or
+            ``retry-after-ms``), or ``None`` when it gave no hint.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[_Context]) -> None:
+        super().__init__(message, **context)
+        self.retry_after = retry_after
+
+
+class RateLimited(_RetryHinted):
     """429: too many requests.
 
     Attributes:
@@ -104,42 +132,18 @@ class RateLimited(ProviderError):
             ``retry-after-ms``), or ``None`` when it gave no hint.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        provider: str | None = None,
-        ref: str | None = None,
-        status_code: int | None = 429,
-        code: str | None = None,
-        body: bytes | str | None = None,
-    ) -> None:
-        super().__init__(message, provider=provider, ref=ref, status_code=status_code, code=code, body=body)
-        self.retry_after = retry_after
+    def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[_Context]) -> None:
+        context.setdefault("status_code", 429)  # ``status_code=None`` stays None
+        super().__init__(message, retry_after=retry_after, **context)
 
 
-class ProviderServerError(ProviderError):
+class ProviderServerError(_RetryHinted):
     """5xx or a non-standard status (e.g. 520): the provider failed; retrying may help.
 
     Attributes:
         retry_after: Seconds the provider asked to wait (``Retry-After`` or ``retry-after-ms``,
             e.g. on a 503), or ``None`` when it gave no hint.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        provider: str | None = None,
-        ref: str | None = None,
-        status_code: int | None = None,
-        code: str | None = None,
-        body: bytes | str | None = None,
-    ) -> None:
-        super().__init__(message, provider=provider, ref=ref, status_code=status_code, code=code, body=body)
-        self.retry_after = retry_after
 
 
 class MalformedResponse(ProviderError):
