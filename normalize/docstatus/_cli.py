@@ -245,6 +245,25 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,  # noqa: A002  # argparse's own name for it
+    description: str,
+    epilog: str,
+    refs: bool = False,
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name``, its ``epilog`` (exit codes, examples) printed as written; with
+    ``refs``, its ``REF...`` arguments (``args.refs``)."""
+    parser = subparsers.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if refs:
+        parser.add_argument("refs", nargs="+", metavar="REF", help="job reference")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="docstatus",

@@ -29,6 +29,7 @@ from ._cli import (
     EXIT_OK,
     EXIT_USAGE,
     combine,
+    command,
     emit,
     error_code,
     fail,
@@ -88,7 +89,8 @@ def _max_bytes(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``normalize`` and ``status`` subcommands."""
-    normalize = subparsers.add_parser(
+    normalize = command(
+        subparsers,
         "normalize",
         help="normalize status response bodies you already hold (file or stdin)",
         description=(
@@ -96,7 +98,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "them) and print the normalized JobStatus JSON, one object per line."
         ),
         epilog=_NORMALIZE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     normalize.add_argument("provider", choices=names(), metavar="PROVIDER", help=", ".join(names()))
     normalize.add_argument("file", nargs="?", default="-", metavar="FILE", help="the body; '-' or absent: stdin")
@@ -117,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     normalize.set_defaults(handler=_normalize)
 
-    status = subparsers.add_parser(
+    status = command(
+        subparsers,
         "status",
         help="fetch and print the normalized status of jobs",
         description=(
@@ -126,9 +128,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "DOCSTATUS_<PROVIDER>_TOKEN."
         ),
         epilog=_STATUS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        refs=True,
     )
-    status.add_argument("refs", nargs="+", metavar="REF", help="job reference")
     status.add_argument("--format", choices=("json", "table"), default="json", help="output (default: json)")
     status.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout (default: 30)")
     status.set_defaults(handler=_status)

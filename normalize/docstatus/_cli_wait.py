@@ -27,7 +27,7 @@ import sys
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Final, Protocol, Self, cast
 
-from ._cli import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, combine, emit, error_code, fail
+from ._cli import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, combine, command, emit, error_code, fail
 from ._exceptions import ActionRequired, AuthenticationError, DocstatusError, JobNotFound, WaitTimeout
 from ._status import State
 from ._text import printable
@@ -71,9 +71,8 @@ exit codes:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``wait`` and ``demo`` subcommands."""
-    import argparse  # noqa: PLC0415
-
-    wait = subparsers.add_parser(
+    wait = command(
+        subparsers,
         "wait",
         help="wait until jobs end, with live progress",
         description=(
@@ -84,9 +83,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "DOCSTATUS_<PROVIDER>_TOKEN."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        refs=True,
     )
-    wait.add_argument("refs", nargs="+", metavar="REF", help="job reference")
     wait.add_argument(
         "--timeout",
         type=float,
@@ -104,7 +102,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     wait.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     wait.set_defaults(handler=_wait)
 
-    demo = subparsers.add_parser(
+    demo = command(
+        subparsers,
         "demo",
         help="run the simulator and wait on jobs of every provider, live (needs docstatus[simulator])",
         description=(
@@ -113,7 +112,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "the live display. Takes about 15 seconds; no network, no keys."
         ),
         epilog=_DEMO_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--json", action="store_true", help="one JobStatus JSON line per change instead of progress bars")
     demo.set_defaults(handler=_demo)

@@ -48,3 +48,10 @@ def status_operation(client: str, argument: str) -> Callable[[Any, Mapping[str, 
         return module, {argument: ref.job_id}
 
     return operation
+
+
+def one_model(model: Any) -> tuple[Any, tuple[type, ...], Callable[[Mapping[str, Any]], Any]]:
+    """A provider's ``MODEL``, ``MODELS`` and ``from_dict`` where every 200 body parses into one
+    generated model, ``model``: ``from_dict`` is its own (it raises on a body that is not the
+    documented one)."""
+    return model, (model,), model.from_dict

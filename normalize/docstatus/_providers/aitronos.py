@@ -104,33 +104,33 @@ def normalize(model: FileProcessingStatus | ProcessingStatusEnvelope, *, job_id:
     """Map a parsed Aitronos status; ``job_id`` (``org_id/store_id/file_id``) is required."""
     if not job_id:
         raise InvalidJobRef("an Aitronos status body carries no ids: pass job_id='<org_id>/<store_id>/<file_id>'")
-    if isinstance(model, ProcessingStatusEnvelope):
+    progress: float | None = None
+    step: str | None = None
+    if isinstance(model, ProcessingStatusEnvelope):  # the SDK's envelope: no progress or step
         data = model.data
         raw = enum_value(data.status, "data.status")
         state = match_state(PROVIDER, raw, STATES, _FOLDED)
-        return JobStatus(
-            provider=PROVIDER,
-            job_id=job_id,
-            state=state,
-            provider_state=raw,
-            progress=finish_progress(state, None),
-            started_at=utc(data.processing_started_at, "data.processing_started_at"),
-            completed_at=utc(data.processing_completed_at, "data.processing_completed_at"),
-            error=error_info(None, data.error_message, "data.error_message"),
-            model=model,
-        )
-    raw = enum_value(model.status, "status")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+        started = utc(data.processing_started_at, "data.processing_started_at")
+        completed = utc(data.processing_completed_at, "data.processing_completed_at")
+        error = error_info(None, data.error_message, "data.error_message")
+    else:
+        raw = enum_value(model.status, "status")
+        state = match_state(PROVIDER, raw, STATES, _FOLDED)
+        progress = from_percent(model.progress_percent, "progress_percent")
+        step = text(model.current_step, "current_step")
+        started = utc(model.started_at, "started_at")
+        completed = utc(model.completed_at, "completed_at")
+        error = error_info(None, model.error_message, "error_message")
     return JobStatus(
         provider=PROVIDER,
         job_id=job_id,
         state=state,
         provider_state=raw,
-        progress=finish_progress(state, from_percent(model.progress_percent, "progress_percent")),
-        step=text(model.current_step, "current_step"),
-        started_at=utc(model.started_at, "started_at"),
-        completed_at=utc(model.completed_at, "completed_at"),
-        error=error_info(None, model.error_message, "error_message"),
+        progress=finish_progress(state, progress),
+        step=step,
+        started_at=started,
+        completed_at=completed,
+        error=error,
         model=model,
     )
 

@@ -22,7 +22,7 @@ from docstatus._common import (
     match_state,
     pick_job_id,
 )
-from docstatus._providers._kit import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, one_model, status_operation
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
@@ -40,11 +40,8 @@ operation: Final = status_operation(CLIENT, "document_id")
 ACTION_GRACE: Final = 0.0
 NOT_FOUND_GRACE: Final = 0.0
 DEMO: Final = Demo(script="happy_path", step=3.0, shows="succeeds after Ingesting and Generating", ends=State.SUCCEEDED)
-MODEL: Final = TaskStatusResponse
-#: Every model a 200 body parses into.
-MODELS: Final = (TaskStatusResponse,)
-#: A decoded 200 body -> its model (raises on a body that is not the documented one).
-from_dict: Final = TaskStatusResponse.from_dict
+#: Every 200 body parses into one model.
+MODEL, MODELS, from_dict = one_model(TaskStatusResponse)
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "task_id"
 #: Documented ``status`` values -> ``State``.

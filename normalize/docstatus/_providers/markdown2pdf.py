@@ -29,7 +29,7 @@ from docstatus._common import (
     shared,
     text,
 )
-from docstatus._providers._kit import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, one_model, status_operation
 from docstatus._status import JobStatus, Output, State, new_output, new_status
 
 if TYPE_CHECKING:
@@ -47,11 +47,8 @@ operation: Final = status_operation(CLIENT, "job_id")
 ACTION_GRACE: Final = 0.0
 NOT_FOUND_GRACE: Final = 0.0
 DEMO: Final = Demo(script="failure", step=3.0, shows="fails: the LaTeX does not compile", ends=State.FAILED)
-MODEL: Final = M2PJobStatus
-#: Every model a 200 body parses into.
-MODELS: Final = (M2PJobStatus,)
-#: A decoded 200 body -> its model (raises on a body that is not the documented one).
-from_dict: Final = M2PJobStatus.from_dict
+#: Every 200 body parses into one model.
+MODEL, MODELS, from_dict = one_model(M2PJobStatus)
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "id"
 #: Documented ``status`` values -> ``State``.

@@ -43,7 +43,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._providers._kit import Demo, status_operation
+from docstatus._providers._kit import Demo, one_model, status_operation
 from docstatus._status import (
     ErrorInfo,
     JobStatus,
@@ -94,11 +94,8 @@ def canonical_id(job_id: str) -> str:
         return job_id
 
 
-MODEL: Final = DocDigitizationJobStatusResponse
-#: Every model a 200 body parses into.
-MODELS: Final = (DocDigitizationJobStatusResponse,)
-#: A decoded 200 body -> its model (raises on a body that is not the documented one).
-from_dict: Final = DocDigitizationJobStatusResponse.from_dict
+#: Every 200 body parses into one model.
+MODEL, MODELS, from_dict = one_model(DocDigitizationJobStatusResponse)
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "job_id"
 #: Documented ``job_state`` values -> ``State``.

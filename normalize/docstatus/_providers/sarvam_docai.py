@@ -33,7 +33,7 @@ from docstatus._common import (
     text,
     utc,
 )
-from docstatus._providers._kit import Demo, as_given, status_operation
+from docstatus._providers._kit import Demo, as_given, one_model, status_operation
 from docstatus._status import JobStatus, Pages, State, new_pages, new_status
 
 if TYPE_CHECKING:
@@ -55,11 +55,8 @@ NOT_FOUND_GRACE: Final = 0.0
 DEMO: Final = Demo(
     script="happy_path", step=2.0, shows="Document AI: page counts as progress, completed", ends=State.SUCCEEDED
 )
-MODEL: Final = DocAiJobStatusResponse
-#: Every model a 200 body parses into.
-MODELS: Final = (DocAiJobStatusResponse,)
-#: A decoded 200 body -> its model (raises on a body that is not the documented one).
-from_dict: Final = DocAiJobStatusResponse.from_dict
+#: Every 200 body parses into one model.
+MODEL, MODELS, from_dict = one_model(DocAiJobStatusResponse)
 #: The body field holding the job id (``parse(..., job_id=)`` fills it in when absent).
 ID_FIELD: Final = "job_id"
 #: Documented ``status`` values -> ``State``.

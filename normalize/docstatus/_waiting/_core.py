@@ -83,6 +83,7 @@ from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
 
 from ._durations import Durations
+from ._stored import read_stored
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -825,15 +826,10 @@ class WaitState:
     def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
         """Read ``to_dict()``'s form back; ``ValueError`` for another version or a bad value
         (whatever the value: a stored row or a queue message is read as untrusted)."""
-        try:
-            return cls._from_dict(data)
-        except (TypeError, AttributeError, KeyError, OverflowError) as exc:  # a shape no check above foresaw
-            raise ValueError(f"not a WaitState: {type(exc).__name__}: {exc}") from None
+        return read_stored("WaitState", data, cls._from_dict, (TypeError, AttributeError, KeyError, OverflowError))
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any]) -> WaitState:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a WaitState is a JSON object, not {type(data).__name__}")  # noqa: TRY004
         version = data.get("v")
         if version != WAIT_STATE_VERSION:
             raise ValueError(

@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from docstatus._providers import known, names
 
+from ._stored import read_stored
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -517,15 +519,12 @@ class Durations:
     def from_dict(cls, data: Mapping[str, Any]) -> Durations:
         """Read ``to_dict()``'s form back (a stored or shared value is read as untrusted):
         ``ValueError`` for another version, another bins' layout or any malformed value."""
-        try:
-            return cls._from_dict(data)
-        except (TypeError, AttributeError, KeyError, OverflowError, IndexError) as exc:
-            raise ValueError(f"not a Durations: {type(exc).__name__}: {exc}") from None
+        return read_stored(
+            "Durations", data, cls._from_dict, (TypeError, AttributeError, KeyError, OverflowError, IndexError)
+        )
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any]) -> Durations:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a Durations is a JSON object, not {type(data).__name__}")  # noqa: TRY004
         version = data.get("v")
         if version != DURATIONS_VERSION or isinstance(version, bool):
             raise ValueError(

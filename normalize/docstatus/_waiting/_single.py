@@ -68,6 +68,16 @@ def max_polls(policy: WaitPolicy) -> int:
     return math.ceil(policy.timeout / policy.min_delay) + 3
 
 
+def _configs(job: JobRef, poll: object, config: ProviderConfig | None) -> Configs | None:
+    """The configurations docstatus's own HTTP poll uses (``None`` with a poll function of your
+    own); a bad configuration for ``job`` raises now, before any request."""
+    if poll is not None:
+        return None
+    configs = Configs.of(config)
+    configs.for_ref(job)
+    return configs
+
+
 def random_source(rng: _random.Random | None) -> Callable[[], float]:
     """``rng.random``, or the ``random`` module's."""
     if rng is None:
@@ -116,23 +126,29 @@ class _Loop:
             url=None if configs is None else configs.url,
         )
 
-    def due(self) -> Step:
-        """The next poll (sleep its ``delay`` first); ``WaitTimeout`` when the bound is spent."""
-        if self.left <= 0:
-            raise self.waiter.timeout_error()
-        self.left -= 1
-        return self.step
-
-    def attempt(self) -> Attempt:
-        """The attempt of the poll that is due."""
-        return Attempt(
-            job=self.job,
-            waiter=self.waiter,
-            timeout=self.step.request_timeout,
-            trace=self.trace,
-            host=self.host,
-            url=self.url,
-        )
+    def attempts(self) -> Iterator[tuple[float, Attempt]]:
+        """The polls to make, each ``(seconds to sleep first, its attempt)``, until the wait is over:
+        hand each outcome to ``report`` before asking for the next. Ends when the wait ends with
+        its final status; raises the error it ended with, or ``WaitTimeout`` when the bound on
+        polls is spent."""
+        while True:
+            if self.left <= 0:
+                raise self.waiter.timeout_error()
+            self.left -= 1
+            step = self.step
+            yield (
+                step.delay,
+                Attempt(
+                    job=self.job,
+                    waiter=self.waiter,
+                    timeout=step.request_timeout,
+                    trace=self.trace,
+                    host=self.host,
+                    url=self.url,
+                ),
+            )
+            if self._over():
+                return
 
     def report(self, now: float, attempt: Attempt, result: Any, error: DocstatusError | None) -> _Tick:
         """A poll's outcome at ``now``: what to yield (the changed status, the final status)."""
@@ -141,7 +157,7 @@ class _Loop:
             logger.warning(step.warning)
         return step.changed, step.status
 
-    def over(self) -> bool:
+    def _over(self) -> bool:
         """True when the wait has ended with its final status; raises the error it ended with."""
         step = self.step
         if step.action is Action.RAISE:
@@ -198,14 +214,12 @@ def watch(
     """
     job = to_ref(ref)
     resolved = resolve_policy(policy, timeout)
-    if poll is None:
-        configs = Configs.of(config)
-        configs.for_ref(job)  # bad configuration raises now, before any request
+    configs = _configs(job, poll, config)
     ticks = _ticks(
         job,
         resolved,
         poll,
-        (configs, client) if poll is None else None,
+        None if configs is None else (configs, client),
         clock or time.monotonic,
         sleep or time.sleep,
         random_source(rng),
@@ -277,15 +291,11 @@ def _ticks(
                 client = owned = new_client()
             poll = fetch_poller(configs, client)
         loop = _Loop.start(job, policy, clock(), rnd, configs)
-        while True:
-            step = loop.due()
-            if step.delay > 0:
-                sleep(step.delay)
-            attempt = loop.attempt()
+        for delay, attempt in loop.attempts():
+            if delay > 0:
+                sleep(delay)
             result, error = attempt.call(poll)
             yield loop.report(clock(), attempt, result, error)
-            if loop.over():
-                return
     finally:
         if loop is not None:
             loop.close()
@@ -355,10 +365,7 @@ def _aticks_for(
     rng: _random.Random | None,
 ) -> AsyncGenerator[_Tick, None]:
     resolved = resolve_policy(policy, timeout)
-    configs = None
-    if poll is None:
-        configs = Configs.of(config)
-        configs.for_ref(job)  # bad configuration raises now, before any request
+    configs = _configs(job, poll, config)
     if clock is None or sleep is None:
         import anyio  # noqa: PLC0415
 
@@ -403,16 +410,12 @@ async def _aticks(
             poll = fetch_poller_async(configs, client)
             cap = configs.for_ref(job).timeout  # the configuration's own request timeout
         loop = _Loop.start(job, policy, clock(), rnd, configs)
-        while True:
-            step = loop.due()
-            if step.delay > 0:
-                await sleep(step.delay)
-            limit = min(step.request_timeout, cap) + POLL_GRACE
-            attempt = loop.attempt()
+        for delay, attempt in loop.attempts():
+            if delay > 0:
+                await sleep(delay)
+            limit = min(attempt.timeout, cap) + POLL_GRACE
             result, error = await attempt.call_async(poll, limit, anyio.fail_after)
             yield loop.report(clock(), attempt, result, error)
-            if loop.over():
-                return
     finally:
         if loop is not None:
             loop.close()
