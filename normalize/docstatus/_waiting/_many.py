@@ -229,6 +229,11 @@ class HostBudget:
         """When the rate was last lowered, while it is below its limit, else ``None``."""
         return self.throttling.decreased_at
 
+    @property
+    def strikes(self) -> int:
+        """429s in a row."""
+        return self.throttling.strikes
+
     def free(self) -> bool:
         """True when a poll may start as far as concurrency goes."""
         return self.inflight < self.concurrency
