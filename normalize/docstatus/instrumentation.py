@@ -41,8 +41,12 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name == "OpenTelemetryHook":  # needs opentelemetry-api: loaded on first use
-        from docstatus._waiting._otel import OpenTelemetryHook  # noqa: PLC0415
-
+        try:
+            from docstatus._waiting._otel import OpenTelemetryHook  # noqa: PLC0415
+        except ImportError as exc:
+            raise ImportError(
+                "docstatus.instrumentation.OpenTelemetryHook needs the OpenTelemetry API: pip install 'docstatus[otel]'"
+            ) from exc
         return OpenTelemetryHook
     raise AttributeError(f"module 'docstatus.instrumentation' has no attribute {name!r}")
 
