@@ -26,7 +26,7 @@ from celery import Celery  # noqa: E402
 from docstatus import ProviderConfig, WaitPolicy  # noqa: E402
 from docstatus._celery._budget import SharedBudget  # noqa: E402
 from docstatus._celery._task import Message, run_step  # noqa: E402
-from docstatus._waiting._many import FLOOR, RECOVERY  # noqa: E402
+from docstatus._waiting._aimd import FLOOR, RECOVERY  # noqa: E402
 from docstatus._waiting._poll import to_ref  # noqa: E402
 
 if TYPE_CHECKING:

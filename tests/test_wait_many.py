@@ -27,7 +27,8 @@ from docstatus import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
-from docstatus._waiting._many import FINAL_GRACE, FLOOR, HORIZON, MIN_RATE, POLL_GRACE, RECOVERY, HostBudget
+from docstatus._waiting._aimd import FLOOR, MIN_RATE, RECOVERY
+from docstatus._waiting._many import FINAL_GRACE, HORIZON, POLL_GRACE, HostBudget
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -26,7 +26,8 @@ signature is called with ``(status, key)`` (the JobStatus as a dict); when waiti
 **One budget per provider host, for every worker.** ``host_rate`` polls per second per
 provider are counted in Redis by ``limits`` (a moving window), whichever worker polls. A 429 (or
 a 5xx with ``Retry-After``) seen by any worker pauses that host for all of them and halves its
-rate, which climbs back with each answer as in ``watch_many`` (see ``_celery/_budget.py``).
+rate, which climbs back with each answer by the same rules as ``watch_many``'s (``_waiting/_aimd.py``;
+the shared state is in ``_celery/_budget.py``).
 
 **Where jobs end, learned by the fleet.** Each worker process polls by a duration model of its
 own (in place of ``Durations.shared()``, the default ``WaitPolicy.durations``) and learns from

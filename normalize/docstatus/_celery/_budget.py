@@ -1,14 +1,14 @@
 """One provider host's polling budget, shared by every Celery worker through Redis.
 
 The rate itself is counted by ``limits`` (a moving window in Redis: never more than the host's
-rate in any window, whichever worker polls). Around it, Redis keeps what ``watch_many``'s
-``HostBudget`` keeps in memory, so that a 429 seen by one worker slows all of them:
-
-- ``pause_until``: no poll of the host starts before it (a 429's hint, else a backoff);
-- ``current``: the rate now. A 429 halves it (at most once per window: a 429 answering a poll
-  sent before the last decrease lowers nothing more), never below ``max(MIN_RATE, FLOOR *
-  limit)``; every answer to a poll sent after the last decrease adds ``INCREASE * limit`` back,
-  and ``RECOVERY`` seconds without a decrease restore the limit in full.
+rate in any window, whichever worker polls). Around it, Redis keeps in one hash per host what
+``watch_many``'s ``HostBudget`` keeps in memory, so that a 429 seen by one worker slows all of
+them: the pause, the rate now, the epoch and the strikes of ``_waiting._aimd.Throttling``. The
+rules that change them are ``_aimd``'s, the same functions ``HostBudget`` calls: each change reads
+the hash, applies the rule and writes the result back in one transaction (``WATCH``/``MULTI``,
+tried again when another worker changed the hash in between), so concurrent 429s of one epoch
+halve the rate once. A read that the rule leaves unchanged (an answer while no decrease is in
+force, a look at the pause) writes nothing: one round trip.
 
 A throttled rate is applied through the limiter's cost: while the rate is ``limit / k``, each
 poll costs ``k`` of the window's ``limit`` units. The window is the one ``limits`` counts, under
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from docstatus._waiting._many import FLOOR, INCREASE, MIN_RATE, RECOVERY
+from docstatus._waiting._aimd import Throttling, floor, on_429, on_answer, recovered
 
 from ._store import damaged, describe, reason
 
@@ -40,64 +40,16 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 #: A host paused longer than this (seconds) holds a damaged pause: no 429's hint is that long.
 MAX_PAUSE: Final = 86400.0
+#: Transactions tried at most for one change of a host's hash while other workers change it.
+MAX_TRIES: Final = 64
 logger: Final = logging.getLogger("docstatus")
 
 #: Redis key prefix of everything docstatus keeps there (besides Celery's own keys).
 PREFIX: Final = "docstatus:"
 
-# KEYS[1] the host's hash; ARGV: now, limit, recovery. Restores the limit after RECOVERY seconds
-# without a decrease; returns {pause_until, current} as strings.
-_STATE: Final = """
-local h = KEYS[1]
-local now, limit, recovery = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local at = redis.call('HGET', h, 'decreased_at')
-if at and now - tonumber(at) >= recovery then
-  redis.call('HDEL', h, 'decreased_at')
-  redis.call('HSET', h, 'current', ARGV[2])
-end
-local pause = redis.call('HGET', h, 'pause_until') or '0'
-local current = redis.call('HGET', h, 'current') or ARGV[2]
-if tonumber(pause) == nil or tonumber(current) == nil then
-  return redis.error_reply('docstatus-damaged: a field of the host hash is not a number')
-end
-return {pause, current}
-"""
-
-# KEYS[1] the host's hash; ARGV: now, pause seconds, seq, limit, floor. A 429 to poll `seq`.
-_THROTTLE: Final = """
-local h = KEYS[1]
-local now, pause, seq = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local limit, floor = tonumber(ARGV[4]), tonumber(ARGV[5])
-local paused = tonumber(redis.call('HGET', h, 'pause_until') or '0')
-if now + pause > paused then redis.call('HSET', h, 'pause_until', tostring(now + pause)) end
-local at = redis.call('HGET', h, 'decreased_at')
-local decreased = tonumber(redis.call('HGET', h, 'decreased') or '0')
-if (not at) or seq > decreased then
-  local current = tonumber(redis.call('HGET', h, 'current') or ARGV[4])
-  current = math.max(floor, current / 2)
-  redis.call('HSET', h, 'current', tostring(current), 'decreased', redis.call('HGET', h, 'sent') or '0',
-             'decreased_at', tostring(now))
-end
-return 1
-"""
-
-# KEYS[1] the host's hash; ARGV: seq, limit, increase. An answer (not a 429) to poll `seq`.
-_ANSWERED: Final = """
-local h = KEYS[1]
-local seq, limit, inc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('HSET', h, 'strikes', '0')
-local at = redis.call('HGET', h, 'decreased_at')
-local decreased = tonumber(redis.call('HGET', h, 'decreased') or '0')
-if at and seq > decreased then
-  local current = tonumber(redis.call('HGET', h, 'current') or ARGV[2]) + inc * limit
-  if current >= limit then
-    redis.call('HDEL', h, 'decreased_at')
-    current = limit
-  end
-  redis.call('HSET', h, 'current', tostring(current))
-end
-return 1
-"""
+#: The fields of a host's hash: ``Throttling``'s, but its configured rate (the worker's) and
+#: ``limit_seen`` (a shared budget without a configured rate keeps no rate, only its pauses).
+_FIELDS: Final = ("current", "pause_until", "decreases", "decreased_at", "strikes")
 
 
 @attrs.define
@@ -116,19 +68,14 @@ class SharedBudget:
     key: str
     rate: float | None
     _item: Any = None
-    _scripts: dict[str, Any] = attrs.Factory(dict)
 
     def __attrs_post_init__(self) -> None:
         if self.rate is not None:
-            from importlib import import_module  # noqa: PLC0415
-
             item = import_module("limits").RateLimitItemPerSecond  # the celery extra
 
             # An integer number of polls per window of whole seconds: 2.5/s is 5 per 2 s.
             seconds = 1 if self.rate >= 1 else math.ceil(1 / self.rate)
             self._item = item(max(1, round(self.rate * seconds)), seconds)
-        for name, source in (("state", _STATE), ("throttle", _THROTTLE), ("answered", _ANSWERED)):
-            self._scripts[name] = self.redis.register_script(source)
 
     @property
     def hash_key(self) -> str:
@@ -154,60 +101,116 @@ class SharedBudget:
             return op()
 
     def reset(self) -> None:
-        """Forget the host's state (pause, rate, sequence) and its limiter window."""
+        """Forget the host's state (pause, rate, epoch) and its limiter window."""
         self.redis.delete(self.hash_key)
         if self._item is not None:
             self.limiter.clear(self._item, self.key)
 
+    def _state(self, raw: dict[Any, Any]) -> Throttling:
+        """The host's ``Throttling`` from its hash (``HGETALL``); ``_Damaged`` if it is not what docstatus writes."""
+        fields = {(k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)): v for k, v in raw.items()}
+        state = Throttling.start(self.rate)
+        pause = fields.get("pause_until")
+        at = fields.get("decreased_at")
+        state = attrs.evolve(
+            state,
+            pause_until=-math.inf if pause is None else _number(pause),
+            decreases=_count(fields.get("decreases", 0)),
+            decreased_at=None if at is None else _number(at),
+            strikes=_count(fields.get("strikes", 0)),
+        )
+        if self.rate is not None and "current" in fields:
+            current, limit = _number(fields["current"]), self.rate
+            low = floor(limit)
+            if not low - 1e-9 <= current <= limit + 1e-9:  # AIMD keeps it there: any other rate is not ours
+                raise _Damaged(f"a rate of {current!r} outside [{low:g}, {limit:g}]")
+            state = attrs.evolve(state, current=current)
+        return state
+
+    def _change(self, rule: Callable[[Throttling], Throttling], *, look_first: bool) -> Throttling:
+        """Apply ``rule`` to the host's state in Redis and return the result: read, apply, write
+        back what changed in one transaction (tried again if another worker changed the hash
+        meanwhile). ``look_first``: read without a transaction first, and write nothing when the
+        rule changes nothing (one round trip)."""
+        if look_first:
+            state = self._state(self.redis.hgetall(self.hash_key))
+            if rule(state) == state:
+                return state
+        watch_error = import_module("redis").exceptions.WatchError
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_TRIES):
+                try:
+                    pipe.watch(self.hash_key)
+                    state = self._state(pipe.hgetall(self.hash_key))
+                    new = rule(state)
+                    if new != state:
+                        pipe.multi()
+                        _write(pipe, self.hash_key, state, new)
+                        pipe.execute()
+                except watch_error:
+                    continue
+                return new
+        logger.error(
+            "docstatus.poll: the rate budget of %s in Redis changed under %d concurrent updates in a row; "
+            "this worker's update is left out (the others' stand)",
+            describe(self.key),
+            MAX_TRIES,
+        )
+        return state
+
     def acquire(self, now: float) -> tuple[float, int]:
-        """Try to start a poll at wall-clock ``now``: ``(0, seq)`` when it may start now (``seq``
-        numbers it, for ``throttle``/``answered``), else ``(seconds to wait, 0)``."""
+        """Try to start a poll at wall-clock ``now``: ``(0, epoch)`` when it may start now
+        (``epoch``, for ``throttle``/``answered``), else ``(seconds to wait, 0)``."""
         return self._guarded(lambda: self._acquire(now))
 
     def _acquire(self, now: float) -> tuple[float, int]:
-        limit = self.rate if self.rate is not None else 1e9
-        pause_s, current_s = self._scripts["state"](keys=[self.hash_key], args=[repr(now), repr(limit), RECOVERY])
-        pause_until, current = _number(pause_s), _number(current_s)
-        if pause_until - now > MAX_PAUSE:
-            raise _Damaged(f"a pause of {pause_until - now:.0f} s")
-        floor = min(limit, max(MIN_RATE, FLOOR * limit))
-        if not floor - 1e-9 <= current <= limit + 1e-9:  # AIMD keeps it there: any other rate is not ours
-            raise _Damaged(f"a rate of {current!r} outside [{floor:g}, {limit:g}]")
-        if pause_until > now:
-            return pause_until - now, 0
+        state = self._change(lambda s: recovered(s, now), look_first=True)
+        if state.pause_until - now > MAX_PAUSE:
+            raise _Damaged(f"a pause of {state.pause_until - now:.0f} s")
+        if state.pause_until > now:
+            return state.pause_until - now, 0
         if self.rate is not None:
-            cost = max(1, round(self.rate / max(current, 1e-9)))
+            assert state.current is not None
+            cost = max(1, round(self.rate / max(state.current, 1e-9)))
             if not self.limiter.hit(self._item, self.key, cost=cost):
                 stats = self.limiter.get_window_stats(self._item, self.key)
                 return max(0.02, min(float(stats.reset_time) - now, float(self._item.get_expiry()))), 0
-        return 0.0, int(self.redis.hincrby(self.hash_key, "sent", 1))
+        return 0.0, state.decreases
 
-    def throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
-        """Poll ``seq`` got a 429 (or a 5xx with a hint): pause the host for every worker and
-        lower its rate, unless it was lowered since that poll was sent."""
-        self._guarded(lambda: self._throttle(now, hint, policy, seq))
+    def throttle(self, now: float, hint: float | None, policy: WaitPolicy, epoch: int) -> None:
+        """A poll sent in ``epoch`` got a 429 (or a 5xx with a hint): ``_aimd.on_429`` for every
+        worker (a shared budget without a configured rate keeps only the pause)."""
+        self._guarded(lambda: self._change(lambda s: on_429(s, now, hint, policy, epoch, None), look_first=False))
 
-    def _throttle(self, now: float, hint: float | None, policy: WaitPolicy, seq: int) -> None:
-        strikes = int(self.redis.hincrby(self.hash_key, "strikes", 1))
-        pause = policy.clamp_hint(hint) if hint is not None else policy.backoff(strikes - 1)
-        limit = self.rate if self.rate is not None else 1e9
-        floor = min(limit, max(MIN_RATE, FLOOR * limit))
-        self._scripts["throttle"](keys=[self.hash_key], args=[repr(now), repr(pause), seq, repr(limit), repr(floor)])
+    def answered(self, epoch: int) -> None:
+        """A poll sent in ``epoch`` got an answer that was not a 429: ``_aimd.on_answer``."""
+        self._guarded(lambda: self._change(lambda s: on_answer(s, epoch), look_first=True))
 
-    def answered(self, seq: int) -> None:
-        """Poll ``seq`` got an answer that was not a 429: raise a throttled rate."""
-        limit = self.rate if self.rate is not None else 1e9
-        self._guarded(lambda: self._scripts["answered"](keys=[self.hash_key], args=[seq, repr(limit), INCREASE]))
+    def throttling(self, now: float) -> Throttling:
+        """The host's state at ``now`` (its limit restored after a quiet spell), for tests and monitoring."""
+        return self._guarded(lambda: self._change(lambda s: recovered(s, now), look_first=True))
 
     def current(self, now: float) -> float | None:
         """The rate now (``None`` without a limit), for tests and monitoring."""
-        if self.rate is None:
-            return None
-        rate = self.rate
-        _, current = self._guarded(
-            lambda: self._scripts["state"](keys=[self.hash_key], args=[repr(now), repr(rate), RECOVERY])
-        )
-        return _number(current)
+        return self.throttling(now).current if self.rate is not None else None
+
+
+def _write(pipe: Any, key: str, old: Throttling, new: Throttling) -> None:
+    """Queue on ``pipe`` the fields of ``new`` that differ from ``old`` (a ``None`` one deleted)."""
+    changed: dict[str, str] = {}
+    gone: list[str] = []
+    for name in _FIELDS:
+        value = getattr(new, name)
+        if value == getattr(old, name):
+            continue
+        if value is None:
+            gone.append(name)
+        else:
+            changed[name] = repr(value)
+    if changed:
+        pipe.hset(key, mapping=changed)
+    if gone:
+        pipe.hdel(key, *gone)
 
 
 class _Damaged(ValueError):
@@ -221,4 +224,14 @@ def _number(raw: Any) -> float:
         raise _Damaged(f"{raw!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
         raise _Damaged(f"{raw!r} is not a finite number >= 0")
+    return value
+
+
+def _count(raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise _Damaged(f"{raw!r} is not a count") from None
+    if value < 0:
+        raise _Damaged(f"{raw!r} is not a count >= 0")
     return value

@@ -736,7 +736,7 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
     waiting_since = time.monotonic()
     for _ in range(1000):  # bounded in time too: IN_TASK_TOTAL seconds in all
         wall = time.time()
-        wait, seq = budget.acquire(wall)
+        wait, epoch = budget.acquire(wall)
         if wait == 0:
             break
         left = waiter.deadline - time.monotonic()
@@ -755,7 +755,7 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
     # this worker's while the poll runs.
     if not runtime.holds(message, holder, max(runtime.lease, timeout + POLL_MARGIN)):
         return _superseded(message)
-    step = _poll_once(runtime, budget, waiter, job, seq, message, timeout)
+    step = _poll_once(runtime, budget, waiter, job, epoch, message, timeout)
     if step.warning is not None:
         logger.warning(step.warning)
     if step.action is Action.POLL:
@@ -827,7 +827,7 @@ def _timed_out(waiter: Waiter, job: JobRef, budget: SharedBudget, state: WaitSta
 
 
 def _poll_once(
-    runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobRef, seq: int, message: Message, timeout: float
+    runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobRef, epoch: int, message: Message, timeout: float
 ) -> Step:
     attempt = Attempt(
         job=job,
@@ -835,7 +835,7 @@ def _poll_once(
         timeout=timeout,
         trace=_trace(job, budget, message.state),
         budget=budget,
-        epoch=seq,
+        epoch=epoch,
         host=host_of(budget.key),
         url=runtime.url,
     )

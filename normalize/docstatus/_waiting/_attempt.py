@@ -71,7 +71,8 @@ logger: Final = _secrets_logger()
 
 class Budget(Protocol):
     """A host's polling budget as an attempt updates it (``HostBudget``; Celery's ``SharedBudget``).
-    ``epoch`` is what the budget handed out when the poll started."""
+    ``epoch`` is what the budget handed out when the poll started (its rate decreases so far).
+    Both apply the rules of ``_aimd`` (``on_answer``, ``on_429``), each to its own copy of the state."""
 
     def answered(self, epoch: int) -> None: ...
 

@@ -9,12 +9,13 @@ due it goes to its host's queue, and polls start while three budgets allow:
 - a 429 (or a 5xx with ``Retry-After``) from any job pauses every job of that host for the hint
   (clamped like any hint to ``[min_delay, max_hint]``; without a hint, a backoff).
 
-**Rate adaptation (AIMD).** A 429 also lowers the host's rate, at most once per window: the
-rate is halved (from the configured ``host_rate``, or from the pace that met the 429 when there
-is none), but a 429 answering a poll that was sent before the last decrease lowers nothing
-more, so a burst of 429s to the polls already in flight counts once. The rate never goes
-below ``max(MIN_RATE, FLOOR * limit)`` (nor above the limit; the pauses still honour every
-hint). Every poll sent after the last decrease that gets an answer other than a 429 adds
+**Rate adaptation (AIMD**, written once in ``_aimd``, for Celery's shared budget too**).** A
+429 also lowers the host's rate, at most once per window: the rate is halved (from the
+configured ``host_rate``, or from the pace that met the 429 when there is none), but a 429
+answering a poll that was sent before the last decrease lowers nothing more, so a burst of
+429s to the polls already in flight counts once. The rate never goes below
+``max(MIN_RATE, FLOOR * limit)`` (nor above the limit; the pauses still honour every hint).
+Every poll sent after the last decrease that gets an answer other than a 429 adds
 ``INCREASE * limit`` back, and ``RECOVERY`` seconds without a decrease restore the limit in
 full: a halved rate is back after about five answers, from the floor after about nine, so
 sparse 429s (a few percent of answers) cost a few pauses, not the host's throughput.
@@ -65,6 +66,7 @@ import attrs
 from docstatus._refs import JobRef
 from docstatus._secrets import logger as _secrets_logger
 
+from ._aimd import Throttling, on_429, on_answer, recovered
 from ._attempt import Attempt, JobTrace, error_outcome, host_key, host_of
 from ._core import Action, Step, Waiter, WaitPolicy
 from ._hooks import current as _current_hooks
@@ -87,15 +89,6 @@ if TYPE_CHECKING:
 
 logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
-#: The fraction of a host's limit that each answer (not a 429) to a poll sent after the last
-#: decrease adds back to a throttled rate.
-INCREASE: Final = 0.1
-#: Seconds without a decrease after which a throttled host's rate is back to its limit.
-RECOVERY: Final = 5.0
-#: A throttled host's rate never goes below ``max(MIN_RATE, FLOOR * limit)`` requests per second
-#: (nor above the limit itself).
-MIN_RATE: Final = 1.0
-FLOOR: Final = 0.1
 #: Seconds past its deadline a job's last poll may still start, when its host's budget allows.
 FINAL_GRACE: Final = 0.5
 #: A job waiting for its host's budget gets an expiry entry once its deadline is this many
@@ -188,54 +181,58 @@ class FleetJob:
 
 @attrs.define(eq=False)
 class HostBudget:
-    """The shared budget of one provider host (the rules are in the module docstring).
+    """The shared budget of one provider host: its concurrency and token bucket here, its
+    throttling after a 429 by the rules of ``_aimd`` (state in ``throttling``).
 
     Attributes:
         key: ``"<provider> <host:port>"``.
         concurrency: Polls in flight at most.
         rate: Polls per second at most when not throttled (``None``: no limit).
-        current: The rate now (lower after a 429); ``None``: no limit.
+        throttling: The rate now, the pause, the epoch (rate decreases so far: a poll is sent in
+            the epoch of the decreases before it), the 429s in a row (``_aimd.Throttling``).
         inflight: Polls in flight now.
         tokens: Polls the token bucket allows now (up to ``concurrency``: the burst).
         stamp: When ``tokens`` was last refilled (the refill restarts when a pause ends).
-        pause_until: No poll starts before this time (set by a 429's hint).
-        decreases: Rate decreases so far. A poll is sent in the epoch of the decreases before
-            it; a 429 to a poll of an earlier epoch than the host's is part of the last
-            decrease's window and lowers the rate no further.
-        decreased_at: When the rate was last lowered, while it is below its limit, else ``None``.
-        strikes: 429s in a row (the pause's backoff exponent when there is no hint).
         observed: Recent seconds between polls (an average), to size the rate after a 429
             when there is no configured rate.
         last_start: When the last poll started.
-        limit_seen: The pace at which the first 429 of a throttling came, for hosts without a
-            configured rate (their limit while throttled).
         ready: Jobs due and waiting for this host's budget, in order (ended ones are skipped).
     """
 
     key: str
     concurrency: int
     rate: float | None
-    current: float | None = None
+    throttling: Throttling = attrs.field(init=False)
     inflight: int = 0
     tokens: float = 0.0
     stamp: float = -math.inf
-    pause_until: float = -math.inf
-    decreases: int = 0
-    decreased_at: float | None = None
-    strikes: int = 0
     observed: float | None = None
     last_start: float | None = None
-    limit_seen: float | None = None
     ready: deque[FleetJob] = attrs.Factory(deque)
 
     def __attrs_post_init__(self) -> None:
-        self.current = self.rate
+        self.throttling = Throttling.start(self.rate)
         self.tokens = float(self.concurrency)
 
     @property
-    def limit(self) -> float | None:
-        """The rate the host goes back to: the configured one, or the pace that met the 429."""
-        return self.rate if self.rate is not None else self.limit_seen
+    def current(self) -> float | None:
+        """The rate now (lower after a 429); ``None``: no limit."""
+        return self.throttling.current
+
+    @property
+    def pause_until(self) -> float:
+        """No poll starts before this time (set by a 429)."""
+        return self.throttling.pause_until
+
+    @property
+    def decreased_at(self) -> float | None:
+        """When the rate was last lowered, while it is below its limit, else ``None``."""
+        return self.throttling.decreased_at
+
+    @property
+    def strikes(self) -> int:
+        """429s in a row."""
+        return self.throttling.strikes
 
     def free(self) -> bool:
         """True when a poll may start as far as concurrency goes."""
@@ -243,11 +240,12 @@ class HostBudget:
 
     def ready_at(self, now: float) -> float:
         """The earliest time the next poll may start, as far as pauses and the rate go."""
-        self._recover(now)
+        state = self.throttling = recovered(self.throttling, now)
         self._refill(now)
-        at = self.pause_until
-        if self.current is not None and self.tokens < 1.0 - 1e-9:
-            at = max(at, max(now, self.stamp) + (1.0 - self.tokens) / self.current)
+        at = state.pause_until
+        current = state.current
+        if current is not None and self.tokens < 1.0 - 1e-9:
+            at = max(at, max(now, self.stamp) + (1.0 - self.tokens) / current)
         return at
 
     def take(self, now: float) -> int:
@@ -259,66 +257,39 @@ class HostBudget:
             self.observed = gap if self.observed is None else 0.8 * self.observed + 0.2 * gap
         self.last_start = now
         self.inflight += 1
-        return self.decreases
+        return self.throttling.decreases
 
     def done(self) -> None:
         """A poll ended."""
         self.inflight -= 1
 
     def answered(self, epoch: int) -> None:
-        """A poll sent in ``epoch`` got an answer that was not a 429: raise a throttled rate
-        if it was sent after the last decrease."""
-        self.strikes = 0
-        limit = self.limit
-        if self.decreased_at is None or epoch < self.decreases or self.current is None or limit is None:
-            return
-        self.current += INCREASE * limit
-        if self.current >= limit:
-            self._restore()
+        """A poll sent in ``epoch`` got an answer that was not a 429 (``_aimd.on_answer``)."""
+        self.throttling = on_answer(self.throttling, epoch)
 
     def throttle(self, now: float, hint: float | None, policy: WaitPolicy, epoch: int) -> None:
-        """A poll sent in ``epoch`` got a 429 (or a 5xx with a hint) at ``now``: pause every poll,
-        and lower the rate unless it was already lowered since that poll was sent."""
-        self.strikes += 1
-        pause = policy.clamp_hint(hint) if hint is not None else policy.backoff(self.strikes - 1)
-        self.pause_until = max(self.pause_until, now + pause)
-        if self.decreased_at is None or epoch == self.decreases:  # else the same window: sent before the last decrease
-            rate = self.current
-            if rate is None:  # no configured limit: half the pace that met the 429
-                rate = 1.0 / self.observed if self.observed else float(self.concurrency)
-                self.limit_seen = rate
-            limit = self.limit
-            assert limit is not None
-            floor = min(limit, max(MIN_RATE, FLOOR * limit))
-            self.current = max(floor, rate / 2.0)
-            self.decreases += 1
-            self.decreased_at = now
+        """A poll sent in ``epoch`` got a 429 (or a 5xx with a hint) at ``now`` (``_aimd.on_429``;
+        without a configured rate, the pace that met it is that of the recent polls)."""
+        pace = 1.0 / self.observed if self.observed else float(self.concurrency)
+        state = self.throttling = on_429(self.throttling, now, hint, policy, epoch, pace)
         # Resume after the pause with at most one poll, then at the rate: no burst into a host
         # that just said 429.
         self._refill(now)
-        if self.pause_until > self.stamp:
-            assert self.current is not None
-            self.tokens = min(1.0, self.tokens + (self.pause_until - self.stamp) * self.current)
-            self.stamp = self.pause_until
+        if state.pause_until > self.stamp:
+            assert state.current is not None
+            self.tokens = min(1.0, self.tokens + (state.pause_until - self.stamp) * state.current)
+            self.stamp = state.pause_until
         else:
             self.tokens = min(self.tokens, 1.0)
 
     def _refill(self, now: float) -> None:
         if now > self.stamp:
-            if self.current is None:
+            current = self.throttling.current
+            if current is None:
                 self.tokens = float(self.concurrency)
             else:
-                self.tokens = min(float(self.concurrency), self.tokens + (now - self.stamp) * self.current)
+                self.tokens = min(float(self.concurrency), self.tokens + (now - self.stamp) * current)
             self.stamp = now
-
-    def _recover(self, now: float) -> None:
-        if self.decreased_at is not None and now - self.decreased_at >= RECOVERY:
-            self._restore()
-
-    def _restore(self) -> None:
-        self.current = self.rate
-        self.limit_seen = None
-        self.decreased_at = None
 
 
 @attrs.define(eq=False)
