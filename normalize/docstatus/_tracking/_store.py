@@ -20,6 +20,12 @@ Tables (schema version in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes versi
   changed after: ``key``, ``ref``, ``outcome``; ``delivered`` is set only after every callback
   returned (a delivery in progress holds a claim, ``claim_owner`` / ``claim_until``).
 
+Indexes (version 3): ``jobs_due`` (``status, next_due``), the due index runs claim from, soonest
+due first; ``jobs_state`` (``state, status, added``) and ``jobs_added`` (``status, added``), which
+``ls`` pages through in the order jobs were added and ``counts`` reads without touching a row;
+``jobs_owner`` (the leased rows only), which finds the runs holding leases. Nothing reads a whole
+table: a run, ``ls``, ``show`` and ``counts`` cost the same with ten jobs or ten million.
+
 Ours or not: a file is used only once it is known to be a docstatus tracking database, decided
 before anything is written to it (no journal mode, no migration, no ``-wal``/``-shm`` left
 beside it): by ``PRAGMA application_id`` (``APPLICATION_ID``, set when the file is made and by
@@ -44,6 +50,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import shutil
 import socket
@@ -61,7 +68,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 #: The schema version this docstatus writes.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 #: ``PRAGMA application_id`` of a docstatus tracking database: "DSTK".
 APPLICATION_ID: Final = 0x4453544B
@@ -111,6 +118,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE jobs ADD COLUMN last TEXT;
     ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;
     PRAGMA application_id = {APPLICATION_ID};
+    """,
+    # 3: indexes for a run that schedules from the database and for listings that page: ``ls
+    # --state S`` in the order jobs were added, ``counts`` from an index alone, and the leased
+    # rows (a run looks for dead owners at every claim) without reading the table.
+    """
+    DROP INDEX jobs_state;
+    CREATE INDEX jobs_state ON jobs (state, status, added);
+    CREATE INDEX jobs_added ON jobs (status, added);
+    CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;
     """,
 )
 
@@ -571,18 +587,16 @@ class Store:
         return self.insert_many([row]) == 1
 
     def insert_many(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Add jobs in one transaction; how many were new."""
-        added = 0
+        """Add jobs in one transaction, read from ``rows`` as they come (never all in memory at
+        once); how many were new. An exception raised by ``rows`` rolls every one back."""
         with self.write() as conn:
-            for row in rows:
-                cursor = conn.execute(
-                    "INSERT INTO jobs (ref, name, key, meta, added, deadline, next_due, updated) "
-                    "VALUES (:ref, :name, :key, :meta, :added, :deadline, :next_due, :added) "
-                    "ON CONFLICT (ref) DO NOTHING",
-                    row,
-                )
-                added += cursor.rowcount
-        return added
+            cursor = conn.executemany(
+                "INSERT INTO jobs (ref, name, key, meta, added, deadline, next_due, updated) "
+                "VALUES (:ref, :name, :key, :meta, :added, :deadline, :next_due, :added) "
+                "ON CONFLICT (ref) DO NOTHING",
+                rows,
+            )
+            return max(0, cursor.rowcount)
 
     def delete(self, ref: str) -> bool:
         """Forget a job and its undelivered completion; True when it was tracked."""
@@ -604,6 +618,45 @@ class Store:
         )
         return [r[0] for r in owners if isinstance(r[0], str) and _dead(r[0])]
 
+    def _free(self, now: float) -> tuple[str, list[Any]]:
+        """The SQL (``?`` placeholders only) and parameters of "no live run holds its lease"."""
+        dead = self.dead_owners(now)
+        marks = ",".join("?" * len(dead)) or "NULL"
+        return f"(jobs.owner IS NULL OR jobs.lease_until < ? OR jobs.owner IN ({marks}))", [now, *dead]
+
+    def _due(
+        self, conn: sqlite3.Connection, select: str, limit: int, now: float, due_by: float, skip: set[int]
+    ) -> list[sqlite3.Row]:
+        """Up to ``limit`` active jobs no live run holds, due by ``due_by``, soonest due first (in
+        the order they were added among those due at the same time), read from the due index:
+        first the rows whose ``next_due`` is not a number (damaged: due now), then the others.
+        Never the rows whose rowid is in ``skip``."""
+        free, params = self._free(now)
+        out: list[sqlite3.Row] = []
+        # a text (or blob) sorts after every number: ">= ''" is the damaged rows alone
+        ranges: tuple[tuple[str, list[Any]], ...] = (("jobs.next_due >= ''", []), ("jobs.next_due <= ?", [due_by]))
+        for where, bound in ranges:
+            want = limit - len(out)
+            if want <= 0:
+                break
+            sql = (
+                f"{select} WHERE jobs.status = 'active' AND {where} AND {free} "  # "?" placeholders only
+                "ORDER BY jobs.next_due, jobs.rowid LIMIT ?"
+            )
+            rows = fetch(conn, sql, [*bound, *params, want + len(skip)])
+            out.extend([r for r in rows if r["rowid"] not in skip][:want])
+        return out
+
+    def peek(self, limit: int, now: float, *, due_by: float, skip: Iterable[int] = ()) -> list[float]:
+        """When the next polls of up to ``limit`` jobs are due, for the jobs ``claim`` would take
+        (soonest first; a damaged ``next_due`` as ``-inf``), read without taking the write lock."""
+        if limit <= 0:
+            return []
+        with self.errors():
+            select = "SELECT jobs.rowid AS rowid, jobs.next_due FROM jobs"
+            rows = self._due(self.conn, select, limit, now, due_by, set(skip))
+        return [_due_time(r["next_due"]) for r in rows]
+
     def claim(
         self,
         owner: str,
@@ -614,24 +667,15 @@ class Store:
         due_by: float | None,
         skip: Iterable[int] = (),
     ) -> list[dict[str, Any]]:
-        """Lease up to ``limit`` active jobs no live run holds (soonest due first; with
-        ``due_by``, only those due by then; never the rows whose rowid is in ``skip``), in one
-        transaction. Each claim bumps the job's ``lease_gen``: the rows come with the new one
-        (and every column, and ``rowid``)."""
+        """Lease up to ``limit`` active jobs no live run holds (soonest due first, from the due
+        index; with ``due_by``, only those due by then; never the rows whose rowid is in
+        ``skip``), in one transaction. Each claim bumps the job's ``lease_gen``: the rows come
+        with the new one (and every column, and ``rowid``)."""
         if limit <= 0:
             return []
-        dead = self.dead_owners(now)
-        marks = ",".join("?" * len(dead)) or "NULL"
-        due = "" if due_by is None else " AND next_due <= ?"
-        params: list[Any] = [now, *dead]
-        if due_by is not None:
-            params.append(due_by)
-        skipped = set(skip)
+        bound = math.inf if due_by is None else due_by
         with self.write() as conn:
-            free = f"(owner IS NULL OR lease_until < ? OR owner IN ({marks})){due}"  # "?" placeholders only
-            sql = f"{JOB_ROWS} WHERE jobs.status = 'active' AND {free} ORDER BY next_due LIMIT ?"
-            rows = [r for r in fetch(conn, sql, [*params, limit + len(skipped)]) if r["rowid"] not in skipped]
-            claimed = [_with_gen(r) for r in rows[:limit]]
+            claimed = [_with_gen(r) for r in self._due(conn, JOB_ROWS, limit, now, bound, set(skip))]
             conn.executemany(
                 "UPDATE jobs SET owner = ?, lease_until = ?, lease_gen = ? WHERE rowid = ?",
                 [(owner, now + lease, r["lease_gen"], r["rowid"]) for r in claimed],
@@ -692,21 +736,27 @@ class Store:
         next_due: float,
         polls: int,
         now: float,
+        release: bool = False,
     ) -> bool:
         """Persist one poll's waiting state, and its last status when ``last`` is given (it
         changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
-        (``side``: it is there now). False when ``owner`` no longer holds the job's lease ``gen``."""
+        (``side``: it is there now). With ``release``, the lease is given up in the same
+        statement (the job goes back to its row: any run may take it when it falls due). False
+        when ``owner`` no longer holds the job's lease ``gen``."""
         where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+        sets = "state = ?, wait = ?, next_due = ?, polls = ?, updated = ?"
+        if release:
+            sets += ", owner = NULL, lease_until = NULL"
         params: tuple[Any, ...] = (state, wait, next_due, polls, now)
         if last is None or (len(last) <= INLINE_LIMIT and not side):  # one statement, no transaction around it
-            sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? {where}"  # noqa: S608
+            sql = f"UPDATE jobs SET {sets} {where}"  # noqa: S608
             if last is not None:
-                sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+                sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
                 params = (*params, last)
             with self.errors():
                 return self.conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1
         inline = last if len(last) <= INLINE_LIMIT else None
-        sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+        sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
         with self.write() as conn:
             if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
                 return False
@@ -751,9 +801,42 @@ class Store:
             return True
 
     def counts(self) -> dict[tuple[bool, str], int]:
-        """How many jobs per (done, state)."""
-        rows = self.query("SELECT status = 'done', state, count(*) FROM jobs GROUP BY 1, 2")
-        return {(bool(r[0]), r[1] if isinstance(r[1], str) else str(r[1])): r[2] for r in rows}
+        """How many jobs per (done, state), read from the ``jobs_state`` index alone."""
+        rows = self.query("SELECT state, status, count(*) FROM jobs GROUP BY state, status")
+        out: dict[tuple[bool, str], int] = {}
+        for state, status, n in rows:
+            key = (status == "done", state if isinstance(state, str) else str(state))
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def pages(
+        self, where: str, params: Sequence[Any], order: str, size: int, *, start: tuple[Any, int] | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """Every row of ``JOB_ROWS`` matching ``where`` (the columns before ``order`` fixed by
+        equalities, so an index gives ``order, rowid``), in that order, ``size`` rows per query
+        (keyset paging: no query holds a read transaction while the rows are used, and each
+        page starts where the last one stopped, found in the index, whatever the table's size).
+        ``start``: begin after that ``(order value, rowid)``."""
+        ties = f"{JOB_ROWS} WHERE {where} AND jobs.{order} = ? AND jobs.rowid > ? ORDER BY jobs.rowid LIMIT ?"
+        after = f"{JOB_ROWS} WHERE {where} AND jobs.{order} > ? ORDER BY jobs.{order}, jobs.rowid LIMIT ?"
+        if start is None:
+            rows = self.query(f"{JOB_ROWS} WHERE {where} ORDER BY jobs.{order}, jobs.rowid LIMIT ?", [*params, size])
+        else:
+            rows = self._next_page(ties, after, params, start, size)
+        while rows:
+            yield from rows
+            if len(rows) < size:
+                return
+            rows = self._next_page(ties, after, params, (rows[-1][order], rows[-1]["rowid"]), size)
+
+    def _next_page(
+        self, ties: str, after: str, params: Sequence[Any], start: tuple[Any, int], size: int
+    ) -> list[sqlite3.Row]:
+        key, rowid = start
+        rows = self.query(ties, [*params, key, rowid, size])
+        if len(rows) < size:
+            rows += self.query(after, [*params, key, size - len(rows)])
+        return rows
 
     # --- outbox
 
@@ -806,6 +889,13 @@ class Store:
                 "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
                 [(rowid, owner) for rowid in rowids],
             )
+
+
+def _due_time(value: object) -> float:
+    """A stored ``next_due`` as a time; one that is not a number (damaged) is due now: ``-inf``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
+        return float(value)
+    return -math.inf
 
 
 def _with_gen(row: sqlite3.Row) -> dict[str, Any]:
