@@ -45,9 +45,9 @@ import contextlib
 import heapq
 import json
 import math
+import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
@@ -99,6 +99,11 @@ DEFAULT_HORIZON: Final = 10.0
 CLAIM_BATCH: Final = 256
 #: Seconds between two looks at the database for jobs to take (new ones, or a dead run's).
 DEFAULT_REFRESH: Final = 1.0
+#: Seconds a run's writes wait in one open transaction at most before they are committed
+#: (group commit: see ``Store``); they are committed sooner before any callback runs.
+GROUP_WINDOW: Final = 0.01
+#: Deferred writes of a run committed together at most.
+GROUP_MAX: Final = 1000
 #: Rows per query of ``Tracker.scan`` (keyset pages: no read transaction stays open between them).
 PAGE: Final = 500
 #: Seconds the heartbeat keeps a run's leases alive while its event loop shows no sign of life
@@ -646,13 +651,17 @@ class Tracker:
         end = _deadline(deadline, self.policy, now)
         meta_text = _meta(meta)
 
+        # Keys: 32 hex digits, a random half per call and a count (unique, and in order within a
+        # call: SQLite appends them to the key index instead of writing all over it).
+        prefix = os.urandom(8).hex()
+
         def rows() -> Iterator[dict[str, Any]]:
             row: dict[str, Any] = {"meta": meta_text, "added": now, "deadline": end, "next_due": now}
-            for given in refs:
+            for count, given in enumerate(refs):
                 job = parse_ref(given) if isinstance(given, str) else given
                 row["ref"] = str(job)
                 row["name"] = given if isinstance(given, str) else str(given)
-                row["key"] = f"dst_{uuid.uuid4().hex}"
+                row["key"] = f"dst_{prefix}{count:016x}"
                 yield row  # one dict, read by sqlite3 before the next is made
 
         return self.store.insert_many(rows())
@@ -685,21 +694,32 @@ class Tracker:
         if due_within is not None and not (due_within >= 0 and math.isfinite(due_within)):
             raise ValueError(f"Tracker.scan: due_within must be a finite number of seconds >= 0, not {due_within!r}")
         order = "added" if due_within is None else "next_due"
-        ranges: builtins.list[tuple[str, builtins.list[Any]]]
+        ranges: builtins.list[tuple[str, builtins.list[Any], str]]  # where, its parameters, the index to read
         if due_within is not None:
             if state == "done":
                 return
-            where = "jobs.status = 'active' AND jobs.next_due <= ?"
-            params: builtins.list[Any] = [time.time() + due_within]
-            if state not in (None, "active"):
-                where, params = f"{where} AND jobs.state = ?", [*params, state]
-            ranges = [(where, params)]
+            due: builtins.list[Any] = [time.time() + due_within]
+            extra, more = ("", []) if state in (None, "active") else (" AND jobs.state = ?", [state])
+            ranges = [
+                (
+                    f"jobs.status = 'active' AND jobs.owner IS NULL AND jobs.next_due <= ?{extra}",
+                    [*due, *more],
+                    "jobs_free",
+                ),
+                (
+                    f"jobs.owner IS NOT NULL AND jobs.status = 'active' AND jobs.next_due <= ?{extra}",
+                    [*due, *more],
+                    "jobs_leased",
+                ),
+            ]
         elif state is None:
-            ranges = [("jobs.status = ?", ["active"]), ("jobs.status = ?", ["done"])]
+            ranges = [("jobs.status = ?", ["active"], "jobs_added"), ("jobs.status = ?", ["done"], "jobs_added")]
         elif state in ("active", "done"):
-            ranges = [("jobs.status = ?", [state])]
+            ranges = [("jobs.status = ?", [state], "jobs_added")]
         else:
-            ranges = [("jobs.state = ? AND jobs.status = ?", [state, status]) for status in ("active", "done")]
+            ranges = [
+                ("jobs.state = ? AND jobs.status = ?", [state, status], "jobs_state") for status in ("active", "done")
+            ]
         start = None
         if after is not None:
             key = str(parse_ref(after) if isinstance(after, str) else after)
@@ -707,7 +727,9 @@ class Tracker:
             if not rows:
                 return
             start = (rows[0][1], rows[0][0])
-        streams = [self.store.pages(where, params, order, PAGE, start=start) for where, params in ranges]
+        streams = [
+            self.store.pages(where, params, order, PAGE, start=start, index=index) for where, params, index in ranges
+        ]
         if len(streams) == 1:
             merged: Iterator[sqlite3.Row] = streams[0]
         else:  # in the index's order: SQLite's (numbers before texts before blobs), then rowid
@@ -898,15 +920,18 @@ class Tracker:
             collect=collect,
             started=time.time(),
             calm_at=fleet.clock(),
+            report=on_change is not None,
         )
         fleet.on_step = session.on_step
         fleet.before_poll = session.before_poll
         dispatcher: asyncio.Task[None] | None = None
         stopper = None if stop is None else loop.create_task(_relay(stop, session.wake))
         heartbeat = _Heartbeat(session, self.store.sibling(), loop)
+        store = self.store
         try:
             heartbeat.start()
             self.deliver_pending(owner, skip=session.skip_outbox)
+            store.on_defer = session.deferred
             dispatcher = loop.create_task(fleet.run(None), name="docstatus-tracker")
             await session.loop(dispatcher, stop)
         finally:
@@ -919,9 +944,7 @@ class Tracker:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if stopper is not None:
                 stopper.cancel()
-            with contextlib.suppress(TrackerError):
-                self.store.release(owner, session.leases())
-                self.store.unclaim_all(owner)
+            session.close()
             if owned is not None:
                 await owned.aclose()
         return session.done
@@ -955,7 +978,9 @@ class _Session:
     ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
     ``once``, the jobs due by then are the ones it polls). ``calm_at``: the last time (the
     fleet's clock) the run found no job overdue in the database; overdue polls are spread from
-    there (see ``enlist``).
+    there (see ``enlist``). ``ended``: the completions written in the open group, delivered
+    by ``settle`` once it is committed. ``report``: statuses are reported (``on_change``), each
+    after its poll's state is committed.
     """
 
     tracker: Tracker
@@ -969,7 +994,11 @@ class _Session:
     collect: bool = True
     started: float = 0.0
     calm_at: float = 0.0
+    report: bool = False
+    lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
+    ended: builtins.list[Completion] = attrs.Factory(list)
+    claim_wanted: bool = True
     done: builtins.list[Completion] = attrs.Factory(list)
     lock: threading.Lock = attrs.Factory(threading.Lock)
     renewing: threading.Lock = attrs.Factory(threading.Lock)
@@ -1045,23 +1074,92 @@ class _Session:
     # --- the loop
 
     async def loop(self, dispatcher: asyncio.Task[None], stop: asyncio.Event | None) -> None:
+        """Commit and deliver what the polls wrote (within ``GROUP_WINDOW``), and take the jobs
+        that fall due: when room for a batch frees up, and every ``refresh``."""
         tracker = self.tracker
+        next_claim = -math.inf
         while True:
             self._check(dispatcher)
+            self.settle()
             if stop is not None and stop.is_set():
                 return
-            claimed = await self.fill(dispatcher, stop)
-            if stop is not None and stop.is_set():
-                return
-            if not self.held and not claimed:
-                if self.once:
+            if self.claim_wanted or time.monotonic() >= next_claim:
+                self.claim_wanted = False
+                next_claim = time.monotonic() + tracker.refresh
+                claimed = await self.fill(dispatcher, stop)
+                if stop is not None and stop.is_set():
+                    self.settle()
                     return
-                if not self._active_left():
-                    tracker.deliver_pending(self.owner, skip=self.skip_outbox)
-                    return
+                if not self.held and not claimed and not self.ended and not self.tracker.store.deferred:
+                    if self.once:
+                        return
+                    if not self._active_left():
+                        tracker.deliver_pending(self.owner, skip=self.skip_outbox)
+                        return
             self.wake.clear()
+            timeout = max(0.0, next_claim - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tracker.refresh)
+                await asyncio.wait_for(self.wake.wait(), timeout)
+
+    def deferred(self) -> None:
+        """The store queued a write: the loop flushes it within ``GROUP_WINDOW``."""
+        asyncio.get_running_loop().call_later(GROUP_WINDOW, self.wake.set)
+
+    def close(self) -> None:
+        """The run is over: what it wrote stays (an end not delivered yet is delivered by the
+        next run), its leases and delivery claims are given up."""
+        store = self.tracker.store
+        store.on_defer = None
+        with contextlib.suppress(TrackerError):
+            store.flush()
+        store.deferred.clear()
+        store.take_results()
+        with contextlib.suppress(TrackerError):
+            store.release(self.owner, self.leases())
+            store.unclaim_all(self.owner)
+
+    def commit(self) -> None:
+        """Flush the deferred writes, and act on their results: a job whose save found its lease
+        gone is dropped; an end written is queued for delivery (``ended``)."""
+        store = self.tracker.store
+        store.flush()
+        for kind, ok, tag in store.take_results():
+            if kind == "finish":
+                if ok:
+                    self.ended.append(tag)
+            elif not ok:  # forgotten, or another run took it: nothing more from this one
+                ref, gen = tag
+                entry = self.held.get(ref)
+                if entry is not None and entry.gen == gen:
+                    self._drop(ref)
+
+    def settle(self) -> None:
+        """Commit the deferred writes, then deliver the ends they held: the callbacks of each,
+        then one mark for those delivered. A callback that raises stops the run: the ends before
+        it are marked delivered, the others stay undelivered (they come again)."""
+        store = self.tracker.store
+        self.commit()
+        if not self.ended:
+            return
+        ended, self.ended = self.ended, []
+        callbacks = self.tracker.callbacks
+        delivered: builtins.list[str] = []
+        if callbacks:
+            try:
+                for completion in ended:
+                    for callback in callbacks:
+                        callback(completion)
+                    delivered.append(completion.key)
+            except BaseException:
+                store.delivered_many(delivered, time.time())
+                store.unclaim(self.owner, [c.key for c in ended[len(delivered) :]])
+                raise
+            store.defer_delivered(delivered, time.time())  # written with the next writes
+        for completion in ended:
+            if self.collect:
+                self.done.append(completion)
+            if self.on_complete is not None:
+                self.on_complete(completion)
 
     def _check(self, dispatcher: asyncio.Task[None]) -> None:
         """Raise what stopped the dispatcher or the heartbeat; drop what the run lost."""
@@ -1101,24 +1199,33 @@ class _Session:
         tracker, store, fleet = self.tracker, self.tracker.store, self.fleet
         wall, now = time.time(), fleet.clock()
         due_by = self.started if self.once else wall + tracker.horizon
-        dues = store.peek(self.batch, wall, due_by=due_by, skip=self.skip)
-        if not dues or dues[0] > wall:
-            self.calm_at = now  # nothing overdue waits in the database
+        lapsed = wall >= self.lapsed_at  # held jobs whose lease lapsed: looked for every refresh
+        if lapsed:
+            self.lapsed_at = wall + tracker.refresh
         room = tracker.window - len(self.held)
-        take = min(room, len(dues))
         evict: builtins.list[str] = []
-        if take < len(dues):
-            for due, ref in self._waiting_latest_first():
-                if take >= len(dues) or dues[take] >= due:
-                    break
-                evict.append(ref)
-                take += 1
-        if take <= 0:
-            return 0
+        peeked = room < self.batch
+        if not peeked:
+            take = self.batch
+        else:  # the window is (nearly) full: what is due, to give back held jobs due later
+            dues = store.peek(self.batch, wall, due_by=due_by, skip=self.skip, lapsed=lapsed)
+            if not dues or dues[0] > wall:
+                self.calm_at = now  # nothing overdue waits in the database
+            take = min(room, len(dues))
+            if take < len(dues):
+                for due, ref in self._waiting_latest_first():
+                    if take >= len(dues) or dues[take] >= due:
+                        break
+                    evict.append(ref)
+                    take += 1
+            if take <= 0:
+                return 0
         with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
-            rows = store.claim(self.owner, take, wall, tracker.lease, due_by=due_by, skip=self.skip)
+            rows = store.claim(self.owner, take, wall, tracker.lease, due_by=due_by, skip=self.skip, lapsed=lapsed)
             if rows and not self.held:
                 self.valid_until = wall + tracker.lease
+            if not peeked and (not rows or _stored_due(rows[0]["next_due"], wall) > wall):
+                self.calm_at = now
             for row in rows:
                 self.enlist(row)
         over = len(self.held) - tracker.window
@@ -1231,8 +1338,10 @@ class _Session:
         return entry
 
     def _room(self) -> None:
-        """A job left the window: wake the loop when a whole batch fits again, or none is held."""
+        """A job left the window: claim (wake the loop) when a whole batch fits again, or none
+        is held."""
         if not self.held or len(self.held) + self.batch <= self.tracker.window:
+            self.claim_wanted = True
             self.wake.set()
 
     def on_step(self, job: _Job, step: Step) -> None:
@@ -1256,7 +1365,8 @@ class _Session:
             due = wall if snapshot.due is None else snapshot.due
             last = None if step.changed is None or snapshot.last is None else dumps(snapshot.last, secrets)
             give_back = self.once or due > wall + self.tracker.horizon
-            saved = store.save(
+            store.defer_save(
+                (ref, entry.gen),
                 self.owner,
                 ref,
                 entry.gen,
@@ -1269,12 +1379,13 @@ class _Session:
                 now=wall,
                 release=give_back,
             )
-            if not saved or give_back:
-                self._drop(ref)  # forgotten, or another run took it; or back to its row
-                return
-            side = entry.side if last is None else len(last) > INLINE_LIMIT
-            with self.lock:
-                self.held[ref] = entry._replace(side=side, due=due)
+            if give_back:
+                self._drop(ref)  # back to its row (its lease let go when the write is flushed)
+            else:
+                side = entry.side if last is None else len(last) > INLINE_LIMIT
+                with self.lock:
+                    self.held[ref] = entry._replace(side=side, due=due)
+            self._flush_if(report=step.changed is not None)
             return
         completion = self._completion(job, step, entry, wall)
         outcome = dumps(completion.to_dict(), secrets)
@@ -1282,7 +1393,8 @@ class _Session:
         with self.lock:  # not dropped from the dispatcher: it reports the end (on_change, its update)
             self.held.pop(ref, None)
         self._room()
-        ended = store.finish(
+        store.defer_finish(
+            completion,
             self.owner,
             ref,
             entry.gen,
@@ -1293,19 +1405,19 @@ class _Session:
             polls=waiter.polls,
             now=wall,
             lease=self.tracker.lease if self.tracker.callbacks else None,
+            side=entry.side,
         )
-        if not ended:
-            return
-        if self.collect:
-            self.done.append(completion)
-        if self.tracker.callbacks:
-            try:
-                self.tracker.deliver(completion)
-            except BaseException:
-                store.unclaim(self.owner, [completion.key])
-                raise
-        if self.on_complete is not None:
-            self.on_complete(completion)
+        self._flush_if(report=True)  # its last update follows
+
+    def _flush_if(self, *, report: bool) -> None:
+        """Commit the deferred writes now when a status is about to be reported (``on_change``:
+        committed before reported), or when the loop is late (a write waits no longer than
+        ``GROUP_WINDOW``, nor more than ``GROUP_MAX`` of them)."""
+        store = self.tracker.store
+        since = store.deferred_since
+        late = since is not None and time.monotonic() - since > GROUP_WINDOW
+        if (self.report and report) or late or len(store.deferred) >= GROUP_MAX:
+            self.commit()
 
     def _completion(self, job: _Job, step: Step, entry: _Held, wall: float) -> Completion:
         name = job.names[0]
