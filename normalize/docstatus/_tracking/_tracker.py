@@ -97,6 +97,8 @@ DEFAULT_HORIZON: Final = 10.0
 #: Rows a run leases and restores at most in one go (the dispatcher runs between two such batches,
 #: so the first poll of a restart waits for one batch, not for every job).
 CLAIM_BATCH: Final = 256
+#: Seconds the dispatcher gets between two batches of a claim (its first polls start meanwhile).
+FILL_PAUSE: Final = 0.001
 #: Seconds between two looks at the database for jobs to take (new ones, or a dead run's).
 DEFAULT_REFRESH: Final = 1.0
 #: Seconds a run's writes wait in one open transaction at most before they are committed
@@ -1185,7 +1187,7 @@ class _Session:
             taken = taken or count > 0
             if count < self.batch:
                 break
-            await asyncio.sleep(0)
+            await asyncio.sleep(FILL_PAUSE)  # the polls of what is held get going (a restart's first one)
             self._check(dispatcher)
             if stop is not None and stop.is_set():
                 break
