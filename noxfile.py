@@ -75,17 +75,23 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (including the drift check) against a real install."""
     # The extras too: tests/test_celery*.py run real Celery workers (redis-server from .ci/run).
     # Compiled on install: the suite starts many Python subprocesses (the CLI, Celery workers),
-    # and with PYTHONDONTWRITEBYTECODE (set below) each would compile its imports from source,
-    # about a second each (uv compiles nothing by default; pip does).
+    # and each would otherwise compile its imports from source, about a second each, until one
+    # of them had written the cache (uv compiles nothing by default; pip does).
     session.install(".[simulator,celery]", *TEST, *CODEGEN, env={"UV_COMPILE_BYTECODE": "1"})
-    # Three pytest-xdist workers: most tests wait on servers, workers and clocks, not the CPU,
-    # so three share two cores well (12 min serial, 5 min so, on the 2-core CI machine).
-    # Give -n yourself to change it (-n 0: one process).
+    # Four pytest-xdist workers: most tests wait on servers, subprocesses and clocks, not the
+    # CPU, so four share two cores well. Measured on a shared 2-core machine, Python 3.11: three
+    # workers 7.1 min (6.5 with work stealing), four 5.1, six 4.9 (and their extra load makes
+    # the timing-sensitive tests flakier). Work stealing (--dist=worksteal, pyproject's addopts)
+    # keeps every worker busy to the end. Give -n yourself to change it (-n 0: one process).
     args = list(session.posargs)
     if not any(a.startswith(("-n", "--numprocesses")) for a in args):
-        args = ["-n", "3", *args]
-    # A clean temp dir per run: pytester and the simulator write nothing into the tree.
-    session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        args = ["-n", "4", *args]
+    # Bytecode may be written (PYTHONDONTWRITEBYTECODE unset, also when the caller's environment
+    # sets it): each pytest process (the xdist workers, pytester's runs) rewrites the asserts of
+    # every test module and of every plugin's package (hypothesis, schemathesis, docstatus...:
+    # about 470 modules, 5 s of CPU per process) and can keep the result only in __pycache__.
+    # In the checkout that is tests/__pycache__ (git ignores it).
+    session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": None})
 
 
 @nox.session

@@ -47,6 +47,7 @@ class RedisServer:
         self.port = 0 if unix else free_port()
         self.appendonly = appendonly
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started_once = False
 
     @property
     def socket_path(self) -> Path:
@@ -63,6 +64,18 @@ class RedisServer:
         return f"redis+socket://{self.socket_path}" if self.unix else self.url
 
     def start(self) -> RedisServer:
+        """Start it and wait until *this* process answers. A free port can be taken by another
+        test worker between ``free_port()`` and the bind: the answer is then another server's,
+        so the server's own pid is compared, and a first start moves to another port."""
+        for _ in range(5):
+            if self._start_once():
+                return self
+            if self.unix or self.started_once:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server could not bind {self.url}")
+
+    def _start_once(self) -> bool:
         binary = redis_binary()
         assert binary is not None
         args = [
@@ -88,16 +101,27 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if proc.poll() is not None:  # its port was taken (or another failure)
+                self.proc = None
+                return False
             with contextlib.suppress(OSError), self._connect() as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+                s.sendall(b"INFO server\r\n")
+                answer = b""
+                while b"process_id:" not in answer or not answer.endswith(b"\r\n\r\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+                if f"process_id:{proc.pid}\r\n".encode() in answer:
+                    self.started_once = True
+                    return True
             time.sleep(0.05)
+        proc.kill()
+        proc.wait(5)
+        self.proc = None
         raise RuntimeError("redis-server did not answer within 10 s")
 
     def _connect(self) -> socket.socket:

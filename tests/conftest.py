@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
+import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,10 +14,37 @@ import attrs
 import pytest
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+
+def pytest_configure() -> None:
+    """Let subprocesses start with SIGINT as a terminal's foreground process has it.
+
+    The Ctrl-C tests send SIGINT to CLI subprocesses. A test run started in the background
+    (``nohup``, ``cmd &`` in a script, some CI runners) inherits SIGINT *ignored*, and so would
+    every subprocess: Python then installs no KeyboardInterrupt handler, the CLI never sees the
+    Ctrl-C, and each of those tests waits out its bound (a minute) and fails. A Python handler
+    here is reset to the default in every child, as in a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """One TLS context, the one httpx builds by default, for the many clients tests make.
+
+    ``httpx.get()``, ``httpx.Client()`` and the generated clients build a new one per call or
+    client unless given one: about 40 ms of CPU each, which was most of the CPU time of the files
+    that make a client per request or per test (their URLs are http://, so nothing else changes).
+    """
+    import httpx  # noqa: PLC0415  # only for the tests that use it
+
+    return httpx.create_ssl_context()
 
 
 @pytest.fixture

@@ -301,12 +301,12 @@ def test_a_step_the_broker_lost_is_sent_again_by_a_sweep_and_only_that_one(redis
     app, reg = _app(redis_url)
     r = reg.runtime.redis
     r.delete(PENDING, DUE, SWEEP_LOCK, PENDING_SEQ)
-    lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    lost = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, lost, 0.0)  # kept, then "sent" and lost: never claimed
-    held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    held = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, held, 0.0)
     assert reg.runtime.claim(held, "w1", 60)[0] == 2  # a worker runs it now (its lease: 30 s)
-    later = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=0.2), deadline=60))
+    later = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
     remember(r, later, 30.0)  # due in 30 s: not late yet
 
     sweeper = FakeTask(app, "sweeper")
@@ -467,6 +467,27 @@ def test_a_step_taken_over_after_its_lease_is_no_longer_its_first_holders(redis_
     assert not _forward(task, reg.runtime, message, message.state, "worker-a", 1.0)
     assert task.sent == []
     assert reg.runtime.redis.hget(PENDING_SEQ, message.key) == b"0"  # no later step remembered
+
+
+def test_a_redelivered_copy_takes_its_step_over_and_fences_out_the_run_it_replaced(
+    redis_url: str, sim: Any, env: None
+) -> None:
+    """Two runs of one message (Celery restores a message whose worker was paused past the
+    visibility timeout, with the same task id): the copy takes the step over at once, and the
+    first run, waking, no longer holds it (the fencing check tells the runs apart by a nonce of
+    each run's own, not by the task id)."""
+    app, reg = _app(redis_url, lease=30)
+    message = Message.from_dict(_message(reg, sim.create_job("artos", "happy_path", step=30), deadline=60))
+    assert reg.runtime.claim(message, "task-1|run-a", 60)[0] == 2
+    assert reg.runtime.claim(message, "task-2|run-c", 60)[0] == 1  # another message: held, it waits
+    assert reg.runtime.claim(message, "task-1|run-b", 60)[0] == 2  # the same message again: at once
+    assert reg.runtime.holds(message, "task-1|run-b", 30)
+    assert not reg.runtime.holds(message, "task-1|run-a", 30)  # the paused first run polls nothing
+    task = FakeTask(app, "task-1")
+    from docstatus._celery._task import _forward  # noqa: PLC0415
+
+    assert not _forward(task, reg.runtime, message, message.state, "task-1|run-a", 1.0)
+    assert task.sent == []
 
 
 def test_a_callback_copy_runs_only_if_no_other_copy_holds_it_and_it_never_ran(redis_url: str) -> None:

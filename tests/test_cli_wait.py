@@ -65,6 +65,7 @@ def test_jobs_that_succeed_exit_0_with_one_json_line_per_change(docstatus_sim: S
 
 
 def test_json_lines_are_written_as_they_happen(docstatus_sim: Simulator) -> None:
+    docstatus_sim.clock.freeze()  # the job moves only when the test says (a loaded machine starts the CLI late)
     ref = docstatus_sim.create_job("artos", "happy_path", step=1.0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "docstatus._cli", "wait", ref],
@@ -77,6 +78,7 @@ def test_json_lines_are_written_as_they_happen(docstatus_sim: Simulator) -> None
         first = json.loads(proc.stdout.readline())
         assert proc.poll() is None  # still waiting: the line was not held back
         assert first["terminal"] is False
+        docstatus_sim.clock.advance(60)  # now the job ends
         assert proc.wait(timeout=BOUND) == 0
     finally:
         proc.kill()
@@ -334,16 +336,16 @@ def test_wait_and_demo_help_document_their_exit_codes() -> None:
 
 
 def _demo_ends(states: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
-    """Refs in DEMO_JOBS order and each job's last update (its ``final`` status, as
+    """Refs in ``demo_jobs()`` order and each job's last update (its ``final`` status, as
     ``JobUpdate.final`` gives it), in the given raw provider states."""
     import types  # noqa: PLC0415
 
     import docstatus  # noqa: PLC0415
     from _status_checks import JOB_ID, body  # noqa: PLC0415
-    from docstatus._cli_wait import DEMO_JOBS  # noqa: PLC0415
+    from docstatus._cli_wait import demo_jobs  # noqa: PLC0415
 
     refs, ends = [], {}
-    for provider, *_ in DEMO_JOBS:
+    for provider, _ in demo_jobs():
         status = docstatus.parse(provider, body(provider, states[provider]), job_id=JOB_ID.get(provider))
         refs.append(status.ref)
         ends[status.ref] = types.SimpleNamespace(final=status if status.terminal else None)
@@ -402,6 +404,7 @@ def test_grace_options_are_checked(docstatus_sim: Simulator) -> None:
 
 
 def test_wait_into_a_reader_that_stops_early_exits_141_quietly(docstatus_sim: Simulator) -> None:
+    docstatus_sim.clock.freeze()  # the job moves only when the test says
     ref = docstatus_sim.create_job("artos", "happy_path", step=0.5)
     proc = subprocess.Popen(
         [sys.executable, "-m", "docstatus._cli", "wait", ref],
@@ -412,6 +415,7 @@ def test_wait_into_a_reader_that_stops_early_exits_141_quietly(docstatus_sim: Si
         assert proc.stdout is not None
         assert json.loads(proc.stdout.readline())["terminal"] is False
         proc.stdout.close()  # the next change cannot be written
+        docstatus_sim.clock.advance(60)  # and there is one: the job ends
         _, err = proc.communicate(timeout=BOUND)
     finally:
         proc.kill()

@@ -324,17 +324,26 @@ def test_every_spec_is_valid_openapi(provider: str) -> None:
 #: The providers whose page was captured into ../shared/provider-docs (sarvam_docai's page.md is
 #: assembled from several Sarvam pages: specs/sarvam_docai/NOTES.md).
 CAPTURED = ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam")
+#: The read-only folder of provider-page captures that CI lays beside the checkout. It is not in
+#: the repository on purpose: it is the one copy of each page that nothing here edits or
+#: regenerates (provenance.json's page_sha256 is recomputed from page.md by `nox -s generate`, so
+#: it cannot catch an edit to page.md; only this comparison can).
+SHARED_CAPTURES = ROOT.parent / "shared" / "provider-docs"
 
 
 @pytest.mark.parametrize("provider", CAPTURED)
 def test_captured_page_is_the_shared_capture(provider: str) -> None:
-    """specs/<p>/page.md is the provider page verbatim, as captured in ../shared beside the checkout
-    (CI lays it there; elsewhere it may be missing)."""
-    shared = ROOT.parent / "shared" / "provider-docs" / f"{provider}.md"
-    if not shared.is_file():
+    """specs/<p>/page.md is byte for byte the provider page as captured in SHARED_CAPTURES."""
+    if not SHARED_CAPTURES.is_dir():
         if os.environ.get("CI"):
-            pytest.fail(f"CI lays ../shared beside the checkout, but {shared} is missing")
-        pytest.skip("the shared capture folder is not beside this checkout")
+            pytest.fail(f"CI lays the provider-page captures beside the checkout, but {SHARED_CAPTURES} is missing")
+        pytest.skip(
+            f"needs the provider-page captures in {SHARED_CAPTURES} (shared/provider-docs/ beside this "
+            "checkout; CI lays it there, a plain clone has none) to check that specs/<provider>/page.md "
+            "is the captured page byte for byte; nothing else in the repository can (see SHARED_CAPTURES)"
+        )
+    shared = SHARED_CAPTURES / f"{provider}.md"
+    assert shared.is_file(), f"the capture folder {SHARED_CAPTURES} has no page for {provider}"
     assert (SPECS / provider / "page.md").read_bytes() == shared.read_bytes()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import docstatus
 import pytest
 from conftest import Canned, CannedServer
-from docstatus import _fetch
+from docstatus._http import _status as http_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -49,7 +49,7 @@ def assert_same(provider: str, server: CannedServer, body: bytes, monkeypatch: p
     """Same outcome on both paths; True when the fast path gave it."""
     server.reply(Canned(200, body))
     taken: list[bool] = []
-    real = _fetch._Plan._fast
+    real = http_status.Plan._fast
 
     def spy(self: Any, response: Any) -> Any:
         result = real(self, response)
@@ -57,10 +57,10 @@ def assert_same(provider: str, server: CannedServer, body: bytes, monkeypatch: p
         return result
 
     with monkeypatch.context() as patched:
-        patched.setattr(_fetch._Plan, "_fast", spy)
+        patched.setattr(http_status.Plan, "_fast", spy)
         fast = _outcome(provider, server)
     with monkeypatch.context() as patched:
-        patched.setattr(_fetch._Plan, "_fast", lambda self, response: None)  # noqa: ARG005
+        patched.setattr(http_status.Plan, "_fast", lambda self, response: None)  # noqa: ARG005
         reference = _outcome(provider, server)
     assert fast == reference
     return taken == [True]

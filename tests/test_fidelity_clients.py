@@ -171,14 +171,23 @@ async def test_aitronos_client_api_key_scheme(mode: str, canned_server: CannedSe
 
 
 def test_fetch_has_no_header_table_of_its_own() -> None:
-    from docstatus import _fetch  # noqa: PLC0415
+    """The credential's header and prefix come from the generated clients' ``AUTH_SCHEMES``
+    only: no provider module and no HTTP module holds a table of its own."""
+    import docstatus._fetch  # noqa: PLC0415
+    from docstatus import _http, _providers  # noqa: PLC0415
 
-    for op in _fetch._OPERATIONS.values():
-        assert not hasattr(op, "auth_header")
-        assert op.module.endswith(".api.status.get_status")
-    source = Path(_fetch.__file__).read_text("utf-8")
-    assert "api-subscription-key" not in source
-    assert '"Bearer ' not in source
+    for provider in docstatus.PROVIDERS:
+        module = _providers.mapper(provider)
+        assert not hasattr(module, "auth_header")
+        name, _ = module.operation(docstatus.parse_ref(f"{provider}:{'/'.join(['x'] * module.ID_PARTS)}"), {})
+        assert name == f"{module.CLIENT}.api.status.get_status"
+    sources = [Path(docstatus._fetch.__file__), *Path(_http.__file__).parent.glob("*.py")]
+    sources += Path(_providers.__file__).parent.glob("*.py")
+    assert len(sources) > 10
+    for path in sources:
+        source = path.read_text("utf-8")
+        assert "api-subscription-key" not in source, path
+        assert '"Bearer ' not in source, path
 
 
 def _generate() -> Any:

@@ -22,7 +22,7 @@ import attrs
 import httpx
 import pytest
 import yaml
-from conftest import SPECS, Canned, CannedServer
+from conftest import SPECS, Canned, CannedServer, tls
 from openapi_schema_validator import (
     OAS30Validator,
     OAS31Validator,
@@ -150,7 +150,9 @@ class Case:
         return getattr(self.module("models"), self.model)
 
     def client(self, base_url: str, **kwargs: Any) -> Any:
-        """A client authenticated the way the provider documents it."""
+        """A client authenticated the way the provider documents it (with the shared TLS context
+        httpx builds by default: ``conftest.tls``)."""
+        kwargs.setdefault("verify_ssl", tls())
         pkg = self.module()
         if self.auth == "none":
             return pkg.Client(base_url=base_url, **kwargs)

@@ -5,12 +5,17 @@ core never imports the simulator. Read from the source (every import statement, 
 from __future__ import annotations
 
 import ast
+import json
+import re
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 from conftest import ROOT
 
 if TYPE_CHECKING:
     import pathlib
+    from collections.abc import Iterable
 
 SOURCE = ROOT / "normalize"
 #: The modules that may import the simulator: the simulator itself, the CLI (``docstatus
@@ -109,3 +114,84 @@ def test_the_library_core_never_imports_the_simulator() -> None:
         if not module.startswith(SIMULATOR_USERS)
     }
     assert {m: t for m, t in offenders.items() if t} == {}
+
+
+# --- every provider in its module: the rest of the library names none ------------------------
+
+#: The built-in providers, as the registry lists them.
+NAMES = ("aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai")
+#: A provider's name as a word of the source (``Sarvam``, ``docstatus_artos_client``,
+#: ``"sarvam_docai"``): in code, strings, docstrings and comments alike.
+NAMING = re.compile(rf"(?<![a-z0-9])(?:{'|'.join(sorted(NAMES, key=len, reverse=True))})(?![a-z0-9])", re.IGNORECASE)
+
+
+def _naming(paths: Iterable[pathlib.Path]) -> list[str]:
+    """The modules among ``paths`` that name a provider, as paths below ``normalize/docstatus``."""
+    return sorted(
+        str(p.relative_to(SOURCE / "docstatus")) for p in paths if NAMING.search(p.read_text("utf-8")) is not None
+    )
+
+
+def test_the_names_are_the_registrys_and_the_counter_sees_them() -> None:
+    """The six names are the registry's, and the counter finds them where they are (a counter
+    that found none would pass the tests below)."""
+    from docstatus._providers import BUILTIN  # noqa: PLC0415
+
+    assert BUILTIN == NAMES
+    providers = sorted((SOURCE / "docstatus" / "_providers").glob("[!_]*.py"))
+    assert _naming(providers) == [f"_providers/{name}.py" for name in NAMES]
+    assert NAMING.findall("Sarvam's `docstatus_artos_client` 'sarvam_docai' MARKDOWN2PDF") == [
+        "Sarvam",
+        "artos",
+        "sarvam_docai",
+        "MARKDOWN2PDF",
+    ]
+    assert NAMING.findall("partos artosx sarvamai") == []
+
+
+def test_at_most_one_library_module_outside_the_provider_modules_names_a_provider() -> None:
+    """Everything about a provider is in its module (``_providers/<name>.py``, listed by the
+    registry ``_providers/__init__.py``); the simulator is counted on its own (below)."""
+    library = [
+        p for p in (SOURCE / "docstatus").rglob("*.py") if p.parent.name != "_providers" and "simulator" not in p.parts
+    ]
+    assert len(library) > 30
+    naming = _naming(library)
+    assert len(naming) <= 1, naming
+
+
+def test_at_most_one_simulator_module_outside_its_per_provider_folder_names_a_provider() -> None:
+    """The simulator keeps each provider in a module of its own, in a folder below it; of its
+    modules directly in ``simulator/``, at most one names a provider."""
+    top = sorted((SOURCE / "docstatus" / "simulator").glob("*.py"))
+    assert len(top) >= 5
+    naming = _naming(top)
+    assert len(naming) <= 1, naming
+
+
+def test_the_registry_imports_nothing_of_docstatus() -> None:
+    """``_status``, ``_refs`` and ``_config`` import the registry: it imports none of the package
+    (not even under ``TYPE_CHECKING``), so it can never close a circle."""
+    assert GRAPH["docstatus._providers"] == set()
+    assert "docstatus._providers" in GRAPH["docstatus._status"]
+
+
+IMPORT_PROBE = """
+import json, sys
+import docstatus
+docstatus.PROVIDERS, docstatus.DEFAULT_BASE_URLS, docstatus.Provider
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_import_docstatus_loads_no_provider_module_and_no_http_machinery() -> None:
+    """``import docstatus`` (and reading ``PROVIDERS``) loads the registry, not a provider's module
+    (each imports its generated client) nor ``_http``; the first use of a provider loads its own."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=60, check=False, cwd=SOURCE
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert "docstatus._providers" in loaded
+    heavy = [m for m in loaded if m.startswith(("docstatus._providers.", "docstatus._http", "docstatus._fetch"))]
+    assert heavy == []

@@ -1,5 +1,10 @@
 """Property tests: bodies generated from each spec's 200 schema always parse, and the result
-satisfies the contract; arbitrary JSON either parses or raises MalformedResponse, nothing else."""
+satisfies the contract; arbitrary JSON either parses or raises MalformedResponse, nothing else.
+
+The properties over JSON also hold ``parse``'s fast path to the model path
+(``same_on_both_paths``, the promise of tests/test_perf_parse_fast_path.py): generating the
+bodies is most of this suite's CPU time, so each generated body is checked by both oracles
+instead of being generated twice."""
 
 from __future__ import annotations
 
@@ -84,6 +89,30 @@ def test_schema_conversion_handles_nullable_and_refs():
 
 def _parse(provider: str, raw: Any) -> docstatus.JobStatus:
     return docstatus.parse(provider, raw, job_id=JOB_ID.get(provider))
+
+
+def _outcome_on_one_path(provider: str, body: Any, job_id: str | None) -> tuple[str, Any]:
+    try:
+        status = docstatus.parse(provider, body, job_id=job_id)
+    except docstatus.DocstatusError as exc:
+        return ("error", (type(exc), str(exc)))
+    model = status.model
+    return ("status", (status, status.to_json(), type(model), model.to_dict()))
+
+
+def same_on_both_paths(provider: str, raw: bytes, job_id: str | None) -> None:
+    """``parse``'s fast path (the bytes: the mapping read from the decoded JSON, the model built on
+    first access) gives exactly what the model path (the decoded dict, through the generated
+    model's ``from_dict``) gives: the same status (``==``, ``to_json()``), model, or error."""
+    fast = _outcome_on_one_path(provider, raw, job_id)
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(decoded, dict):
+        return  # only an object has a model path to compare with
+    reference = _outcome_on_one_path(provider, decoded, job_id)
+    assert fast == reference
 
 
 # --- oracles written independently of the code under test
@@ -194,6 +223,8 @@ def test_generated_bodies_always_parse_into_valid_statuses(provider, open_state)
     @given(from_schema(json_schema(provider, open_state=open_state), custom_formats=FORMATS))
     def prop(body: dict[str, Any]) -> None:
         raw = json.dumps(body).encode()
+        same_on_both_paths(provider, raw, JOB_ID.get(provider))
+        same_on_both_paths(provider, raw, "job-1")
         if provider in ID_FIELD and not str(body.get(ID_FIELD[provider], "x")).strip():
             # A blank id: the status could not say which job it is (documented MalformedResponse)
             # unless the caller names the job.
@@ -224,7 +255,9 @@ def test_arbitrary_json_parses_or_is_malformed(provider):
     @SETTINGS
     @given(JSON)
     def prop(value: Any) -> None:
-        outcome_of(provider, json.dumps(value).encode())
+        raw = json.dumps(value).encode()
+        outcome_of(provider, raw)
+        same_on_both_paths(provider, raw, JOB_ID.get(provider))
 
     prop()
 
@@ -237,7 +270,9 @@ def test_one_field_replaced_by_arbitrary_json_parses_or_is_malformed(provider):
         mutated = copy.deepcopy(body)
         key = data.draw(st.sampled_from(sorted(mutated)))
         mutated[key] = data.draw(JSON)
-        outcome_of(provider, json.dumps(mutated).encode())
+        raw = json.dumps(mutated).encode()
+        outcome_of(provider, raw)
+        same_on_both_paths(provider, raw, JOB_ID.get(provider))
 
     prop()
 

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from _simulator_support import PROVIDERS, auth_headers, fresh, job_id_of, serve, url_of
+from conftest import tls
 from docstatus._status import PROVIDERS as ALL_PROVIDERS  # the simulator serves every provider docstatus knows
 from docstatus.simulator import (
     DEFAULT_TOKENS,
@@ -36,13 +37,27 @@ from docstatus.simulator import (
     script,
 )
 from docstatus.simulator._app import TRANSPORT_KEY, SimulatorApp
-from docstatus.simulator._render import PROVIDER_SIMS
+from docstatus.simulator._providers import PROVIDER_SIMS
 from docstatus.simulator._state import State
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.anyio
+
+
+def http_request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """``httpx.request``: a new client and connection per call, with the shared TLS context
+    (``conftest.tls``: a new one per call was most of this file's CPU time)."""
+    return httpx.request(method, url, verify=tls(), **kwargs)
+
+
+def http_get(url: str, **kwargs: Any) -> httpx.Response:
+    return http_request("GET", url, **kwargs)
+
+
+def http_post(url: str, **kwargs: Any) -> httpx.Response:
+    return http_request("POST", url, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +71,7 @@ def sim(running_sim: Simulator) -> Iterator[Simulator]:
 
 
 def control(sim: Simulator, method: str, path: str, body: Any = None) -> httpx.Response:
-    return httpx.request(method, sim.url + path, json=body, timeout=5)
+    return http_request(method, sim.url + path, json=body, timeout=5)
 
 
 # --- clock
@@ -247,7 +262,7 @@ def test_a_state_the_spec_does_not_list_needs_off_spec(sim):
         sim.create_job("artos", Script(name="x", phases=[Phase(state="Ready", off_spec=True)]))
     ref = sim.create_job("artos", Script(name="x", phases=[Phase(state="Readyy", off_spec=True)]))
     assert (
-        httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).json()["status"] == "Readyy"
+        http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).json()["status"] == "Readyy"
     )
 
 
@@ -261,7 +276,7 @@ def test_phase_fields_are_validated_by_the_generated_model(sim):
         "sarvam",
         Script(name="x", phases=[Phase(state="Running", fields={"storage_container_type": "Google"})]),
     )
-    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    body = http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
     assert body["storage_container_type"] == "Google"
 
 
@@ -285,7 +300,7 @@ def test_custom_script_with_pages_and_outputs(sim):
     )
     ref = sim.create_job("sarvam", custom)
     sim.clock.advance(1)
-    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    body = http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
     detail = body["job_details"][0]
     assert detail["state"] == "PartialSuccess"
     assert detail["page_errors"] == [{"page_number": 2, "error_code": "X", "error_message": "bad"}]
@@ -343,7 +358,7 @@ def test_slow_fault_answers_after_its_delay(sim):
     ref = sim.create_job("markdown2pdf")
     sim.inject(Fault.slow(0.3), ref=ref)
     started = time.monotonic()
-    response = httpx.get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=5)
+    response = http_get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=5)
     assert response.status_code == 200
     assert time.monotonic() - started >= 0.3
 
@@ -376,7 +391,7 @@ def test_dropped_connection_sends_nothing(sim):
 def test_html_fault(sim):
     ref = sim.create_job("sarvam")
     sim.inject(Fault.html(200), ref=ref)
-    response = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
+    response = http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html"
     assert response.text.startswith("<!DOCTYPE html>")
@@ -386,13 +401,13 @@ def test_html_fault(sim):
 
 
 def test_unknown_paths_and_methods(sim):
-    response = httpx.get(sim.url + "/nope/x")
+    response = http_get(sim.url + "/nope/x")
     assert response.status_code == 404
     assert "/_sim/" in response.json()["detail"]
-    response = httpx.get(sim.url + "/artos/api/v1/documents/x", headers=auth_headers(sim, "artos"))
+    response = http_get(sim.url + "/artos/api/v1/documents/x", headers=auth_headers(sim, "artos"))
     assert response.status_code == 404
     ref = sim.create_job("artos")
-    response = httpx.post(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    response = http_post(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert [r.outcome for r in sim.requests] == ["no_route", "no_route", "method_not_allowed"]
@@ -402,9 +417,9 @@ def test_ids_are_percent_decoded_per_segment(sim):
     ref = sim.create_job("aitronos", job_id="org_1/vs_2/file_%3F")
     assert job_id_of(ref) == "org_1/vs_2/file_%3F"
     encoded = sim.base_url("aitronos") + "/v1/organizations/org_1/stores/vs_2/files/file_%253F/status"
-    assert httpx.get(encoded, headers=auth_headers(sim, "aitronos")).status_code == 200
+    assert http_get(encoded, headers=auth_headers(sim, "aitronos")).status_code == 200
     artos = sim.create_job("artos", job_id="a?b#c%d")
-    response = httpx.get(
+    response = http_get(
         sim.base_url("artos") + "/api/v1/documents/status/a%3Fb%23c%25d", headers=auth_headers(sim, "artos")
     )
     assert response.json()["task_id"] == job_id_of(artos)
@@ -414,7 +429,7 @@ def test_sarvam_ids_match_in_any_case(sim):
     ref = sim.create_job("sarvam")
     upper = job_id_of(ref).upper()
     url = sim.base_url("sarvam") + f"/doc-digitization/job/v1/{upper}/status"
-    assert httpx.get(url, headers=auth_headers(sim, "sarvam")).status_code == 200
+    assert http_get(url, headers=auth_headers(sim, "sarvam")).status_code == 200
 
 
 def test_app_is_plain_asgi_without_a_server():
@@ -475,7 +490,7 @@ def test_control_create_job_advance_and_list(sim):
     assert control(sim, "POST", "/_sim/clock/advance", {"seconds": 5}).status_code == 200
     jobs = control(sim, "GET", "/_sim/jobs").json()["jobs"]
     assert [(j["ref"], j["state"], j["phase"], j["phases"]) for j in jobs] == [(ref, "PartiallyCompleted", 2, 3)]
-    body = httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
+    body = http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam")).json()
     assert body["job_state"] == "PartiallyCompleted"
 
 
@@ -501,9 +516,9 @@ def test_control_custom_script_and_job_faults(sim):
     ref = response.json()["ref"]
     assert ref == "aitronos:org_a/vs_b/file_c"
     url = url_of(sim, "aitronos", job_id_of(ref))
-    first = httpx.get(url, headers=auth_headers(sim, "aitronos"))
+    first = http_get(url, headers=auth_headers(sim, "aitronos"))
     assert (first.status_code, first.headers["retry-after"]) == (429, "7")
-    assert httpx.get(url, headers=auth_headers(sim, "aitronos")).json()["progress_percent"] == 25
+    assert http_get(url, headers=auth_headers(sim, "aitronos")).json()["progress_percent"] == 25
 
 
 def test_control_faults(sim):
@@ -522,10 +537,10 @@ def test_control_faults(sim):
         }
     ]
     ref = sim.create_job("artos")
-    assert httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 520
+    assert http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 520
     assert control(sim, "GET", "/_sim/faults").json()["faults"][0]["remaining"] == 1
     assert control(sim, "DELETE", "/_sim/faults").json() == {"faults": []}
-    assert httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 200
+    assert http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code == 200
     response = control(sim, "POST", "/_sim/faults", {"kind": "slow", "delay": 0.1, "ref": ref})
     assert response.json()["faults"][0]["scope"] == ref
 
@@ -549,7 +564,7 @@ def test_a_request_still_answered_at_a_reset_is_not_logged_after_it(sim):
     answers: list[int] = []
 
     def slow_get() -> None:
-        answers.append(httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code)
+        answers.append(http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos")).status_code)
 
     thread = threading.Thread(target=slow_get)
     thread.start()
@@ -561,14 +576,14 @@ def test_a_request_still_answered_at_a_reset_is_not_logged_after_it(sim):
     assert answers == [404]  # answered after the reset, which forgot the job
     assert sim.requests == []
     after = url_of(sim, "artos", "after-the-reset")
-    httpx.get(after, headers=auth_headers(sim, "artos"))
+    http_get(after, headers=auth_headers(sim, "artos"))
     assert [r.path for r in sim.requests] == [httpx.URL(after).path]
 
 
 def test_control_requests_log_and_reset(sim):
     ref = sim.create_job("sarvam")
-    httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
-    httpx.get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam", token="wrong-key"))
+    http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam"))
+    http_get(url_of(sim, "sarvam", job_id_of(ref)), headers=auth_headers(sim, "sarvam", token="wrong-key"))
     log = control(sim, "GET", "/_sim/requests").json()["requests"]
     assert [(r["ref"], r["status"], r["outcome"], r["authorized"]) for r in log] == [
         (ref, 200, "ok", True),
@@ -601,10 +616,10 @@ def test_control_errors(sim, method, path, body, status, needle):
 
 
 def test_control_body_must_be_json_and_bounded(sim):
-    response = httpx.post(sim.url + "/_sim/jobs", content=b"{not json")
+    response = http_post(sim.url + "/_sim/jobs", content=b"{not json")
     assert response.status_code == 400
     assert "not JSON" in response.json()["detail"]
-    response = httpx.post(sim.url + "/_sim/jobs", content=b" " * (1 << 20 + 1))
+    response = http_post(sim.url + "/_sim/jobs", content=b" " * (1 << 20 + 1))
     assert response.status_code == 413
 
 
@@ -723,9 +738,9 @@ def _snapshot(sim: Simulator) -> dict[str, Any]:
 
 def _post(sim: Simulator, path: str, body: Any) -> httpx.Response:
     if isinstance(body, bytes):
-        return httpx.post(sim.url + path, content=body, timeout=5)
+        return http_post(sim.url + path, content=body, timeout=5)
     if body is None:
-        return httpx.post(sim.url + path, timeout=5)
+        return http_post(sim.url + path, timeout=5)
     return control(sim, "POST", path, body)
 
 
@@ -749,7 +764,7 @@ def test_control_refuses_bad_input_and_changes_nothing(sim, path, body, status, 
     created = control(sim, "POST", "/_sim/jobs", {"provider": "neurolinker", "step": 1.0})
     assert created.status_code == 201
     for job in (ref, created.json()["ref"]):
-        answer = httpx.get(url_of(sim, "neurolinker", job_id_of(job)), headers=auth_headers(sim, "neurolinker"))
+        answer = http_get(url_of(sim, "neurolinker", job_id_of(job)), headers=auth_headers(sim, "neurolinker"))
         assert answer.status_code == 200
     assert control(sim, "GET", "/_sim/jobs").status_code == 200
 
@@ -766,7 +781,7 @@ def test_control_clock_advance_at_the_limits(sim):
     clock = control(sim, "GET", "/_sim/clock").json()
     assert clock["offset"] == pytest.approx(MAX_OFFSET)
     assert int(clock["now"][:4]) - time.gmtime(start).tm_year in (1000, 1001)
-    body = httpx.get(url_of(sim, "neurolinker", job_id_of(ref)), headers=auth_headers(sim, "neurolinker")).json()
+    body = http_get(url_of(sim, "neurolinker", job_id_of(ref)), headers=auth_headers(sim, "neurolinker")).json()
     assert body["status"] == "completed"
     created = control(sim, "POST", "/_sim/jobs", {"provider": "neurolinker", "step": MAX_ADVANCE})
     assert created.status_code == 201
@@ -811,14 +826,14 @@ def test_python_api_refuses_bad_input_and_changes_nothing(sim, kwargs, error, ma
 def test_retry_after_is_served_in_plain_decimal(sim, retry_after, form, header):
     ref = sim.create_job("artos")
     sim.inject(Fault.rate_limit(retry_after, form=form), ref=ref)
-    response = httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    response = http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
     assert (response.status_code, response.headers["retry-after"]) == (429, header)
 
 
 def test_largest_retry_after_as_http_date_is_a_valid_date(sim):
     ref = sim.create_job("artos")
     sim.inject(Fault.rate_limit(MAX_RETRY_AFTER, form="http-date"), ref=ref)
-    response = httpx.get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
+    response = http_get(url_of(sim, "artos", job_id_of(ref)), headers=auth_headers(sim, "artos"))
     assert response.status_code == 429
     when = email.utils.parsedate_to_datetime(response.headers["retry-after"])
     assert when.timestamp() - time.time() == pytest.approx(MAX_RETRY_AFTER, abs=3600)
@@ -839,8 +854,8 @@ def test_custom_tokens():
     with Simulator(tokens={"artos": "custom"}) as sim:
         ref = sim.create_job("artos")
         url = url_of(sim, "artos", job_id_of(ref))
-        assert httpx.get(url, headers={"Authorization": "Bearer custom"}).status_code == 200
-        assert httpx.get(url, headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"}).status_code == 401
+        assert http_get(url, headers={"Authorization": "Bearer custom"}).status_code == 200
+        assert http_get(url, headers={"Authorization": f"Bearer {DEFAULT_TOKENS['artos']}"}).status_code == 401
     with pytest.raises(ValueError, match="unknown providers"):
         Simulator(tokens={"nope": "x"})
 
@@ -859,9 +874,9 @@ def test_start_stop_restart_and_errors():
     sim.stop()  # idempotent
     assert not sim.running
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{first}/_sim", timeout=2)
+        http_get(f"http://127.0.0.1:{first}/_sim", timeout=2)
     with sim:  # restarts on the same port it was given
-        assert httpx.get(sim.url + "/_sim").status_code == 200
+        assert http_get(sim.url + "/_sim").status_code == 200
 
 
 def test_port_in_use_is_an_error():
@@ -880,7 +895,7 @@ def test_stop_ends_slow_answers_at_once():
 
     def request() -> None:
         try:
-            result["status"] = httpx.get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=30).status_code
+            result["status"] = http_get(url_of(sim, "markdown2pdf", job_id_of(ref)), timeout=30).status_code
         except httpx.HTTPError as exc:
             result["error"] = exc
 
@@ -904,7 +919,7 @@ def test_request_log_is_bounded(monkeypatch):
     monkeypatch.setattr("docstatus.simulator._state.LOG_SIZE", 3)
     with Simulator() as sim:
         for _ in range(5):
-            httpx.get(sim.url + "/nope")
+            http_get(sim.url + "/nope")
         assert len(sim.requests) == 3
 
 

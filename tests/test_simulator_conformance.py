@@ -9,7 +9,7 @@ Two kinds of checks, for every provider:
 - generated: schemathesis draws requests from each spec (random ids) and validates every answer.
 
 Where a spec documents nothing, the simulator's choice is asserted instead (and recorded in
-``docstatus.simulator._render``): Artos 401, Neurolinker 401 and 404.
+each provider's module, ``docstatus.simulator._providers.<provider>``): Artos 401, Neurolinker 401 and 404.
 """
 
 from __future__ import annotations

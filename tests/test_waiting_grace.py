@@ -28,7 +28,8 @@ from docstatus import (
     WaitPolicy,
     WaitTimeout,
 )
-from docstatus._waiting._core import ACTION_GRACE, NOT_FOUND_GRACE, Action, Waiter, WaitState
+from docstatus._providers import mapper
+from docstatus._waiting._core import Action, Waiter, WaitState
 from docstatus.simulator import Fault
 
 if TYPE_CHECKING:
@@ -79,8 +80,8 @@ def run_core(waiter: Waiter, answer: Any, *, until: float = 10_000.0) -> tuple[A
 def test_the_graces_are_per_provider_by_default_and_global_when_set() -> None:
     policy = WaitPolicy()
     assert (policy.action_grace, policy.not_found_grace) == (None, None)
-    assert policy.action_grace_for("sarvam") == ACTION_GRACE["sarvam"] == 30.0
-    assert policy.not_found_grace_for("neurolinker") == NOT_FOUND_GRACE["neurolinker"] == 30.0
+    assert policy.action_grace_for("sarvam") == mapper("sarvam").ACTION_GRACE == 30.0
+    assert policy.not_found_grace_for("neurolinker") == mapper("neurolinker").NOT_FOUND_GRACE == 30.0
     for provider in ("artos", "aitronos", "markdown2pdf", "sarvam_docai", "neurolinker"):
         assert policy.action_grace_for(provider) == 0.0
     for provider in ("artos", "aitronos", "markdown2pdf", "sarvam_docai", "sarvam"):

@@ -98,7 +98,10 @@ def __getattr__(name: str) -> Any:
     elif name == "__version__":
         value = _version()
     elif name == "celery":  # `docstatus.celery.register(...)` after a plain `import docstatus`
-        value = importlib.import_module(".celery", __name__)  # ImportError naming the extra when it is missing
+        try:
+            value = importlib.import_module(".celery", __name__)
+        except ImportError as exc:  # an attribute that is not there: hasattr() says False, the message says why
+            raise AttributeError(str(exc)) from None
     else:
         raise AttributeError(f"module 'docstatus' has no attribute {name!r}")
     globals()[name] = value

@@ -74,7 +74,7 @@ from ._exceptions import (
 )
 from ._secrets import mask, remember_environment
 from ._status import State
-from ._text import LINE_LIMIT, printable
+from ._text import LINE_LIMIT, json_for_humans, printable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -151,8 +151,13 @@ def combine(codes: Iterable[int]) -> int:
 
 
 def one_line(text: object, limit: int = LINE_LIMIT) -> str:
-    """``text`` as one line a terminal shows as it is (``docstatus._text.printable``)."""
-    return printable(text, limit)
+    """``text`` as one line a terminal shows as it is (``docstatus._text.printable``), credentials
+    masked first (a token cut at the limit, or holding two spaces, would show in part)."""
+    try:
+        shown = mask(str(text))
+    except Exception:  # an object that cannot even be shown: printable says so
+        return printable(text, limit)
+    return printable(shown, limit)
 
 
 def shorten(where: str, limit: int = WHERE_LIMIT) -> str:
@@ -174,8 +179,9 @@ def fail(command: str, where: str, message: object) -> None:
 
 
 def emit(line: str) -> None:
-    """Write one line on stdout (tokens masked) and flush it, so pipes see it at once."""
-    sys.stdout.write(mask(line) + "\n")
+    """Write one line on stdout (tokens masked; C1 controls and bidi characters as JSON escapes,
+    ``docstatus._text.json_for_humans``) and flush it, so pipes see it at once."""
+    sys.stdout.write(json_for_humans(mask(line)) + "\n")
     sys.stdout.flush()
 
 
@@ -204,7 +210,7 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
 
 class Parser(argparse.ArgumentParser):
     """The CLI's argument parser: a subcommand takes its options anywhere among its positionals
-    (``docstatus normalize aitronos --job-id ID body.json``, ``docstatus status REF --format table
+    (``docstatus normalize PROVIDER --job-id ID body.json``, ``docstatus status REF --format table
     REF``), as a parser without subcommands of its own reads them intermixed
     (``parse_known_intermixed_args``). A parser with subcommands (``docstatus``, ``docstatus
     track``) reads its own part as usual and hands the rest to the subcommand's parser, which

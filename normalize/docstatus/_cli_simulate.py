@@ -19,7 +19,6 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from ._cli import EXIT_OK, EXIT_USAGE
-from ._status import PROVIDERS
 
 if TYPE_CHECKING:
     import argparse
@@ -30,12 +29,13 @@ if TYPE_CHECKING:
 #: Seconds each phase of the ready jobs lasts, unless ``--step`` says otherwise.
 CLI_STEP: Final = 5.0
 
-#: The ready jobs created at start: (provider, script) pairs.
-READY_JOBS: Final = (
-    *((p, s) for p in PROVIDERS for s in ("happy_path", "failure")),
-    ("sarvam", "partial_success"),
-    ("sarvam", "stuck_accepted"),
-)
+
+def ready_jobs() -> list[tuple[str, str]]:
+    """The ready jobs created at start: ``(provider, script)`` pairs, each provider's
+    ``DEMO.ready`` scripts (its module's)."""
+    from ._cli_wait import demo_jobs  # noqa: PLC0415  # imports every provider module: only when serving
+
+    return [(provider, script) for provider, demo in demo_jobs() for script in demo.ready]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,7 +113,7 @@ def _banner(sim: Simulator, step: float) -> Iterator[str]:
     for name, value in sim.env().items():
         yield f"export {name}={value}"
     yield f"# Ready jobs (each phase lasts {step:g} s, from now). Control API: {sim.url}/_sim"
-    for provider, script in READY_JOBS:
+    for provider, script in ready_jobs():
         ref = sim.create_job(provider, script, step=step)
         yield f"#   {ref}  ({script})"
 

@@ -38,8 +38,9 @@ from ._cli import (
 )
 from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, size_text
 from ._exceptions import DocstatusError
+from ._providers import mapper, names
 from ._secrets import mask
-from ._status import PROVIDERS
+from ._text import json_for_humans
 
 if TYPE_CHECKING:
     from ._status import JobStatus
@@ -97,11 +98,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_NORMALIZE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    normalize.add_argument("provider", choices=PROVIDERS, metavar="PROVIDER", help=", ".join(PROVIDERS))
+    normalize.add_argument("provider", choices=names(), metavar="PROVIDER", help=", ".join(names()))
     normalize.add_argument("file", nargs="?", default="-", metavar="FILE", help="the body; '-' or absent: stdin")
     normalize.add_argument(
         "--job-id",
-        help="the job id when the body carries none (required for aitronos: ORG_ID/STORE_ID/FILE_ID)",
+        help="the job id, for bodies that carry none (required where the provider's bodies never do): "
+        "the id part of the provider's reference form, e.g. A/B/C for an id of three parts",
     )
     normalize.add_argument(
         "--max-bytes",
@@ -119,8 +121,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "status",
         help="fetch and print the normalized status of jobs",
         description=(
-            "Fetch each job's status now and print it. REF is <provider>:<id>, e.g. artos:<document_id>, "
-            "aitronos:<org_id>/<store_id>/<file_id>. Configuration: DOCSTATUS_<PROVIDER>_BASE_URL and "
+            "Fetch each job's status now and print it. REF is <provider>:<id> (the id in as many "
+            "'/'-separated parts as the provider's ids have). Configuration: DOCSTATUS_<PROVIDER>_BASE_URL and "
             "DOCSTATUS_<PROVIDER>_TOKEN."
         ),
         epilog=_STATUS_EPILOG,
@@ -144,21 +146,32 @@ def _ended(command: str, where: str, status: JobStatus) -> int:
 # --- normalize
 
 
+def _job_id_refused(provider: str, job_id: str | None, name: str) -> int | None:
+    """The exit code when ``--job-id`` is missing where the provider's bodies carry no id, or is
+    not an id of the provider (said on stderr); ``None`` when it is fine."""
+    module = mapper(provider)
+    if module.ID_FIELD is None and job_id is None:
+        form = module.FORM.partition(":")[2].replace("<", "").replace(">", "").upper()
+        fail("normalize", name, f"{provider} bodies carry no job id: pass --job-id {form}")
+        return EXIT_USAGE
+    if job_id is not None:
+        from ._refs import parse_ref  # noqa: PLC0415
+
+        try:
+            parse_ref(f"{provider}:{job_id}")
+        except DocstatusError as exc:
+            fail("normalize", "--job-id", exc)
+            return error_code(exc)
+    return None
+
+
 def _normalize(args: argparse.Namespace) -> int:
     from ._parse import parse  # noqa: PLC0415  # loads the generated clients: only when used
 
     name = "stdin" if args.file == "-" else args.file
-    if args.provider == "aitronos" and args.job_id is None:
-        fail("normalize", name, "aitronos bodies carry no job id: pass --job-id ORG_ID/STORE_ID/FILE_ID")
-        return EXIT_USAGE
-    if args.job_id is not None:
-        from ._refs import parse_ref  # noqa: PLC0415
-
-        try:
-            parse_ref(f"{args.provider}:{args.job_id}")
-        except DocstatusError as exc:
-            fail("normalize", "--job-id", exc)
-            return error_code(exc)
+    refused = _job_id_refused(args.provider, args.job_id, name)
+    if refused is not None:
+        return refused
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: PTH123, SIM115
     except OSError as exc:
@@ -189,7 +202,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 internal_error("normalize", _where(name, document), exc)
                 code = combine((code, EXIT_INTERNAL))
                 continue
-            write(mask(_json_line(status.to_dict())) + "\n")  # emit(); for a file, flushed as it fills
+            write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
                 out.flush()
             if state_code(status.state) != EXIT_OK:

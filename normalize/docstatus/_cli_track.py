@@ -33,9 +33,9 @@ or network failures until the deadline; 5 a job's deadline passed; 1 a job faile
 succeeded, was cancelled or waits for an action; 0 otherwise (``run --once``: jobs not ended yet
 count 0); 130 interrupted; 141 stdout closed early. ``run``'s code covers the jobs that ended
 in that run (see its last line for the others). A damaged row (a field that cannot be read) is
-one stderr line naming its job: ``ls`` and ``show`` show what can be read, ``run`` skips it (or
-starts its waiting over when only its saved waiting state is damaged) and goes on with the
-others; the code is then at least 2.
+one stderr line naming its job: ``ls`` and ``show`` show what can be read, ``run`` skips it and
+goes on with the others, and the code is then at least 2; a job whose saved waiting state alone
+is damaged starts waiting over (one line too), which is not an error.
 """
 
 from __future__ import annotations
@@ -146,6 +146,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _lease(text: str) -> float:
+    """``--lease``: a finite number of seconds > 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, not {text[:40]!r}")
+    return seconds
+
+
 def _meta_item(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -196,7 +207,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--json", action="store_true", help="one completion JSON line per job that ends")
     run.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight (default 32)")
     run.add_argument("--host-rate", type=float, default=10.0, metavar="R", help="polls per second per host (10)")
-    run.add_argument("--lease", type=float, default=30.0, metavar="S", help=argparse.SUPPRESS)
+    run.add_argument("--lease", type=_lease, default=30.0, metavar="S", help=argparse.SUPPRESS)
     run.add_argument("--capacity", type=_count, metavar="N", help=argparse.SUPPRESS)  # jobs held in memory at most
     run.set_defaults(handler=_run)
 

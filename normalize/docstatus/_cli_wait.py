@@ -3,9 +3,9 @@
 - ``docstatus wait REF... [--timeout S] [--json]``: wait until every job ends. On a terminal, a
   live progress bar per job (state, step, progress); with ``--json`` or when stdout is not a
   terminal, one JobStatus JSON line per change. Errors are one line each on stderr.
-- ``docstatus demo``: start the simulator in this process, create scripted jobs at every
-  provider (one throttled with 429s, one a Sarvam partial success, one failing), and wait on
-  them with the same display.
+- ``docstatus demo``: start the simulator in this process, create a scripted job at every
+  provider (each provider module's ``DEMO``: one throttled with 429s, one partially succeeding,
+  one failing, ...), and wait on them with the same display.
 
 Exit codes of ``wait`` (the most serious outcome among the jobs wins, in this order, the rule
 ``docstatus._cli.combine`` shares with ``status`` and ``normalize``): 70 internal error, 2 usage
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._config import ProviderConfig
+    from ._providers._kit import Demo
     from ._refs import JobRef
     from ._status import JobStatus, Provider
     from ._waiting import JobUpdate, WaitPolicy
@@ -94,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"deadline in seconds for every job (default: {DEFAULT_TIMEOUT:g})",
     )
     for flag, what in (
-        ("--action-grace", "how long a job that waits for an action (Sarvam Accepted) is polled through"),
+        ("--action-grace", "how long a job that waits for an action (e.g. an upload) is polled through"),
         ("--not-found-grace", "how long a 404 before any status is retried"),
     ):
         wait.add_argument(
@@ -107,8 +108,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo",
         help="run the simulator and wait on jobs of every provider, live (needs docstatus[simulator])",
         description=(
-            "Start the offline simulator in this process, create scripted jobs at every provider "
-            "(one throttled with 429s, one Sarvam partial success, one failure), and wait on them with "
+            "Start the offline simulator in this process, create a scripted job at every provider "
+            "(one throttled with 429s, one partial success, one failure, ...), and wait on them with "
             "the live display. Takes about 15 seconds; no network, no keys."
         ),
         epilog=_DEMO_EPILOG,
@@ -358,15 +359,13 @@ def _wait(args: argparse.Namespace) -> int:
 
 # --- demo
 
-#: (provider, script, seconds per phase, what to show, the state it ends in) of each demo job.
-DEMO_JOBS: Final = (
-    ("artos", "happy_path", 3.0, "succeeds after Ingesting and Generating", State.SUCCEEDED),
-    ("sarvam", "partial_success", 4.0, "3 of 4 pages succeed: partially succeeded", State.PARTIALLY_SUCCEEDED),
-    ("sarvam_docai", "happy_path", 2.0, "Document AI: page counts as progress, completed", State.SUCCEEDED),
-    ("aitronos", "happy_path", 2.5, "throttled: three 429s with Retry-After, honoured", State.SUCCEEDED),
-    ("neurolinker", "happy_path", 3.5, "one 503 and one dropped connection, retried", State.SUCCEEDED),
-    ("markdown2pdf", "failure", 3.0, "fails: the LaTeX does not compile", State.FAILED),
-)
+
+def demo_jobs() -> list[tuple[str, Demo]]:
+    """``(provider, what its demo job is)`` for every provider whose module has a ``DEMO``."""
+    from ._providers import mapper, names  # noqa: PLC0415  # imports every provider module: only for the demo
+
+    jobs = [(name, mapper(name).DEMO) for name in names()]
+    return [(name, demo) for name, demo in jobs if demo is not None]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -378,16 +377,17 @@ def _demo(args: argparse.Namespace) -> int:
     from ._config import ProviderConfig  # noqa: PLC0415
     from ._waiting import WaitPolicy  # noqa: PLC0415
 
+    jobs = demo_jobs()
     with Simulator() as sim:
-        refs = [sim.create_job(provider, name, step=step) for provider, name, step, *_ in DEMO_JOBS]
-        sim.inject(Fault.rate_limit(retry_after=2, count=3), provider="aitronos")
-        sim.inject(Fault.error(503), provider="neurolinker")
-        sim.inject(Fault.drop(), provider="neurolinker")
+        refs = [sim.create_job(provider, demo.script, step=demo.step) for provider, demo in jobs]
+        for provider, demo in jobs:
+            for fault, arguments in demo.faults:
+                sim.inject(getattr(Fault, fault)(**arguments), provider=provider)
         configs = [
             ProviderConfig(provider=cast("Provider", p), base_url=sim.base_url(p), token=sim.tokens.get(p), timeout=5.0)
-            for p, *_ in DEMO_JOBS
+            for p, _ in jobs
         ]
-        title = f"docstatus demo: {len(DEMO_JOBS)} providers, simulated at {sim.url} (Ctrl-C stops)"
+        title = f"docstatus demo: {len(jobs)} providers, simulated at {sim.url} (Ctrl-C stops)"
         display = make_display(refs, json_lines=args.json, title=title)
         if isinstance(display, JsonLines):
             print(title, file=sys.stderr)
@@ -400,10 +400,10 @@ def _demo_summary(refs: Sequence[str], ends: dict[str, JobUpdate], throttled: in
     """Say what each job showed; 0 when every job ended as scripted."""
     as_scripted = True
     out = sys.stderr
-    for ref, (provider, _, _, what, expected) in zip(refs, DEMO_JOBS, strict=True):
+    for ref, (provider, demo) in zip(refs, demo_jobs(), strict=True):
         update = ends.get(ref)
         status = None if update is None else update.final
-        ok = status is not None and status.state is expected
+        ok = status is not None and status.state == demo.ends
         as_scripted = as_scripted and ok
         got = "no final status" if status is None else str(status.state)
         detail = ""
@@ -412,7 +412,7 @@ def _demo_summary(refs: Sequence[str], ends: dict[str, JobUpdate], throttled: in
             detail = f" (page {err.page}: {printable(err.message, 200)})"
         elif status is not None and status.error is not None:
             detail = f" ({printable(status.error.message, 200)})"
-        print(f"  {provider:<13} {got}{detail} - {what}", file=out)
+        print(f"  {provider:<13} {got}{detail} - {demo.shows}", file=out)
     print(f"  the simulator answered {throttled} requests with 429; every job waited them out", file=out)
     if not as_scripted:
         print("docstatus demo: some job did not end as scripted (see above)", file=out)

@@ -1,59 +1,50 @@
 """Where each provider is and how to authenticate: explicit in code, or from the environment.
 
-Environment variables, ``PROVIDER`` in upper case (``ARTOS``, ``SARVAM``, ``SARVAM_DOCAI``, ...):
+Environment variables, ``PROVIDER`` being the provider's name in upper case (a ``_`` in it kept):
 
-- ``DOCSTATUS_<PROVIDER>_BASE_URL``: the API's base URL (default: the provider's documented server);
-- ``DOCSTATUS_<PROVIDER>_TOKEN``: the credential (Sarvam, both APIs: the ``api-subscription-key``;
-  Artos, Neurolinker, Aitronos: the bearer token; markdown2pdf needs none);
-- ``DOCSTATUS_<PROVIDER>_<OPTION>``: each option ``OPTIONS`` lists for the provider, e.g.
-  ``DOCSTATUS_AITRONOS_AUTH=api_key``, ``DOCSTATUS_AITRONOS_PATH=vector-stores``.
+- ``DOCSTATUS_<PROVIDER>_BASE_URL``: the API's base URL (default: the server the provider
+  documents, its module's ``DEFAULT_BASE_URL``);
+- ``DOCSTATUS_<PROVIDER>_TOKEN``: the credential, sent as the provider's spec declares it (the
+  generated client's ``AUTH_SCHEMES``: a bearer token, an API key header); a provider whose spec
+  declares no authentication needs none;
+- ``DOCSTATUS_<PROVIDER>_<OPTION>``: each option the provider's module lists in ``OPTIONS``, e.g.
+  ``DOCSTATUS_<PROVIDER>_AUTH=api_key`` (an ``auth`` option picks one of the spec's schemes).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import SplitResult, urlsplit
 
 import attrs
 
 from ._exceptions import ConfigurationError
-from ._status import PROVIDERS, Provider
+from ._providers import View, known, load, mapper, names
 
-#: The servers each provider documents.
-DEFAULT_BASE_URLS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "aitronos": "https://api.aitronos.com",
-        "artos": "https://api.artosai.com",
-        "markdown2pdf": "https://api.markdown2pdf.ai",
-        "neurolinker": "https://neurolinker.api.ainexxo.com",
-        "sarvam": "https://api.sarvam.ai",
-        "sarvam_docai": "https://api.sarvam.ai",
-    }
-)
+if TYPE_CHECKING:
+    from ._status import Provider
 
-#: Providers whose status endpoint needs no credential.
-NO_AUTH: Final = frozenset({"markdown2pdf"})
+#: The server each provider documents, by provider (read-only; read from each provider module).
+DEFAULT_BASE_URLS: Final[Mapping[str, str]] = View("DEFAULT_BASE_URL")
 
-#: Options a provider's configuration may set, and their values (the first is the default):
-#: ``auth`` picks one of the spec's security schemes by kind, ``path`` one of its status paths.
-#: Aitronos: ``auth`` "bearer" (the page's samples) or "api_key" (``X-API-Key``: the SDK and the
-#: current vector-store pages); ``path`` "stores" (the page's) or "vector-stores" (the SDK's).
-#: See specs/aitronos/NOTES.md rows 16-18.
-OPTIONS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType(
-    {
-        "aitronos": MappingProxyType({"auth": ("bearer", "api_key"), "path": ("stores", "vector-stores")}),
-    }
-)
+
+def auth_schemes(provider: str) -> tuple[Any, ...]:
+    """How ``provider`` takes a credential: the security schemes its spec declares (its generated
+    client's ``AUTH_SCHEMES``, each with a ``kind``, ``header`` and ``prefix``), the first the
+    default; ``()`` when it needs none. The one source of whether a token is needed."""
+    schemes: tuple[Any, ...] = importlib.import_module(f"{mapper(provider).CLIENT}.client").AUTH_SCHEMES
+    return schemes
+
 
 #: Seconds one status request may take, unless configured otherwise: connecting, sending, and
 #: reading the headers and the whole body, together.
 DEFAULT_TIMEOUT: Final = 30.0
 
 #: Bytes a status response body may have (after decompression), unless configured otherwise.
-#: The documented status bodies are a few kB; a Sarvam job of thousands of pages stays far below.
+#: The documented status bodies are a few kB; a job of thousands of pages stays far below.
 DEFAULT_MAX_BODY: Final = 8 * 1024 * 1024
 
 
@@ -139,18 +130,21 @@ def _check_options(
     _attribute: attrs.Attribute[tuple[tuple[str, str], ...]],
     value: tuple[tuple[str, str], ...],
 ) -> None:
-    known = OPTIONS.get(instance.provider, {})
-    names = [name for name, _ in value]
+    if not value:
+        return
+    module = load(instance.provider)
+    offered: Mapping[str, tuple[str, ...]] = {} if module is None else module.OPTIONS
+    given = [name for name, _ in value]
     for name, choice in value:
-        if name not in known:
-            allowed = ", ".join(known) or "none"
+        if name not in offered:
+            allowed = ", ".join(offered) or "none"
             raise ConfigurationError(f"{instance.provider} has no option {name!r} (its options: {allowed})")
-        if choice not in known[name]:
+        if choice not in offered[name]:
             raise ConfigurationError(
-                f"{instance.provider} option {name}={choice!r} is not one of {', '.join(map(repr, known[name]))}"
+                f"{instance.provider} option {name}={choice!r} is not one of {', '.join(map(repr, offered[name]))}"
             )
-    if len(set(names)) != len(names):
-        raise ConfigurationError(f"{instance.provider} options name one option twice: {names}")
+    if len(set(given)) != len(given):
+        raise ConfigurationError(f"{instance.provider} options name one option twice: {given}")
 
 
 @attrs.frozen(kw_only=True)
@@ -167,10 +161,10 @@ class ProviderConfig:
             body together (finite).
         max_body: Bytes a response body may have after decompression; a larger one is a
             ``MalformedResponse`` naming this limit (default ``DEFAULT_MAX_BODY``, 8 MiB).
-        options: Provider-specific choices, a mapping such as ``{"auth": "api_key", "path":
-            "vector-stores"}`` (Aitronos), kept as sorted ``(name, value)`` pairs; what each
-            provider accepts is in ``OPTIONS`` (the first value of each is the default). An
-            unknown name or value is a ``ConfigurationError``.
+        options: Provider-specific choices, a mapping such as ``{"auth": "api_key"}``, kept as
+            sorted ``(name, value)`` pairs; what each provider accepts is its module's
+            ``OPTIONS`` (the first value of each is the default). An unknown name or value is a
+            ``ConfigurationError``.
     """
 
     provider: Provider
@@ -183,16 +177,15 @@ class ProviderConfig:
     @classmethod
     def from_env(cls, provider: str, environ: Mapping[str, str] | None = None) -> ProviderConfig:
         """Read ``DOCSTATUS_<PROVIDER>_BASE_URL`` and ``DOCSTATUS_<PROVIDER>_TOKEN``."""
-        if provider not in PROVIDERS:
-            raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        module = load(provider) if known(provider) else None
+        if module is None:
+            raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(names())}")
         env = os.environ if environ is None else environ
         prefix = f"DOCSTATUS_{provider.upper()}_"
-        base_url = env.get(prefix + "BASE_URL") or DEFAULT_BASE_URLS[provider]
+        base_url = env.get(prefix + "BASE_URL") or module.DEFAULT_BASE_URL
         token = env.get(prefix + "TOKEN")
-        options = {
-            name: env[prefix + name.upper()] for name in OPTIONS.get(provider, {}) if env.get(prefix + name.upper())
-        }
-        return cls(provider=provider, base_url=base_url.rstrip("/"), token=token, options=options)
+        options = {name: env[prefix + name.upper()] for name in module.OPTIONS if env.get(prefix + name.upper())}
+        return cls(provider=cast("Provider", provider), base_url=base_url.rstrip("/"), token=token, options=options)
 
     def require_token(self) -> str:
         """The token; ``ConfigurationError`` naming the variable to set when there is none."""

@@ -14,7 +14,7 @@ Exception tree::
     │   └── MalformedResponse ..... a body that is not the documented status (raw body kept, truncated)
     ├── TransportError ............ no HTTP answer: connection refused or dropped, timeout
     ├── JobFailed ................. ``JobStatus.raise_for_failure()`` on failed, partial or cancelled
-    ├── ActionRequired ............ the job waits for the caller (e.g. Sarvam ``Accepted``): waiting cannot help
+    ├── ActionRequired ............ the job waits for the caller (e.g. an upload): waiting cannot help
     └── WaitTimeout ............... the deadline passed before the job ended (``last_status`` kept)
 
 Messages say what happened, to which job, and what to do; they never contain credentials.

@@ -17,9 +17,9 @@ import attrs
 
 from ._common import Malformed, shared
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
-from ._providers import _loaded, mapper
-from ._refs import FORMS, parse_ref
-from ._status import PROVIDERS, JobStatus, _model_builder
+from ._providers import _loaded, known, mapper, names
+from ._refs import parse_ref
+from ._status import JobStatus, _model_builder
 from ._text import clean_json, clean_tree
 
 #: What parsing a model or mapping it may raise on a body that is not the documented one.
@@ -32,13 +32,14 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
     """Normalize one status response body of ``provider``.
 
     Args:
-        provider: One of ``docstatus.PROVIDERS``.
+        provider: One of ``docstatus.PROVIDERS`` (or a registered provider).
         body: The response body: JSON as ``bytes``/``str``, the decoded JSON object, or the
             model the provider's generated client parsed it into (e.g. ``response.parsed`` of
-            ``docstatus_sarvam_client.api.status.get_status.sync_detailed``).
-        job_id: The job's id, used when the body carries none. Aitronos bodies never do, so
-            for ``"aitronos"`` it is required (``"<org_id>/<store_id>/<file_id>"``); for the
-            others the body's own id wins and ``job_id`` fills in only a missing or empty one.
+            ``docstatus_<provider>_client.api.status.get_status.sync_detailed``).
+        job_id: The job's id, used when the body carries none. Where a provider's bodies never
+            do (its module's ``ID_FIELD`` is ``None``) it is required, in the id part of its
+            reference form; otherwise the body's own id wins and ``job_id`` fills in only a
+            missing or empty one.
 
     Returns:
         The normalized ``JobStatus`` (its ``model`` is the generated client's model).
@@ -47,17 +48,18 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         MalformedResponse: the body is not valid JSON, not an object, or not the documented
             status (missing or mistyped fields); ``.body`` holds it, truncated.
         ConfigurationError: ``provider`` is not a known provider.
-        InvalidJobRef: ``job_id`` is not a valid id for the provider, or is missing for Aitronos.
+        InvalidJobRef: ``job_id`` is not a valid id for the provider, or is missing where the
+            body carries none.
     """
     m = _loaded.get(provider)  # a provider's module, once loaded (the common case: one lookup)
     if m is None:
-        if provider not in PROVIDERS:
-            raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if not known(provider):
+            raise ConfigurationError(f"unknown provider {provider!r}; expected one of {', '.join(names())}")
         m = mapper(provider)
     if job_id is not None:
         job_id = _checked_job_id(provider, job_id) if isinstance(job_id, str) else parse_ref(job_id).job_id
     elif m.ID_FIELD is None:
-        form = FORMS[provider].partition(":")[2]
+        form = m.FORM.partition(":")[2]
         raise InvalidJobRef(
             f"{provider} status bodies carry no job id: pass parse({provider!r}, body, job_id='{form}')"
         )
@@ -95,7 +97,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise ConfigurationError(
             f"parse({provider!r}, ...) got a {type(body).__module__}.{type(body).__qualname__}, which is not a "
             f"{provider} status model; expected one of {', '.join(c.__name__ for c in m.MODELS)} from "
-            f"docstatus_{provider}_client, or the body as JSON"
+            f"{m.CLIENT}, or the body as JSON"
         )
     elif isinstance(body, Mapping):
         data = clean_tree(body)  # made safe where it enters, as a body's bytes are

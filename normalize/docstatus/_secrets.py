@@ -138,6 +138,9 @@ class _MaskRecords(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrub(record.exc_text, tokens)
+            # A formatter of its own (JSON logging, an error tracker) would format exc_info again,
+            # unmasked: the masked text is all that goes on (the standard formatter prints it).
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = scrub(record.stack_info, tokens)
         return True

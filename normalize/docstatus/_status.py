@@ -10,17 +10,19 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
+
+from ._providers import BUILTIN, known, names
+from ._providers import Provider as Provider  # noqa: PLC0414  # an explicit re-export: the registry defines it
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-Provider = Literal["aitronos", "artos", "markdown2pdf", "neurolinker", "sarvam", "sarvam_docai"]
-
-#: Every provider docstatus knows, sorted.
-PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+#: Every built-in provider, sorted (``docstatus._providers``; a provider registered there is
+#: known too, but not listed here).
+PROVIDERS: Final[tuple[Provider, ...]] = BUILTIN
 
 
 class State(StrEnum):
@@ -138,7 +140,8 @@ class JobStatus:
 
     Attributes:
         provider: Which provider reported it.
-        job_id: The provider's job id (for Aitronos ``org_id/store_id/file_id``).
+        job_id: The provider's job id (``a/b/c`` where its ids have parts: the provider
+            module's ``ID_PARTS``).
         state: The normalized ``State``.
         provider_state: The provider's own state value, exactly as sent.
         progress: Fraction done in ``[0, 1]``, or ``None`` when it cannot be known;
@@ -253,8 +256,9 @@ class JobStatus:
         if not isinstance(data, Mapping):
             raise ValueError(f"a JobStatus JSON form is an object, not {type(data).__name__}")  # noqa: TRY004
         provider = data.get("provider")
-        if provider not in PROVIDERS:
-            raise ValueError(f"JobStatus.provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+        if not known(provider):
+            raise ValueError(f"JobStatus.provider must be one of {', '.join(names())}, not {provider!r}")
+        provider = cast("Provider", provider)
         try:
             state = State(str(data.get("state")))
         except ValueError:
@@ -350,14 +354,25 @@ def _pages(data: Mapping[str, Any]) -> Pages:
     )
 
 
-def shed_body(status: JobStatus, limit: int) -> JobStatus:
-    """``status`` without the body it keeps for a lazy ``model`` when that body is over ``limit``
-    bytes (its ``model`` is then ``None``); ``status`` itself otherwise."""
-    body = status._model  # noqa: SLF001  # this module's own representation
-    kind = type(body)
-    if (kind is bytes or kind is str) and len(body) > limit:
-        return attrs.evolve(status, model=None)
-    return status
+def shed(status: JobStatus, body: int, items: int) -> JobStatus:
+    """``status`` as a waiting job keeps it: without the body it holds for a lazy ``model`` when
+    that body is over ``body`` bytes (its ``model`` is then ``None``), and with at most ``items``
+    outputs and page errors (the first ones); ``status`` itself when it is within both."""
+    kept = status._model  # noqa: SLF001  # this module's own representation
+    kind = type(kept)
+    pages, outputs = status.pages, status.outputs
+    heavy = (kind is bytes or kind is str) and len(kept) > body
+    many = len(outputs) > items or (pages is not None and len(pages.errors) > items)
+    if not (heavy or many):
+        return status
+    changes: dict[str, Any] = {}
+    if heavy:
+        changes["model"] = None
+    if many:
+        changes["outputs"] = outputs[:items]
+        if pages is not None:
+            changes["pages"] = attrs.evolve(pages, errors=pages.errors[:items])
+    return attrs.evolve(status, **changes)
 
 
 def _fast_init(cls: type) -> Any:

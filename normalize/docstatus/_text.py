@@ -37,6 +37,8 @@ _ESCAPES_B: Final = re.compile(
 _ESCAPES_S: Final = re.compile(
     r"(\\\\)|\\u[dD][89abAB][0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
+#: UTF-16 byte-order marks (UTF-32's begin with one of them too).
+_WIDE_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
 _HINT_B: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _HINT_S: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -69,6 +71,9 @@ def clean_json(raw: bytes | str) -> bytes | str:
     (``\\ud800``) becomes ``\\ufffd``, and a ``str`` loses its raw lone surrogates too. Returns
     ``raw`` itself when there is nothing to change (the common case costs one scan)."""
     if isinstance(raw, bytes):
+        head = raw[:4]
+        if (b"\x00" in head or head[:2] in _WIDE_BOMS) and json.detect_encoding(raw).startswith(("utf-16", "utf-32")):
+            return _from_wide(raw)
         if b"\\u" not in raw or _HINT_B.search(raw) is None:
             return raw
         fixed = _ESCAPES_B.sub(_fix_b, raw)
@@ -80,14 +85,46 @@ def clean_json(raw: bytes | str) -> bytes | str:
     return text if fixed_text == text else fixed_text
 
 
+def _from_wide(raw: bytes) -> bytes:
+    """A body ``json.loads`` would read as UTF-16 or UTF-32 (it detects them from the first
+    bytes), as UTF-8 JSON made safe like any other; as it is when it does not decode (``json``
+    then refuses it)."""
+    try:
+        text = raw.decode(json.detect_encoding(raw))
+    except (UnicodeDecodeError, LookupError):
+        return raw
+    return clean_json(text.removeprefix("\ufeff")).encode("utf-8", "surrogatepass")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
 def loads(raw: bytes | bytearray | str) -> Any:
-    """``json.loads`` of untrusted JSON: strings made encodable (``clean_json``), and JSON
-    nested too deeply to decode a ``ValueError`` (``json`` raises ``RecursionError``)."""
+    """``json.loads`` of untrusted JSON (a stored row, a queue message): strings made encodable
+    (``clean_json``); ``NaN``/``Infinity``, which ``json`` accepts and no writer of docstatus's
+    writes, and JSON nested too deeply to decode are ``ValueError``."""
     data = clean_json(bytes(raw) if isinstance(raw, bytearray) else raw)
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply to decode") from None
+
+
+_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_for_humans(line: str) -> str:
+    """A JSON text whose C1 controls, DEL and bidi/zero-width format characters are written as
+    ``\\uXXXX`` escapes: the same JSON value, which no terminal acts on (``json`` escapes only
+    C0 itself; they can stand only inside strings, where an escape means the same character)."""
+    if line.isascii() and "\x7f" not in line:
+        return line
+    return _JSON_UNSAFE.sub(_json_escape, line)
 
 
 def clean_tree(value: Any) -> Any:

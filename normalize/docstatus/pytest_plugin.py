@@ -16,9 +16,9 @@ Without the extra both fixtures still exist and fail the test that asks for one 
 Example::
 
     def test_my_poller(docstatus_sim):
-        ref = docstatus_sim.create_job("sarvam", "partial_success")
+        ref = docstatus_sim.create_job(PROVIDER, "failure")   # any of docstatus.PROVIDERS
         docstatus_sim.clock.advance(60)           # the job has ended; no sleeping
-        assert my_poller(ref) == "partially_succeeded"
+        assert my_poller(ref) == "failed"
 
 The plugin is loaded in every pytest run of a project that has docstatus installed, so
 importing it costs nothing: the standard library and pytest only; the simulator is imported

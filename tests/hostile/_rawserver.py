@@ -13,6 +13,7 @@ behaviour is bounded: it stops when the client goes away, when the server is clo
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import json
 import socket
@@ -90,6 +91,9 @@ class RawServer:
         return f"http://{host}:{port}"
 
     def __enter__(self) -> Self:
+        prepare = getattr(self.behaviour, "prepare", None)  # work a behaviour does once, before serving
+        if prepare is not None:
+            prepare()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
         self.started = time.monotonic()
@@ -100,13 +104,15 @@ class RawServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
+        assert self.listener is not None
+        with contextlib.suppress(OSError):  # wakes the accept loop now (Linux), not at its next timeout
+            self.listener.shutdown(socket.SHUT_RDWR)
         for conn in list(self.conns):
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
         for thread in self.threads:
             thread.join(timeout=5)
-        assert self.listener is not None
         self.listener.close()
 
     def _accept(self) -> None:
@@ -245,18 +251,34 @@ def garbage() -> Callable[[Conn], None]:
     return lambda conn: conn.send(b"\x00\xffSSH-2.0-not-http\r\n\r\n\x00\x01")
 
 
-def gzip_bomb(size: int) -> Callable[[Conn], None]:
-    """A 200 whose gzip-encoded body inflates to ``size`` bytes of spaces inside a JSON object."""
-    data = gzip.compress(b'{"a": "' + b" " * size + b'"}', compresslevel=9, mtime=0)
+@functools.cache
+def _gzipped_spaces(size: int) -> bytes:
+    return gzip.compress(b'{"a": "' + b" " * size + b'"}', compresslevel=9, mtime=0)
 
-    def run(conn: Conn) -> None:
+
+@attrs.frozen
+class _GzipBomb:
+    size: int
+
+    def prepare(self) -> None:
+        _gzipped_spaces(self.size)
+
+    def __call__(self, conn: Conn) -> None:
+        data = _gzipped_spaces(self.size)
         conn.send(
             f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
             f"Content-Length: {len(data)}\r\n\r\n".encode()
             + data
         )
 
-    return run
+
+def gzip_bomb(size: int) -> Callable[[Conn], None]:
+    """A 200 whose gzip-encoded body inflates to ``size`` bytes of spaces inside a JSON object.
+
+    Compressed once per size and process, when a ``RawServer`` serving it starts (200 MiB takes
+    a second, and the uncompressed bytes must not count in a test's memory measurement): tests
+    name the bomb in ``parametrize``, which every pytest-xdist worker collects."""
+    return _GzipBomb(size)
 
 
 def redirect(location: str, status: int = 302) -> Callable[[Conn], None]:

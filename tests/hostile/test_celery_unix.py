@@ -81,6 +81,7 @@ def test_a_redis_on_a_unix_socket_serves_broker_state_and_rate_limit(
     most = _most_in_window(times, WINDOW)
     budget = RATES["neurolinker"]
     print(f"{len(times)} requests through the limiter on the socket: at most {most} in any {WINDOW:g} s ({budget:g}/s)")
-    assert len(times) >= 2 * len(keys)  # every job polled while it ran: the limiter had work
+    assert len(times) > len(keys)  # every job polled, some while they ran: the limiter had work (the duration
+    # model, warm after a few jobs, polls the later ones where they end: fewer than two polls each)
     assert most <= budget * (WINDOW + SKEW)
     assert "raised unexpected" not in logs

@@ -86,9 +86,9 @@ async def test_watch_many_abandons_its_own_http_poll_when_the_layer_below_overru
 ) -> None:
     """docstatus's own fetch, made to ignore its timeout for one job (it sleeps an hour): the outer
     guard abandons it, the job ends with ``WaitTimeout`` caused by that, and the others finish."""
-    from docstatus import _fetch  # noqa: PLC0415
+    from docstatus._http import _status as http_status  # noqa: PLC0415  # what watch_many's poll calls
 
-    real = _fetch.fetch_async
+    real = http_status.fetch_async
     hung: list[str] = []
 
     async def fetch(ref: JobRef, *args: Any) -> Any:
@@ -97,7 +97,7 @@ async def test_watch_many_abandons_its_own_http_poll_when_the_layer_below_overru
             await asyncio.sleep(3600)
         return await real(ref, *args)
 
-    monkeypatch.setattr(_fetch, "fetch_async", fetch)
+    monkeypatch.setattr(http_status, "fetch_async", fetch)
     refs = [f"artos:job-{i}" for i in range(20)]
     done = answer(200, {"task_id": "x", "status": "Ready"})
     policy = WaitPolicy(timeout=2.0, initial_delay=0.2)
@@ -121,7 +121,7 @@ async def test_wait_async_abandons_its_own_http_poll_at_the_configurations_timeo
 ) -> None:
     """The same for ``wait_async``: its guard is the configuration's request timeout + grace, not
     the whole time left (which would let a hung first poll run to the deadline)."""
-    from docstatus import _fetch  # noqa: PLC0415
+    from docstatus._http import _status as http_status  # noqa: PLC0415  # what watch_many's poll calls
 
     calls = threading.Event()
 
@@ -129,7 +129,7 @@ async def test_wait_async_abandons_its_own_http_poll_at_the_configurations_timeo
         calls.set()
         await asyncio.sleep(3600)
 
-    monkeypatch.setattr(_fetch, "fetch_async", fetch)
+    monkeypatch.setattr(http_status, "fetch_async", fetch)
     start = time.monotonic()
     async with asyncio.timeout(20):
         with pytest.raises(WaitTimeout) as caught:

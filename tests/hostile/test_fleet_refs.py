@@ -70,9 +70,9 @@ async def test_an_unexpected_exception_in_the_fetch_layer_ends_only_its_job(monk
     """Whatever the fetch layer lets through for one job (here a RecursionError and an exception
     whose text holds the credential) ends that job with a DocstatusError that does not carry the
     text; the 200 others complete."""
-    from docstatus import _fetch  # noqa: PLC0415
+    from docstatus._http import _status as http_status  # noqa: PLC0415  # what watch_many's poll calls
 
-    real = _fetch.fetch_async
+    real = http_status.fetch_async
 
     async def fetch(ref: JobRef, *args: Any) -> Any:
         if ref.job_id == "deep":
@@ -81,7 +81,7 @@ async def test_an_unexpected_exception_in_the_fetch_layer_ends_only_its_job(monk
             raise UnicodeEncodeError("ascii", f"Bearer {TOKEN}", 0, 1, "not ascii")
         return await real(ref, *args)
 
-    monkeypatch.setattr(_fetch, "fetch_async", fetch)
+    monkeypatch.setattr(http_status, "fetch_async", fetch)
     good = [f"artos:good-{i}" for i in range(200)]
 
     def route(conn: Conn) -> None:

@@ -20,6 +20,7 @@ import attrs
 import httpx
 import pytest
 from _rawserver import Conn, RawServer, answer, redirect
+from conftest import tls
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +48,7 @@ class Provider:
         return importlib.import_module(f"docstatus_{self.name}_client")
 
     def client(self, base_url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("verify_ssl", tls())  # the TLS context httpx builds by default, built once
         return self.package().AuthenticatedClient(base_url=base_url, token=self.token, **self.client_kwargs, **kwargs)
 
     def sent(self, headers: dict[str, str]) -> bool:

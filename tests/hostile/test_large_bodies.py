@@ -75,7 +75,7 @@ def test_waiting_jobs_with_multi_mb_bodies_keep_bounded_memory() -> None:
     assert result.returncode == 0, result.stderr
     ended, grown = map(int, result.stdout.split())
     assert ended == jobs
-    assert polls > jobs  # every job was sent its big body, some more than once
+    assert polls >= jobs  # every job was sent its big body at least once
     assert grown < 300 * MiB, f"peak grew {grown / MiB:.0f} MiB"
 
 

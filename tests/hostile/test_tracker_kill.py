@@ -141,6 +141,13 @@ def _windows(times: list[float], width: float) -> int:
     return best
 
 
+def _until(done: Any, bound: float) -> None:
+    """Wait until ``done()`` (checked every 0.1 s), at most ``bound`` seconds."""
+    end = time.monotonic() + bound
+    while not done() and time.monotonic() < end:
+        time.sleep(0.1)
+
+
 def test_a_restart_resumes_without_a_burst(tmp_path: pathlib.Path) -> None:
     jobs = 150
     with sim_module.Simulator() as sim:
@@ -149,7 +156,10 @@ def test_a_restart_resumes_without_a_burst(tmp_path: pathlib.Path) -> None:
         assert subprocess.run(_track("add", *refs, "--db", str(db)), env=_env(sim, db), check=False).returncode == 0
         run_args = ("run", "--json", "--host-rate", "1000", "--concurrency", "150", "--db", str(db))
         proc = subprocess.Popen(_track(*run_args), env=_env(sim, db), stdout=subprocess.DEVNULL)
-        time.sleep(7.0)
+        # Killed once every job was polled a few times and it ran steadily for 3 s more (waiting on
+        # what happened, within bounds, not on fixed sleeps a loaded machine outruns).
+        _until(lambda: len(sim.requests) > 3 * jobs, 60.0)
+        time.sleep(3.0)
         proc.send_signal(signal.SIGKILL)
         killed_at = time.time()
         proc.wait(timeout=10)
@@ -157,7 +167,7 @@ def test_a_restart_resumes_without_a_burst(tmp_path: pathlib.Path) -> None:
         time.sleep(1.5)  # polls fall due while nobody runs
         proc = subprocess.Popen(_track(*run_args), env=_env(sim, db), stdout=subprocess.DEVNULL)
         try:
-            time.sleep(5.0)
+            _until(lambda: sum(1 for r in sim.requests if r.at.timestamp() > killed_at) >= 3 * jobs, 60.0)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)

@@ -170,6 +170,9 @@ class SharedBudget:
         pause_until, current = _number(pause_s), _number(current_s)
         if pause_until - now > MAX_PAUSE:
             raise _Damaged(f"a pause of {pause_until - now:.0f} s")
+        floor = min(limit, max(MIN_RATE, FLOOR * limit))
+        if not floor - 1e-9 <= current <= limit + 1e-9:  # AIMD keeps it there: any other rate is not ours
+            raise _Damaged(f"a rate of {current!r} outside [{floor:g}, {limit:g}]")
         if pause_until > now:
             return pause_until - now, 0
         if self.rate is not None:

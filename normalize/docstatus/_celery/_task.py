@@ -54,11 +54,13 @@ import attrs
 
 from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerError, RateLimited
 from docstatus._waiting._core import Action, Step, Waiter, WaitPolicy, WaitState
+from docstatus._waiting._durations import Durations
 from docstatus._waiting._many import FINAL_GRACE, _host_key
 from docstatus._waiting._poll import Configs, fetch_poller, new_client, to_ref
 from docstatus._waiting._single import abandoned, settle
 
 from ._budget import PREFIX, SharedBudget
+from ._fleet import SHARE_ENDS, SHARE_EVERY, Fleet
 from ._store import Chain, damaged, describe, read_chain, read_json, read_outcome, reason, text
 from ._url import masked
 
@@ -109,7 +111,11 @@ if cur > seq then return {0, 0} end
 if cur == seq then
   local who = redis.call('HGET', k, 'holder')
   if who == '' then return {0, 0} end
-  if who and who ~= holder and till > now then return {1, till - now} end
+  -- the same message (its task id, before the '|') redelivered after its worker was lost takes
+  -- the step over at once; the new run's own holder then fences the old one out (_HOLDS)
+  if who and string.match(who, '^[^|]*') ~= string.match(holder, '^[^|]*') and till > now then
+    return {1, till - now}
+  end
 end
 redis.call('HSET', k, 'seq', ARGV[1], 'holder', holder, 'until', tostring(now + lease))
 redis.call('EXPIRE', k, tonumber(ARGV[5]))
@@ -483,6 +489,9 @@ class Runtime:
         max_countdown: The longest countdown of a message (below the visibility timeout).
         lease: Seconds a step is held by the worker running it before another may take it over.
         delivery_grace: Seconds after which a callback not yet confirmed is sent again.
+        share_every: Seconds between two exchanges of a worker's duration model with the
+            fleet's at most (see ``_fleet``)...
+        share_ends: ...unless this many jobs ended on the worker since its last one.
     """
 
     redis_url: str = attrs.field(repr=masked)
@@ -492,7 +501,10 @@ class Runtime:
     max_countdown: float
     lease: float
     delivery_grace: float = 3600.0
+    share_every: float = SHARE_EVERY
+    share_ends: int = SHARE_ENDS
     _pid: int = attrs.field(default=-1, repr=False)
+    _fleet: Fleet | None = attrs.field(default=None, repr=False)
     _redis: Any = attrs.field(default=None, repr=False)
     _limiter: Any = attrs.field(default=None, repr=False)
     _client: Any = attrs.field(default=None, repr=False)
@@ -515,6 +527,10 @@ class Runtime:
         self._client = None
         self._configs = None
         self._budgets = {}
+        # The worker's duration model, shared with the fleet's: in place of the process's
+        # shared one only (a model of the caller's own, or None, is used as given).
+        shared = self.policy.durations is Durations.shared()
+        self._fleet = Fleet(every=self.share_every, ends=self.share_ends) if shared else None
         self._scripts = {
             "claim": self._redis.register_script(_CLAIM),
             "done": self._redis.register_script(_DONE),
@@ -526,6 +542,41 @@ class Runtime:
     def redis(self) -> Any:
         self._fresh()
         return self._redis
+
+    @property
+    def durations(self) -> Durations | None:
+        """The duration model the steps of this process poll by and learn from: the worker's
+        own, shared with the fleet's, where the policy has the process's shared one (the
+        default); else the policy's."""
+        self._fresh()
+        return self._fleet.local if self._fleet is not None else self.policy.durations
+
+    def ended(self) -> None:
+        """A step of this process ended a job (its duration is in ``durations``)."""
+        if self._fleet is not None and self._pid == os.getpid():
+            self._fleet.ended()
+
+    def share_durations(self, *, joining: bool = False, flush: bool = False) -> None:
+        """Exchange the worker's duration model with the fleet's in Redis when one is due
+        (``joining``: only the first, before the first poll; ``flush``: now, if anything learned
+        here is not in the fleet's yet). Never raises: Redis away, the samples stay here."""
+        self._fresh()
+        fleet = self._fleet
+        if fleet is None:
+            return
+        now = time.monotonic()
+        if not (fleet.unsent() if flush else fleet.due(now, joining=joining)):
+            return
+        try:
+            fleet.share(self._redis, now, last=flush)
+        except Exception as exc:  # sharing never fails a step
+            logger.warning(  # no traceback: the reason is the message
+                "docstatus.poll: could not exchange the jobs' durations with Redis (%s: %s); this worker keeps "
+                "what it learned and tries again in %g s",
+                type(exc).__name__,
+                reason(exc),
+                fleet.every,
+            )
 
     def _poller(self) -> Configs:
         self._fresh()
@@ -605,12 +656,15 @@ def run_step(task: Any, runtime: Runtime, raw: Any) -> str:
     started = time.monotonic()
     while True:
         try:
-            return _step(task, runtime, message)
+            done = _step(task, runtime, message)
         except _redis_errors() as exc:
             if time.monotonic() - started > REDIS_OUTAGE:
                 raise _Redeliver(f"Redis unreachable for {REDIS_OUTAGE:g} s: {type(exc).__name__}") from None
             logger.warning("docstatus.poll: Redis unreachable (%s); retrying", type(exc).__name__)
             time.sleep(1.0)
+        else:
+            runtime.share_durations()  # after the step's own work: it never delays or fails it
+            return done
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -630,7 +684,9 @@ _GONE: Final = "gone"
 
 
 def _step(task: Any, runtime: Runtime, message: Message) -> str:
-    holder = str(task.request.id or uuid.uuid4().hex)
+    # This run of the message: its task id (a redelivered copy has the same one, and may take the
+    # step over at once) and a nonce of its own, so the fencing check tells the two runs apart.
+    holder = f"{task.request.id or uuid.uuid4().hex}|{uuid.uuid4().hex[:12]}"
     state = message.state
     wall = time.time()
     ttl = max(0.0, state.deadline - wall) + OUTCOME_TTL
@@ -648,8 +704,11 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
         _deliver(task, runtime, message, stored)
         runtime.done(message, holder)
         return "delivered"
+    runtime.share_durations(joining=True)  # a worker's first step: the fleet's model, before it polls
     try:
-        policy = attrs.evolve(runtime.policy, timeout=max(1e-3, state.deadline - state.started))
+        policy = attrs.evolve(
+            runtime.policy, timeout=max(1e-3, state.deadline - state.started), durations=runtime.durations
+        )
         now = time.monotonic()
         waiter = Waiter.restore(state, policy, now, wall)
         job = to_ref(state.ref)
@@ -697,6 +756,7 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
         snapshot = waiter.snapshot(now, wall)
         return "polled" if _forward(task, runtime, message, snapshot, holder, step.delay) else "superseded"
     if step.action is Action.RETURN:
+        runtime.ended()
         return _finish(task, runtime, message, holder, step.status, None)
     assert step.error is not None
     return _finish(task, runtime, message, holder, waiter.last, step.error)

@@ -32,12 +32,51 @@ from docstatus._common import (
     utc,
 )
 from docstatus._exceptions import InvalidJobRef
+from docstatus._providers._kit import Demo, as_given
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from docstatus._refs import JobRef
+
 PROVIDER: Final = "aitronos"
+#: The reference form: three ``/``-separated parts, kept as given.
+FORM: Final = "aitronos:<org_id>/<store_id>/<file_id>"
+ID_PARTS: Final = 3
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://api.aitronos.com"
+#: ``auth``: "bearer" (the page's samples) or "api_key" (``X-API-Key``: the SDK and the current
+#: vector-store pages); ``path``: "stores" (the page's) or "vector-stores" (the SDK's). The first of
+#: each is the default. See specs/aitronos/NOTES.md rows 16-18.
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"auth": ("bearer", "api_key"), "path": ("stores", "vector-stores")}
+)
+CLIENT: Final = "docstatus_aitronos_client"
+ACTION_GRACE: Final = 0.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(
+    script="happy_path",
+    step=2.5,
+    shows="throttled: three 429s with Retry-After, honoured",
+    ends=State.SUCCEEDED,
+    faults=(("rate_limit", MappingProxyType({"retry_after": 2, "count": 3})),),
+)
+
+
+def operation(ref: JobRef, options: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The generated status operation and its arguments: the page's path, or the SDK's under
+    ``path="vector-stores"``."""
+    org, store, file = ref.job_id.split("/")
+    if options.get("path") == "vector-stores":
+        return f"{CLIENT}.api.status.get_status_vector_stores", {
+            "organization_id": org,
+            "vector_store_id": store,
+            "file_id": file,
+        }
+    return f"{CLIENT}.api.status.get_status", {"organization_id": org, "store_id": store, "file_id": file}
+
+
 MODEL: Final = FileProcessingStatus
 #: Every model a 200 body parses into: the page's bare body, or the SDK's envelope.
 MODELS: Final = (FileProcessingStatus, ProcessingStatusEnvelope)

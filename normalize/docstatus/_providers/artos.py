@@ -22,12 +22,24 @@ from docstatus._common import (
     match_state,
     pick_job_id,
 )
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, State, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROVIDER: Final = "artos"
+#: The reference form: one id, kept as given.
+FORM: Final = "artos:<document_id>"
+ID_PARTS: Final = 1
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://api.artosai.com"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_artos_client"
+operation: Final = status_operation(CLIENT, "document_id")
+ACTION_GRACE: Final = 0.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(script="happy_path", step=3.0, shows="succeeds after Ingesting and Generating", ends=State.SUCCEEDED)
 MODEL: Final = TaskStatusResponse
 #: Every model a 200 body parses into.
 MODELS: Final = (TaskStatusResponse,)

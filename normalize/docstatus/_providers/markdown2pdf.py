@@ -10,13 +10,16 @@ timestamps or pages.
 
 from __future__ import annotations
 
+import json
 import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from docstatus_markdown2pdf_client.models.job_status import JobStatus as M2PJobStatus
+from docstatus_markdown2pdf_client.models.output_metadata import OutputMetadata
 
 from docstatus._common import (
+    Malformed,
     enum_value,
     error_info,
     finish_progress,
@@ -26,12 +29,24 @@ from docstatus._common import (
     shared,
     text,
 )
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, State, new_output, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROVIDER: Final = "markdown2pdf"
+#: The reference form: one id, kept as given (not checked as a UUID).
+FORM: Final = "markdown2pdf:<job_id>"
+ID_PARTS: Final = 1
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://api.markdown2pdf.ai"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_markdown2pdf_client"
+operation: Final = status_operation(CLIENT, "job_id")
+ACTION_GRACE: Final = 0.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(script="failure", step=3.0, shows="fails: the LaTeX does not compile", ends=State.FAILED)
 MODEL: Final = M2PJobStatus
 #: Every model a 200 body parses into.
 MODELS: Final = (M2PJobStatus,)
@@ -52,8 +67,23 @@ _FOLDED: Final = folded_table(STATES)
 _EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
 #: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
 _NAMES: Final = {name: name for name in STATES}
-#: The name of the output whose URI is the metadata URL (``path``), not the file.
+#: The name of the output whose URI is the metadata URL (``path``), not the file
+#: (``resolve_output`` reads what it answers).
 METADATA: Final = "metadata"
+
+
+def resolve_output(content: bytes) -> Output:
+    """The file the metadata URL's answer names: ``{"url": <the PDF's URL>}``, as both official
+    SDKs read it -> ``Output(name="pdf", uri=<the PDF's URL>)`` (``docstatus.resolve_outputs``
+    GETs the URL). ``Malformed`` with the reason for any other answer."""
+    try:
+        url = OutputMetadata.from_dict(json.loads(content)).url
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise Malformed(f"the output metadata is not {{'url': ...}} ({type(exc).__name__}: {why})") from None
+    if isinstance(url, str) and url.strip():
+        return Output(name="pdf", uri=url.strip())
+    raise Malformed("the output metadata has no 'url' string")
 
 
 def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all

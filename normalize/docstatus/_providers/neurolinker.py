@@ -32,12 +32,33 @@ from docstatus._common import (
     text,
     utc,
 )
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Output, Pages, State, new_output, new_pages, new_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROVIDER: Final = "neurolinker"
+#: The reference form: one id, kept as given.
+FORM: Final = "neurolinker:<document_id>"
+ID_PARTS: Final = 1
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://neurolinker.api.ainexxo.com"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_neurolinker_client"
+operation: Final = status_operation(CLIENT, "document_id")
+ACTION_GRACE: Final = 0.0
+#: A 404 is retried for this long from the start of a wait, until a status comes: the provider
+#: may not know a job it has just been given, and its SDK polls through 404s after submission
+#: (``specs/neurolinker/NOTES.md`` row 17).
+NOT_FOUND_GRACE: Final = 30.0
+DEMO: Final = Demo(
+    script="happy_path",
+    step=3.5,
+    shows="one 503 and one dropped connection, retried",
+    ends=State.SUCCEEDED,
+    faults=(("error", MappingProxyType({"status": 503})), ("drop", MappingProxyType({}))),
+)
 MODEL: Final = DocumentStatusResponse
 #: Every model a 200 body parses into: the bare status, or the status under ``data``.
 MODELS: Final = (DocumentStatusResponse, DocumentStatusEnvelope)

@@ -6,9 +6,8 @@ failed.
 
 ``Accepted`` is also what ``/start`` answers and what the SDK's waiter polls through, so waiting
 does not raise ``ActionRequired`` on it at once: it polls through it for
-``WaitPolicy.action_grace`` (Sarvam's default, 30 s from the start of the wait; see
-``specs/sarvam/NOTES.md`` row 6 and ``_waiting._core.ACTION_GRACE``). The mapping here stays
-the documented one.
+``WaitPolicy.action_grace`` (by default ``ACTION_GRACE`` below, 30 s from the start of the
+wait; see ``specs/sarvam/NOTES.md`` row 6). The mapping here stays the documented one.
 
 Pages are summed over ``job_details`` (``None`` when there are none); progress is
 processed/total when total > 0; every detail's ``page_errors`` is kept. The error is the
@@ -18,6 +17,7 @@ job-level ``error_message``, else the first detail with an error code or message
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -43,6 +43,7 @@ from docstatus._common import (
     text,
     utc,
 )
+from docstatus._providers._kit import Demo, status_operation
 from docstatus._status import (
     ErrorInfo,
     JobStatus,
@@ -60,6 +61,39 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROVIDER: Final = "sarvam"
+#: The reference form: one id (a UUID in practice, kept canonical: ``canonical_id``).
+FORM: Final = "sarvam:<job_id>"
+ID_PARTS: Final = 1
+DEFAULT_BASE_URL: Final = "https://api.sarvam.ai"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_sarvam_client"
+operation: Final = status_operation(CLIENT, "job_id")
+#: ``Accepted`` (``action_required``) is polled through for this long from the start of a wait:
+#: ``/start`` answers it, and the SDK's waiter polls through it (``specs/sarvam/NOTES.md`` row 6).
+ACTION_GRACE: Final = 30.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(
+    script="partial_success",
+    step=4.0,
+    shows="3 of 4 pages succeed: partially succeeded",
+    ends=State.PARTIALLY_SUCCEEDED,
+    ready=("happy_path", "failure", "partial_success", "stuck_accepted"),
+)
+
+
+def canonical_id(job_id: str) -> str:
+    """The stored form of a job id. Ids are UUIDs in practice ("Job identifier (UUID)"), and a
+    UUID in any spelling ``uuid.UUID`` reads (upper case, no hyphens, braces, ``urn:uuid:``) is
+    kept in its canonical lower-case hyphenated form, so the same job always has the same
+    reference. Any other id is kept as given: the SDK types the id as a plain string and the spec
+    no longer says ``format: uuid`` (specs/sarvam/patches.yaml), so the server, not docstatus,
+    decides."""
+    try:
+        return str(uuid.UUID(job_id))
+    except ValueError:  # not a UUID: kept as given
+        return job_id
+
+
 MODEL: Final = DocDigitizationJobStatusResponse
 #: Every model a 200 body parses into.
 MODELS: Final = (DocDigitizationJobStatusResponse,)

@@ -33,6 +33,7 @@ from docstatus._common import (
     text,
     utc,
 )
+from docstatus._providers._kit import Demo, as_given, status_operation
 from docstatus._status import JobStatus, Pages, State, new_pages, new_status
 
 if TYPE_CHECKING:
@@ -40,6 +41,20 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 PROVIDER: Final = "sarvam_docai"
+#: The reference form: one id, kept exactly as given, a UUID in any spelling too
+#: (specs/sarvam_docai/NOTES.md row 4: a plain string).
+FORM: Final = "sarvam_docai:<job_id>"
+ID_PARTS: Final = 1
+canonical_id: Final = as_given
+DEFAULT_BASE_URL: Final = "https://api.sarvam.ai"
+OPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+CLIENT: Final = "docstatus_sarvam_docai_client"
+operation: Final = status_operation(CLIENT, "job_id")
+ACTION_GRACE: Final = 0.0
+NOT_FOUND_GRACE: Final = 0.0
+DEMO: Final = Demo(
+    script="happy_path", step=2.0, shows="Document AI: page counts as progress, completed", ends=State.SUCCEEDED
+)
 MODEL: Final = DocAiJobStatusResponse
 #: Every model a 200 body parses into.
 MODELS: Final = (DocAiJobStatusResponse,)

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from docstatus._exceptions import DocstatusError
 from docstatus._secrets import scrub
-from docstatus._text import loads
+from docstatus._text import clean, loads
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1124,5 +1124,8 @@ def _with_gen(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def dumps(value: Any, secrets: Iterable[str] = ()) -> str:
-    """Compact JSON with every spelling of each of ``secrets`` replaced by ``***`` (the one masker)."""
-    return scrub(json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False), secrets)
+    """Compact JSON with every spelling of each of ``secrets`` replaced by ``***`` (the one masker),
+    and every lone surrogate U+FFFD: a status from a poll function of the caller's own has not been
+    made safe where a body is decoded, and SQLite takes only valid UTF-8."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return scrub(text if text.isascii() else clean(text), secrets)

@@ -1365,7 +1365,8 @@ class _Session:
         if step.action is Action.POLL:
             seen = "new" if waiter.last is None else waiter.last.state.value
             due = wall if snapshot.due is None else snapshot.due
-            last = None if step.changed is None or snapshot.last is None else dumps(snapshot.last, secrets)
+            # The status as it came (a waiting job keeps a bounded copy in memory; the row holds it whole)
+            last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
             give_back = self.once or due > wall + self.tracker.horizon
             store.defer_save(
                 (ref, entry.gen),

@@ -45,23 +45,24 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   within the action grace (below); ``unknown`` keeps polling with one warning
   (``WaitPolicy(unknown="raise")``: raises ``UnknownState``).
 - **Graces** (counted from the start of the wait; ``None`` in the policy means the provider's
-  default in ``ACTION_GRACE`` / ``NOT_FOUND_GRACE``, 0 for a provider not listed there):
+  default, its module's ``ACTION_GRACE`` / ``NOT_FOUND_GRACE``, 0 for most):
   ``action_required`` is polled through like ``queued`` until ``action_grace`` seconds have
-  passed (Sarvam answers ``Accepted`` right after ``/start``: ``specs/sarvam/NOTES.md`` row 6),
+  passed (a provider may answer it right after a job is created, before the job needs anything),
   and a 404 (``JobNotFound``) is retried like a transient error until ``not_found_grace`` seconds
-  have passed, as long as no status has been received (Neurolinker may not know a job it has
-  just been given: ``specs/neurolinker/NOTES.md`` row 17). A backoff sleep is cut so that a poll
-  falls at the grace's end; a server hint is not. The deadline still comes first: a grace that
-  outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated ``JobNotFound``, if any).
+  have passed, as long as no status has been received (a provider may not know a job it has
+  just been given); each provider module says why its graces are what they are. A backoff sleep
+  is cut so that a poll falls at the grace's end; a server hint is not. The deadline still comes
+  first: a grace that outlasts it ends in ``WaitTimeout`` (its ``__cause__`` the tolerated
+  ``JobNotFound``, if any).
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 import random as _random
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -76,8 +77,9 @@ from docstatus._exceptions import (
     TransportError,
     WaitTimeout,
 )
+from docstatus._providers import load
 from docstatus._refs import parse_ref
-from docstatus._status import JobStatus, State, shed_body
+from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
 
 from ._durations import Durations
@@ -98,23 +100,12 @@ RESUME_SPREAD: Final = 30.0
 #: The version of ``WaitState.to_dict()``'s form.
 WAIT_STATE_VERSION: Final = 1
 
-#: Seconds from the start of a wait during which ``action_required`` is polled through, per
-#: provider, under ``WaitPolicy(action_grace=None)`` (the default); 0 for a provider not listed.
-#: Sarvam's ``/start`` answers ``Accepted`` and its SDK's waiter polls through it
-#: (``specs/sarvam/NOTES.md`` row 6).
-ACTION_GRACE: Final[Mapping[str, float]] = MappingProxyType({"sarvam": 30.0})
-
-#: Seconds from the start of a wait during which a 404 is retried (until a status is received),
-#: per provider, under ``WaitPolicy(not_found_grace=None)`` (the default); 0 for a provider not
-#: listed. Neurolinker's SDK polls through 404s after submission (``specs/neurolinker/NOTES.md``
-#: row 17).
-NOT_FOUND_GRACE: Final[Mapping[str, float]] = MappingProxyType({"neurolinker": 30.0})
-
-#: The most bytes of a waiting job's last body kept for its status's lazy ``model``: a job that
-#: waits keeps its last status (for ``WaitTimeout.last_status`` and its last update), and that
-#: status without its body when the body was larger (``status.model`` is then ``None``). A status
-#: that ends the wait is handed over whole.
+#: What a waiting job keeps of its last status (for ``WaitTimeout.last_status`` and its last
+#: update) is bounded: the body it came from (for its lazy ``model``) only up to ``KEEP_BODY``
+#: bytes (``status.model`` is ``None`` beyond), and at most ``KEEP_ITEMS`` outputs and page errors
+#: (the first ones). A status that ends the wait is handed over whole.
 KEEP_BODY: Final = 64 * 1024
+KEEP_ITEMS: Final = 1000
 
 #: Slack when comparing the clock with a grace's end (a poll scheduled at the end may land a
 #: rounding error short of it).
@@ -187,14 +178,15 @@ class WaitPolicy:
             poll gets this much; a provider configuration's own timeout still applies).
         action_grace: Seconds from the start of the wait during which an ``action_required``
             state is polled through (as ``queued`` is) before it raises ``ActionRequired``.
-            ``None`` (the default): the provider's own, from ``ACTION_GRACE`` (Sarvam 30 s,
-            whose ``Accepted`` is also the first answer after ``/start``; 0 for the others).
+            ``None`` (the default): the provider's own, its module's ``ACTION_GRACE`` (30 s
+            where ``action_required`` is also the first answer for a new job; 0 for the others).
             A number applies to every provider; ``0`` raises at once.
         not_found_grace: Seconds from the start of the wait during which a 404
             (``JobNotFound``) is retried as a transient error, as long as no status has been
             received (a job the provider has just been given may not be visible yet).
-            ``None`` (the default): the provider's own, from ``NOT_FOUND_GRACE`` (Neurolinker
-            30 s; 0 for the others). A number applies to every provider; ``0`` raises at once.
+            ``None`` (the default): the provider's own, its module's ``NOT_FOUND_GRACE`` (30 s
+            where a new job may not be visible at once; 0 for the others). A number applies to
+            every provider; ``0`` raises at once.
             ``get_status`` is not affected: it raises ``JobNotFound`` at once.
         durations: What waiting learns about how long jobs take, and uses to poll where a job
             will end (a ``Durations``): by default the one model every wait of the process
@@ -231,13 +223,15 @@ class WaitPolicy:
         """The action grace (seconds) for a job of ``provider``."""
         if self.action_grace is not None:
             return self.action_grace
-        return ACTION_GRACE.get(provider, 0.0)
+        module = load(provider)
+        return 0.0 if module is None else module.ACTION_GRACE
 
     def not_found_grace_for(self, provider: str) -> float:
         """The not-found grace (seconds) for a job of ``provider``."""
         if self.not_found_grace is not None:
             return self.not_found_grace
-        return NOT_FOUND_GRACE.get(provider, 0.0)
+        module = load(provider)
+        return 0.0 if module is None else module.NOT_FOUND_GRACE
 
     def backoff(self, attempt: int, u: float = 0.0) -> float:
         """The backoff delay after ``attempt`` (0-based) polls, with jitter draw ``u`` in [0, 1)."""
@@ -315,7 +309,10 @@ class Waiter:
             exponent is one less: a job that moves on, e.g. from queued to running, is polled
             closely again).
         errors: Consecutive failed polls.
-        last: The last status received, or ``None``.
+        last: The last status received (as a waiting job keeps it: ``KEEP_BODY``, ``KEEP_ITEMS``),
+            or ``None``.
+        whole: ``hash`` of the last status as received when ``last`` keeps less of it (the next
+            status is compared with that, not with what was kept), else ``None``.
         last_error: The error of the last poll if it failed, else ``None``.
         final: True once the last poll (at the deadline) has been scheduled.
         warned: True once the unknown-state warning was given.
@@ -337,6 +334,7 @@ class Waiter:
     streak: int = 0
     errors: int = 0
     last: JobStatus | None = None
+    whole: int | None = None
     last_error: DocstatusError | None = None
     final: bool = False
     warned: bool = False
@@ -422,6 +420,8 @@ class Waiter:
         clock and ``wall`` the wall clock at the same moment. The deadline stays the one in
         ``state``: resuming never extends it."""
         shift = now - wall
+        last = None if state.last is None else JobStatus.from_dict(state.last)
+        kept = None if last is None else shed(last, KEEP_BODY, KEEP_ITEMS)
         return cls(
             ref=state.ref,
             policy=policy,
@@ -431,7 +431,8 @@ class Waiter:
             polls=state.polls,
             streak=state.streak,
             errors=state.errors,
-            last=None if state.last is None else JobStatus.from_dict(dict(state.last)),
+            last=kept,
+            whole=None if kept is last else hash(last),
             last_error=_error_from(state.ref, state.last_error) or _not_found_from(state.ref, state.last_not_found),
             final=state.final,
             warned=state.warned,
@@ -470,12 +471,16 @@ class Waiter:
         previous = self.last
         moved = previous is None or previous.state is not status.state or previous.step != status.step
         self.streak = 1 if moved else self.streak + 1
-        changed = status if status != previous else None
+        if self.whole is None:
+            changed = status if status != previous else None
+        else:  # what was kept is less than what came: compare with what came
+            changed = status if hash(status) != self.whole else None
         if status.terminal:
             self._ended(previous, now)
-            self.last = status
+            self.last, self.whole = status, None
             return Step(action=Action.RETURN, status=status, changed=changed)
-        self.last = shed_body(status, KEEP_BODY)  # what a waiting job keeps is bounded
+        kept = self.last = shed(status, KEEP_BODY, KEEP_ITEMS)  # what a waiting job keeps is bounded
+        self.whole = None if kept is status or kept == status else hash(status)
         until = None
         if status.state is State.ACTION_REQUIRED:
             grace = self.policy.action_grace_for(self.provider)
@@ -658,7 +663,7 @@ class Waiter:
         if len(marks) < 4:
             return None, False
         t1, p1, t2, p2 = marks[-4:]
-        if t2 <= t1:
+        if t2 <= t1 or p2 <= p1:  # a restored state is checked, but never divide by a rate of 0
             return None, False
         rate = (p2 - p1) / (t2 - t1)
         eta = (1.0 - p2) / rate - (now - t2)
@@ -842,6 +847,12 @@ class WaitState:
         samples = data.get("samples", [])
         if not isinstance(samples, list) or not all(isinstance(x, list) and len(x) == 2 for x in samples):
             raise ValueError("WaitState.samples must be a list of [time, progress] pairs")
+        pairs = [(float(_finite("samples", t) or 0.0), float(_finite("samples", p) or 0.0)) for t, p in samples]
+        for (t0, p0), (t1, p1) in itertools.pairwise(pairs):
+            if not (t1 > t0 and p1 > p0):
+                raise ValueError("WaitState.samples must rise in time and in progress, as waiting records them")
+        if any(not 0 <= p < 1 for _, p in pairs):
+            raise ValueError("WaitState.samples' progress must be in [0, 1)")
         last = data.get("last")
         if last is not None:
             if not isinstance(last, Mapping):

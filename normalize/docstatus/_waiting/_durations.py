@@ -4,19 +4,14 @@ job will end. Sans-IO: no clock, no I/O, no threads of its own; the caller gives
 **Kinds.** Jobs are grouped by what their status tells before they end (``kind_of``): the
 provider, and the page count when the status reports one, in half-octave buckets (1, 2, 3,
 4-5, 6-7, 8-11, 12-15, 16-22, 23-31, 32-45, ...: durations that grow with pages differ by at
-most ~1.41x within a bucket). Per provider, from the fields its module maps (``_providers/``):
-
-- ``sarvam``: ``pages.total`` (the sum of ``job_details[].total_pages``; none until the job
-  lists its files, so a job may change kind once as it starts);
-- ``sarvam_docai``: ``pages.total`` (``usage.pages_total``); its ``pipeline`` and ``type`` are
-  checked but not mapped into ``JobStatus``, so they are not part of the kind;
-- ``neurolinker``: ``pages.total`` (``total_pages``);
-- ``artos``, ``aitronos``, ``markdown2pdf``: the provider alone (their statuses report no size;
-  ``step`` is a phase of a job, not a kind of job).
+most ~1.41x within a bucket). The page count is ``pages.total`` as the provider's module maps
+it (``_providers/``): a provider whose statuses report no size has one kind (its ``step`` is a
+phase of a job, not a kind of job), and a job may change kind once, when its status first
+reports a page count.
 
 Each provider has one status operation, so the operation adds nothing. Kinds are named
-``"<provider>"`` or ``"<provider>/pages=<low>-<high>"`` (``"neurolinker/pages=8-11"``); there
-are at most ``6 * (BUCKETS + 1)``, and none is made of provider text.
+``"<provider>"`` or ``"<provider>/pages=<low>-<high>"`` (``"<provider>/pages=8-11"``); there
+are at most ``BUCKETS + 1`` per provider, and none is made of provider text.
 
 **The model** (per kind): a histogram of the time from the start of a wait to the end of the
 job, over log-spaced bins (``PER_OCTAVE`` a doubling, about 9 % wide each, from ``LOW`` = 1/8 s
@@ -51,7 +46,7 @@ from collections.abc import Mapping
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Final
 
-from docstatus._status import PROVIDERS
+from docstatus._providers import known, names
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,7 +95,6 @@ _LOW_BINS: Final = PER_OCTAVE * _LOG_LOW
 _LOG2: Final = math.log2
 _SPREAD: Final = math.ceil(4 * KERNEL)
 _SQRT2: Final = math.sqrt(2.0)
-_PROVIDER_INDEX: Final = {p: i for i, p in enumerate(PROVIDERS)}
 
 
 def _bucket_of(pages: int) -> int:
@@ -149,10 +143,10 @@ def _kind_name(key: tuple[str, int]) -> str:
 def _kind_key(name: object) -> tuple[str, int]:
     """The key of a kind's name (``_kind_name``'s inverse); ``ValueError`` for any other text."""
     if not isinstance(name, str):
-        raise ValueError(f"a kind is a string such as 'neurolinker/pages=6-8', not {type(name).__name__}")  # noqa: TRY004  # one error type for a bad value
+        raise ValueError(f"a kind is a string such as '<provider>/pages=6-8', not {type(name).__name__}")  # noqa: TRY004  # one error type for a bad value
     provider, _, pages = name.partition("/")
-    if provider not in _PROVIDER_INDEX:
-        raise ValueError(f"kind {name!r:.80} does not start with a provider ({', '.join(PROVIDERS)})")
+    if not known(provider):
+        raise ValueError(f"kind {name!r:.80} does not start with a provider ({', '.join(names())})")
     if not pages and "/" not in name:
         return provider, -1
     low_text, _, _high = pages.removeprefix("pages=").partition("-")

@@ -33,8 +33,8 @@ one request timeout + ``POLL_GRACE``.
 **Refs.** Each string given is reported under that same string (``JobUpdate.ref``; a
 ``JobRef`` given is reported as ``str(ref)``), with the parsed, canonical ``JobRef`` in
 ``JobUpdate.job``. The same string given twice is reported once. Two strings that name one
-job (e.g. a Sarvam uuid in upper and in lower case) are polled as one job, and each string
-gets every update of it.
+job (e.g. a UUID in upper and in lower case, where the provider keeps ids canonical) are
+polled as one job, and each string gets every update of it.
 
 **Errors.** One job's error never stops the others: every ``DocstatusError`` a poll raises is
 that job's (retried within its deadline when transient, else its last update's ``error``). An
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
-    from docstatus._fetch import FleetSession
+    from docstatus._http._aiohttp import FleetSession
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn
@@ -114,7 +114,7 @@ class JobUpdate:
         error: Why waiting stopped without a final status (``WaitTimeout``, ``ActionRequired``,
             ``JobNotFound``, ``AuthenticationError``, ...), else ``None``.
         job: The parsed, canonical ``JobRef`` (``str(job)`` may differ from ``ref``, e.g. a
-            Sarvam uuid in lower case). Two refs naming one job have the same ``job``.
+            UUID id in lower case). Two refs naming one job have the same ``job``.
     """
 
     ref: str
@@ -739,8 +739,8 @@ async def watch_many(
 
     Each string in ``refs`` is reported under that same string (``JobUpdate.ref``), once per
     event, with the canonical ``JobRef`` in ``JobUpdate.job``; a string given twice is reported
-    once. Two strings naming one job (``sarvam:898DFAD4-...`` and ``sarvam:898dfad4-...``) are
-    polled as one, and both get every update.
+    once. Two strings naming one job (``<provider>:898DFAD4-...`` and ``<provider>:898dfad4-...``,
+    where the provider keeps UUID ids canonical) are polled as one, and both get every update.
 
     Polls share budgets: ``concurrency`` in flight in total; per provider host
     ``host_concurrency`` in flight and ``host_rate`` per second (``None``: no limit); a 429 from

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from docstatus._config import NO_AUTH, ProviderConfig
+from docstatus._config import ProviderConfig, auth_schemes
 from docstatus._exceptions import ConfigurationError
 from docstatus._refs import JobRef, parse_ref
 from docstatus._status import JobStatus
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from docstatus._fetch import FleetSession
+    from docstatus._http._aiohttp import FleetSession
 
 #: ``poll(ref, timeout)`` -> ``JobStatus`` or a ``FetchResult``-like object.
 PollFn: TypeAlias = "Callable[[JobRef, float], Any]"
@@ -63,7 +63,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     the response's own ``Date`` when it has one, so the two hosts' clocks need not agree."""
     if headers.get("retry-after-ms") is None and headers.get("retry-after") is None:
         return None
-    from docstatus._fetch import parse_retry_after  # noqa: PLC0415  # loaded with httpx, already in use here
+    from docstatus._http._errors import parse_retry_after  # noqa: PLC0415  # loaded with the transport, already in use
 
     return parse_retry_after(headers, now=_server_time(headers.get("date")))
 
@@ -113,7 +113,7 @@ class Configs:
                 f"the configuration given for {ref.provider} is for {cfg.provider}; "
                 f"pass ProviderConfig(provider={ref.provider!r}, ...)"
             )
-        if ref.provider not in NO_AUTH:
+        if auth_schemes(ref.provider):
             cfg.require_token()
         self.cache[ref.provider] = cfg
         return cfg
@@ -121,7 +121,7 @@ class Configs:
 
 def fetch_poller(configs: Configs, client: httpx.Client) -> PollFn:
     """A poll function over ``docstatus.fetch_status`` and one ``httpx.Client``."""
-    from docstatus._fetch import fetch  # noqa: PLC0415  # heavy: only when polling for real
+    from docstatus._http._status import fetch  # noqa: PLC0415  # heavy: only when polling for real
 
     def poll(ref: JobRef, timeout: float) -> Any:
         return fetch(ref, configs.for_ref(ref), client, timeout)
@@ -132,7 +132,7 @@ def fetch_poller(configs: Configs, client: httpx.Client) -> PollFn:
 def fetch_poller_async(configs: Configs, client: httpx.AsyncClient | FleetSession) -> AsyncPollFn:
     """An async poll function over ``docstatus.fetch_status_async`` and one ``httpx.AsyncClient``
     (or ``watch_many``'s own ``FleetSession``)."""
-    from docstatus._fetch import fetch_async  # noqa: PLC0415
+    from docstatus._http._status import fetch_async  # noqa: PLC0415
 
     async def poll(ref: JobRef, timeout: float) -> Any:  # noqa: ASYNC109  # the request's own timeout
         return await fetch_async(ref, configs.for_ref(ref), client, timeout)
@@ -142,32 +142,22 @@ def fetch_poller_async(configs: Configs, client: httpx.AsyncClient | FleetSessio
 
 def new_client(connections: int | None = None) -> httpx.Client:
     """A fresh ``httpx.Client`` with docstatus's shared TLS context."""
-    import httpx  # noqa: PLC0415
+    from docstatus._http._httpx import new_client  # noqa: PLC0415  # heavy: only when polling for real
 
-    from docstatus._fetch import _ssl_context  # noqa: PLC0415
-
-    return httpx.Client(verify=_ssl_context(), limits=_limits(httpx, connections))
+    return new_client(connections)
 
 
 def new_async_client(connections: int | None = None) -> httpx.AsyncClient:
     """A fresh ``httpx.AsyncClient`` with docstatus's shared TLS context (any event loop
     anyio runs: asyncio or trio)."""
-    import httpx  # noqa: PLC0415
+    from docstatus._http._httpx import new_async_client  # noqa: PLC0415
 
-    from docstatus._fetch import _ssl_context  # noqa: PLC0415
-
-    return httpx.AsyncClient(verify=_ssl_context(), limits=_limits(httpx, connections))
+    return new_async_client(connections)
 
 
 def new_fleet_client(connections: int | None = None) -> FleetSession:
     """``watch_many``'s own session (asyncio only): aiohttp directly, behind docstatus's fetch
-    (see ``docstatus._fetch.FleetSession``); callers' own clients stay httpx."""
-    from docstatus._fetch import FleetSession  # noqa: PLC0415
+    (see ``docstatus._http._aiohttp``); callers' own clients stay httpx."""
+    from docstatus._http._aiohttp import new_session  # noqa: PLC0415
 
-    return FleetSession(connections)
-
-
-def _limits(httpx: Any, connections: int | None) -> Any:
-    if connections is None:
-        return httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return new_session(connections)

@@ -157,12 +157,13 @@ def watch(
     The last item is the final status (``succeeded``, ``partially_succeeded``, ``failed`` or
     ``cancelled``: check it with ``status.raise_for_failure()``). Raises ``WaitTimeout`` when the
     deadline passes first (with the last status and the ref), ``ActionRequired`` when the job
-    waits for the caller (after ``WaitPolicy.action_grace``: 30 s for Sarvam's ``Accepted``, at
-    once for others), ``UnknownState`` for an unknown state under ``WaitPolicy(unknown="raise")``,
+    waits for the caller (after ``WaitPolicy.action_grace``: by default the provider module's
+    ``ACTION_GRACE``, 0 for most: at once), ``UnknownState`` for an unknown state under ``WaitPolicy(unknown="raise")``,
     and at once for errors waiting cannot fix (``AuthenticationError``, ``JobNotFound``,
     ``BadRequest``, ``ConfigurationError``) — except a 404 within ``WaitPolicy.not_found_grace``
-    before any status (30 s for Neurolinker), which is retried. Rate limits, server errors,
-    timeouts, dropped connections and malformed bodies are retried within the deadline.
+    before any status (by default the provider module's ``NOT_FOUND_GRACE``), which is retried.
+    Rate limits, server errors, timeouts, dropped connections and malformed bodies are retried
+    within the deadline.
 
     Args:
         ref: ``"<provider>:<id>"`` or a ``JobRef``.

@@ -1,11 +1,11 @@
-"""An offline simulator of the five providers' status endpoints, for tests and demos.
+"""An offline simulator of the providers' status endpoints, for tests and demos.
 
 Needs the ``simulator`` extra (``pip install 'docstatus[simulator]'``: uvicorn, pydantic)::
 
     from docstatus.simulator import Fault, Simulator
 
     with Simulator() as sim:                          # 127.0.0.1, a free port
-        ref = sim.create_job("artos", "happy_path", step=1.0)
+        ref = sim.create_job(provider, "happy_path", step=1.0)  # provider: a name in SCRIPTS
         sim.inject(Fault.rate_limit(retry_after=2), ref=ref)
         sim.clock.advance(3)                          # move jobs on without sleeping
         ...
@@ -13,6 +13,10 @@ Needs the ``simulator`` extra (``pip install 'docstatus[simulator]'``: uvicorn, 
 Point docstatus (or any client) at it with ``sim.env()`` (``DOCSTATUS_<P>_BASE_URL`` =
 ``<url>/<provider>`` and the fake tokens it accepts). ``docstatus simulate`` runs it in the
 foreground; the pytest fixture ``docstatus_sim`` gives one per test session.
+
+Each provider's simulation is one module, ``docstatus.simulator._providers.<provider>`` (its
+routes, auth, ids, error and status bodies, default token and ready-made scripts); the
+registry there also serves a provider defined outside the package (``register(module)``).
 """
 
 # ruff: noqa: E402  # the extra is checked (with an install hint) before the modules that need it load
@@ -44,8 +48,7 @@ from ._jobs import (
     Phase,
     Script,
 )
-from ._render import DEFAULT_TOKENS
-from ._scripts import SCRIPTS, script
+from ._providers import DEFAULT_TOKENS, SCRIPTS, script
 from ._server import Simulator, SimulatorError
 from ._state import RequestRecord
 

@@ -2,8 +2,8 @@
 
 Routes:
 
-- ``/<provider>/<the provider's documented status path>``: the five status endpoints, e.g.
-  ``GET /sarvam/doc-digitization/job/v1/{job_id}/status``;
+- ``/<provider>/<the provider's documented status path>``: every simulated provider's status
+  endpoint (and the other paths its module serves), e.g. ``GET /<provider>/job/{job_id}/status``;
 - ``/_sim/...``: the control surface, JSON in and out (see ``CONTROL_ROUTES``).
 
 Dropping a connection and truncating a body need the socket: the simulator's own server
@@ -30,12 +30,10 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from docstatus._status import PROVIDERS
-
+from . import _providers as providers
 from ._faults import HTML_PAGE, Fault, FaultKind, RetryAfterForm
 from ._jobs import DEFAULT_STEP, PageCounts, PageFailure, Phase, Script
-from ._render import PROVIDER_SIMS, Answer, ProviderSim, Route, SimRequest, json_answer
-from ._scripts import SCRIPTS
+from ._render import Answer, ProviderSim, Route, SimRequest, json_answer
 from ._state import RequestRecord, State, redact
 
 Scope = MutableMapping[str, Any]
@@ -209,8 +207,7 @@ _HOST: Final = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::
 
 def _origin(scope: Scope) -> str:
     """``http://<host>`` the client reached (its ``Host`` header when well formed, else the
-    server's address), for the absolute URLs some bodies carry (markdown2pdf's status and
-    metadata URLs)."""
+    server's address), for the absolute URLs some bodies carry (status and metadata URLs)."""
     host = _headers(scope).get("host", "")
     if not _HOST.fullmatch(host):
         server = scope.get("server") or ("127.0.0.1", None)
@@ -252,6 +249,7 @@ class SimulatorApp:
     def __init__(self, state: State) -> None:
         self.state = state
         self.stopping = threading.Event()
+        providers.load_all()  # here, not in the server thread at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -265,20 +263,17 @@ class SimulatorApp:
         path = raw.decode("latin-1").split("?", 1)[0]
         segments = [unquote(s) for s in path.split("/")[1:]]
         first = segments[0] if segments else ""
+        sim = None if first == "_sim" else providers.served_by(first, segments[1:])
         if first == "_sim":
             await self._control(scope, receive, send, segments[1:])
-        elif first == "sarvam" and segments[1:3] == ["doc-ai", "v1"]:
-            # one Sarvam base URL serves both APIs (the SDK calls both on it): /sarvam/doc-ai/v1/...
-            # is the sarvam_docai simulator, its jobs and its answers
-            await self._provider(scope, receive, send, path, PROVIDER_SIMS["sarvam_docai"], segments[1:])
-        elif first in PROVIDER_SIMS:
-            await self._provider(scope, receive, send, path, PROVIDER_SIMS[first], segments[1:])
+        elif sim is not None:
+            await self._provider(scope, receive, send, path, sim, segments[1:])
         else:
             answer = json_answer(
                 404,
                 {
                     "detail": f"no route {path!r}; the simulator serves /<provider>/... "
-                    f"({', '.join(PROVIDERS)}) and /_sim/",
+                    f"({providers.expected()}) and /_sim/",
                 },
             )
             self._record(scope, path, None, None, answer.status, "no_route")
@@ -376,10 +371,7 @@ class SimulatorApp:
         """``(route, ids, body)`` of a request to a provider; ``None`` once a 404, 405 or 413 is sent."""
         found = sim.find_route(rest)
         if found is None:
-            paths = ", ".join(r.template() for r in sim.routes)
-            answer = sim.error(404, f"no {sim.name} endpoint at {path[:200]!r}; served: {paths}")
-            if sim.name == "markdown2pdf":  # its documented 404 has no body
-                answer = sim.not_found("")
+            answer = sim.no_route(path)
             self._record(scope, path, sim.name, None, answer.status, "no_route")
             await send_answer(send, answer)
             return None
@@ -551,26 +543,23 @@ class SimulatorApp:
             "providers": {
                 name: {
                     "prefix": f"/{name}",
-                    "status_path": f"/{name}{sim.path(_PLACEHOLDER.get(name, '{id}'))}",
+                    "status_path": f"/{name}{sim.path(sim.id_placeholder)}",
                     "token": self.state.tokens.get(name),
                     "auth": {
                         "bearer": "Authorization: Bearer <token>",
                         "header": f"{sim.auth_header}: <token>",
                     }.get(sim.auth or "", "none"),
-                    "scripts": list(SCRIPTS[name]),
+                    "scripts": list(providers.SCRIPTS[name]),
                     "paths": [
                         {"method": r.method, "path": f"/{name}{r.template()}", "kind": r.kind, "source": r.source}
                         for r in sim.routes
                     ],
                 }
-                for name, sim in sorted(PROVIDER_SIMS.items())
+                for name, sim in sorted(providers.PROVIDER_SIMS.items())
             },
             "clock": self._clock(),
             "routes": _route_list(),
         }
-
-
-_PLACEHOLDER: Final = {"aitronos": "{org}/{store}/{file}"}
 
 
 def _route_list() -> list[str]:
@@ -578,7 +567,7 @@ def _route_list() -> list[str]:
 
 
 def _scripts() -> dict[str, Any]:
-    return {p: {name: s.description for name, s in scripts.items()} for p, scripts in SCRIPTS.items()}
+    return {p: {name: s.description for name, s in scripts.items()} for p, scripts in providers.SCRIPTS.items()}
 
 
 def _parse(model: type[_M], body: bytes) -> _M:

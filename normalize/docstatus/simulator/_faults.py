@@ -123,15 +123,8 @@ class Fault:
         return cls(kind="html", status=status, count=count)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the control API's fault object)."""
-        return {
-            "kind": self.kind,
-            "count": self.count,
-            "status": self.status,
-            "retry_after": self.retry_after,
-            "retry_after_form": self.retry_after_form,
-            "delay": self.delay,
-        }
+        """JSON-ready form (the control API's fault object): every attribute, by its name."""
+        return attrs.asdict(self)
 
 
 @attrs.define

@@ -20,8 +20,6 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from docstatus._status import Provider
-
 #: Seconds each phase of a ready-made script lasts unless told otherwise.
 DEFAULT_STEP: Final = 2.0
 #: Most seconds one ``Clock.advance`` may move the clock (ten years), and longest phase.
@@ -182,7 +180,7 @@ class Clock:
 
 @attrs.frozen(kw_only=True)
 class PageFailure:
-    """One page that failed (Sarvam ``page_errors[]``).
+    """One page that failed (a provider's per-page errors).
 
     Attributes:
         page: The page number.
@@ -197,7 +195,7 @@ class PageFailure:
 
 @attrs.frozen(kw_only=True)
 class PageCounts:
-    """Page metrics of a phase (Sarvam's ``job_details[]``; Neurolinker's ``total_pages``).
+    """Page metrics of a phase (a provider's page counts).
 
     Attributes:
         total: Pages in the input.
@@ -238,14 +236,15 @@ class Phase:
             ``"Not Started"``, ...). It must be one the provider's spec lists, unless ``off_spec``.
         duration: Seconds until the next phase, from 0 to ``MAX_ADVANCE`` (ten years); ignored
             for the last phase, which lasts forever.
-        progress: Fraction done in ``[0, 1]``, served in the provider's unit (a percentage for
-            Artos and Aitronos, a fraction for markdown2pdf), or ``None`` to leave it out.
-        step: The current step (Aitronos ``current_step``, markdown2pdf ``status_meta``).
-        pages: Page metrics (Sarvam ``job_details``, Neurolinker ``total_pages``), or ``None``.
+        progress: Fraction done in ``[0, 1]``, served in the provider's unit (a percentage or
+            a fraction), or ``None`` to leave it out.
+        step: The current step, where the provider reports one.
+        pages: Page metrics, where the provider reports them, or ``None``.
         error: The error message served in this phase, or ``None``.
-        error_code: The error code (Sarvam ``job_details[].error_code``), or ``None``.
-        outputs: Names of the files produced (Sarvam outputs, Neurolinker cropped images,
-            markdown2pdf's ``path``).
+        error_code: The error code, where the provider reports one, or ``None``.
+        outputs: Names of the files produced (output files, images, a document's path).
+        Which body field serves each one: the provider's module docstring
+        (``docstatus.simulator._providers.<provider>``).
         off_spec: Serve ``state`` even though the spec does not list it. The body is then
             built with ``model_construct`` for that one field (every other field is still
             validated by the generated model): it is the deliberate off-spec case.
@@ -321,14 +320,14 @@ class Job:
 
     Attributes:
         provider: The provider that serves it.
-        job_id: Its id, as the provider's status endpoint takes it (Aitronos:
-            ``org_id/store_id/file_id``).
+        job_id: Its id, as the provider's status endpoint takes it (an id of more than one
+            path part joined by ``/``: ``org/store/file``).
         script: Its timeline.
         created_at: Clock time (seconds since the epoch) it was created and its script began.
         seed: Stable per-job text used to derive ids in bodies (request ids, file ids).
     """
 
-    provider: Provider
+    provider: str
     job_id: str
     script: Script
     created_at: float
@@ -364,7 +363,7 @@ class JobInfo:
     """
 
     ref: str
-    provider: Provider
+    provider: str
     script: str
     state: str
     phase: int
@@ -372,13 +371,5 @@ class JobInfo:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "ref": self.ref,
-            "provider": self.provider,
-            "script": self.script,
-            "state": self.state,
-            "phase": self.phase,
-            "phases": self.phases,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-        }
+        """JSON-ready form: every attribute, by its name (``created_at`` in RFC 3339, ``Z``)."""
+        return {**attrs.asdict(self), "created_at": self.created_at.isoformat().replace("+00:00", "Z")}

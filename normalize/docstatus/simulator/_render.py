@@ -1,30 +1,17 @@
-"""What each simulated provider answers: routes, auth, ids, error bodies and status bodies.
+"""What every simulated provider shares: answers, routes, rendering from generated models.
 
-Every status body and every documented error body is an instance of the provider's generated
-pydantic model (``docstatus_simulator_models.<provider>``), built with validation and dumped
-with ``model_dump_json(exclude_unset=True)``, so the bodies cannot drift from ``specs/``. The
-one exception is on purpose: a ``Phase(off_spec=True)`` serves a state the spec does not
-list; its body is validated with a documented state first, then only the state is swapped in
-with ``model_construct``.
+A simulated provider is a ``ProviderSim`` subclass in its own module (``_providers/<name>.py``,
+or one registered from outside the package): its routes, auth, ids, error bodies and status
+bodies. Every status body and every documented error body is an instance of the provider's
+generated pydantic model (``docstatus_simulator_models.<provider>``), built with validation
+and dumped with ``model_dump_json(exclude_unset=True)``, so the bodies cannot drift from
+``specs/``. The one exception is on purpose: a ``Phase(off_spec=True)`` serves a state the spec
+does not list; its body is validated with a documented state first, then only the state is
+swapped in with ``model_construct`` (``build``).
 
-Choices where a spec is silent (undocumented statuses):
-
-- Artos 401 and Neurolinker 401/404: ``{"detail": "..."}`` JSON (the FastAPI shape; Artos's
-  spec documents a 404 and a 500 without a body, Neurolinker's documents no error at all).
-  Artos's 404 and 500 send the same ``{"detail": ...}`` (a body where the spec shows none
-  is not a contradiction).
-- Sarvam documents no 404 (its spec lists 400, 403, 429, 500, 503 for every endpoint): an
-  unknown job id gets 404 with Sarvam's error envelope (code ``invalid_request_error``, the
-  closest code its enum has), because answering a well-formed UUID with 400 would call a
-  valid request malformed (and docstatus would raise ``BadRequest`` instead of
-  ``JobNotFound``). A job id that is not a UUID gets the documented 400
-  ``invalid_request_error``; a missing or wrong key the documented 403 ``invalid_api_key_error``.
-- Aitronos: 401 with its ``ErrorEnvelope`` (code ``AUTHENTICATION_REQUIRED`` when no token
-  was sent, ``INVALID_ACCESS_TOKEN`` when it is wrong); 404 ``FILE_NOT_IN_STORE`` as on its
-  page.
-- markdown2pdf: 404 with an empty body (its spec: ``content: {}``); a job id that is not a
-  UUID gets the documented 422 ``HTTPValidationError``; fault bodies are
-  ``{"message": "..."}`` (the API Gateway shape its spec comes from).
+Where a provider's spec is silent (an undocumented status, an error without a body), its
+module says what it answers and why. The defaults here are the FastAPI shape: ``{"detail":
+"..."}`` JSON, 401 with ``WWW-Authenticate: Bearer``.
 """
 
 from __future__ import annotations
@@ -36,51 +23,23 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, get_args, get_origin
 
 import attrs
-from docstatus_simulator_models import aitronos as m_aitronos  # type: ignore[import-untyped,unused-ignore]
-from docstatus_simulator_models import artos as m_artos  # type: ignore[import-untyped,unused-ignore]
-from docstatus_simulator_models import (
-    markdown2pdf as m_markdown2pdf,  # type: ignore[import-untyped,unused-ignore]
-)
-from docstatus_simulator_models import (
-    neurolinker as m_neurolinker,  # type: ignore[import-untyped,unused-ignore]
-)
-from docstatus_simulator_models import sarvam as m_sarvam  # type: ignore[import-untyped,unused-ignore]
 from pydantic import BaseModel, RootModel
-
-from docstatus._status import PROVIDERS
-
-try:  # the sixth provider (issue 10): served once its spec is generated and docstatus knows it
-    from docstatus_simulator_models import (
-        sarvam_docai as m_sarvam_docai,  # type: ignore[import-untyped,unused-ignore]
-    )
-except ImportError:  # pragma: no cover - a tree without specs/sarvam_docai
-    m_sarvam_docai = None
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from docstatus._status import Provider
-
     from ._jobs import Clock, Job, Phase
 
 AuthProblem = Literal["missing", "wrong"]
+Headers = tuple[tuple[str, str], ...]
 
-#: The fake credential each provider accepts, unless configured otherwise.
-DEFAULT_TOKENS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        name: token
-        for name, token in {
-            "aitronos": "sim-aitronos-token",
-            "artos": "sim-artos-token",
-            "neurolinker": "nl_sim_token",
-            "sarvam": "sim-sarvam-key",
-            "sarvam_docai": "sim-sarvam-key",  # one Sarvam subscription key serves both APIs
-        }.items()
-        if name in PROVIDERS
-    }
-)
+#: The namespace of the ids a body derives from a job's seed (``derived_id``).
+ID_NAMESPACE: Final = uuid.UUID("6b1d8c1e-5f0a-4c52-9d0e-2f7c6a1b9e30")
 
-_NS: Final = uuid.UUID("6b1d8c1e-5f0a-4c52-9d0e-2f7c6a1b9e30")
+
+def derived_id(text: str) -> uuid.UUID:
+    """A UUID stable for ``text`` (a job's seed with what it names: ``"file:" + seed``)."""
+    return uuid.uuid5(ID_NAMESPACE, text)
 
 
 @attrs.frozen(kw_only=True)
@@ -93,7 +52,7 @@ class At:
         phase: The phase.
         start: Clock time the phase began.
         base: The URL of the provider's prefix the request came in under
-            (``http://127.0.0.1:8000/markdown2pdf``), for the URLs a body carries; ``""``
+            (``http://127.0.0.1:8000/<provider>``), for the URLs a body carries; ``""``
             when rendering outside a request (then ``https://simulator.invalid/<provider>``).
         variant: The route's variant (``""`` for the documented status path).
     """
@@ -120,7 +79,7 @@ class Answer:
     status: int
     body: bytes = b""
     content_type: str | None = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: Headers = ()
 
 
 RouteKind = Literal["status", "request_status", "submit", "output", "file"]
@@ -131,13 +90,13 @@ class Route:
     """One path a simulated provider serves, after its ``/<provider>`` prefix.
 
     Attributes:
-        kind: What it does: ``status`` (a job's status), ``request_status`` (Neurolinker's
-            request), ``submit`` (creates a scripted job), ``output`` (markdown2pdf's metadata
-            URL), ``file`` (a file the simulator serves).
+        kind: What it does: ``status`` (a job's status), ``request_status`` (the request a
+            job belongs to), ``submit`` (creates a scripted job), ``output`` (a job's output
+            metadata), ``file`` (a file the simulator serves).
         segments: Path segments; ``None`` marks an id segment.
         method: The one method it answers (others get 405).
-        variant: Which family of the provider's paths (``""`` is the documented one):
-            ``vector-stores`` (Aitronos SDK), ``v1`` (markdown2pdf's older prefix).
+        variant: Which family of the provider's paths (``""`` is the documented one), e.g.
+            the family an SDK calls or an older prefix; the provider's hooks see it.
         source: Where the path comes from (spec, SDK file, docs page).
     """
 
@@ -194,17 +153,18 @@ class SimRequest:
     body: bytes = b""
 
 
-def json_answer(status: int, data: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+def json_answer(status: int, data: Any, headers: Headers = ()) -> Answer:
     """A JSON answer from plain data (not a provider body)."""
     return Answer(status=status, body=json.dumps(data, separators=(",", ":")).encode(), headers=headers)
 
 
-def model_answer(status: int, model: BaseModel, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+def model_answer(status: int, model: BaseModel, headers: Headers = ()) -> Answer:
     """A JSON answer from a generated model (only the fields that were set)."""
     return Answer(status=status, body=model.model_dump_json(exclude_unset=True).encode(), headers=headers)
 
 
-def _dt(seconds: float | None) -> datetime | None:
+def as_datetime(seconds: float | None) -> datetime | None:
+    """Clock time (seconds since the epoch) as an aware UTC datetime; ``None`` stays ``None``."""
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
@@ -240,14 +200,31 @@ def build(model: type[BaseModel], values: Mapping[str, Any], state_field: str, *
 
 
 class ProviderSim:
-    """One simulated provider. Subclasses fill in the class attributes and the hooks."""
+    """One simulated provider. Subclasses fill in the class attributes and the hooks.
 
-    name: ClassVar[Provider]
+    The defaults answer in the FastAPI shape: 401 ``{"detail": ...}`` with ``WWW-Authenticate:
+    Bearer`` for a missing or wrong token, 404 ``{"detail": "Document not found"}``, and
+    ``{"detail": ...}`` for every other error; a provider with another envelope overrides
+    ``error`` (every error answer goes through it) and the texts.
+    """
+
+    #: The provider's name: its URL prefix (``/<name>``), its jobs' reference prefix.
+    name: ClassVar[str]
     #: Path segments after the provider prefix; ``None`` marks an id segment.
     route: ClassVar[tuple[str | None, ...]]
     #: ``"bearer"``, ``"header"`` (the key in ``auth_header``) or ``None``.
     auth: ClassVar[str | None] = "bearer"
     auth_header: ClassVar[str] = "authorization"
+    #: The fake credential accepted unless the simulator is given another; ``None`` for none.
+    token: ClassVar[str | None] = None
+    #: The status of an answer to a missing or wrong credential, its headers and texts.
+    auth_status: ClassVar[int] = 401
+    auth_headers: ClassVar[Headers] = (("www-authenticate", "Bearer"),)
+    auth_texts: ClassVar[Mapping[AuthProblem, str]] = MappingProxyType(
+        {"missing": "Not authenticated", "wrong": "Invalid or expired token"}
+    )
+    #: The 404 text of an unknown job; ``{id}`` stands for the id (its first 200 characters).
+    not_found_text: ClassVar[str] = "Document not found"
     model: ClassVar[type[BaseModel]]
     state_field: ClassVar[str] = "status"
     #: States before processing starts (for ``started_at``).
@@ -256,6 +233,11 @@ class ProviderSim:
     ended: ClassVar[frozenset[str]] = frozenset()
     #: Paths served besides the documented status path (SDK variants, submission, files).
     extra_routes: ClassVar[tuple[Route, ...]] = ()
+    #: How ``GET /_sim`` shows a job id in the status path.
+    id_placeholder: ClassVar[str] = "{id}"
+    #: Other providers' prefixes this one is also served under: ``(prefix, leading segments)``,
+    #: e.g. ``("other", ("v2",))`` serves ``/other/v2/...`` by this provider.
+    also_under: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -318,17 +300,24 @@ class ProviderSim:
         return None
 
     def unauthorized(self, problem: AuthProblem) -> Answer:
-        text = "Not authenticated" if problem == "missing" else "Invalid or expired token"
-        return json_answer(401, {"detail": text}, (("www-authenticate", "Bearer"),))
+        """The answer to a missing or wrong credential."""
+        return self.error(self.auth_status, self.auth_texts[problem], self.auth_headers)
 
-    def not_found(self, job_id: str) -> Answer:  # noqa: ARG002  # the body names no id
-        return json_answer(404, {"detail": "Document not found"})
+    def not_found(self, job_id: str) -> Answer:
+        """The answer to an unknown job."""
+        return self.error(404, self.not_found_text.format(id=job_id[:200]))
 
-    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        """An error answer in the provider's style (for faults)."""
+    def no_route(self, path: str) -> Answer:
+        """The answer to a path under the prefix that no route serves."""
+        paths = ", ".join(r.template() for r in self.routes)
+        return self.error(404, f"no {self.name} endpoint at {path[:200]!r}; served: {paths}")
+
+    def error(self, status: int, message: str, headers: Headers = ()) -> Answer:
+        """An error answer in the provider's style (faults, auth, unknown jobs and paths)."""
         return json_answer(status, {"detail": message}, headers)
 
     def values(self, at: At) -> dict[str, Any]:
+        """The status body's fields (by their JSON names) of a job in one phase."""
         raise NotImplementedError
 
     def body(self, job: Job, now: float, *, base: str = "", variant: str = "") -> BaseModel:
@@ -359,563 +348,8 @@ class ProviderSim:
     def started_at(self, at: At) -> datetime | None:
         for i, phase in enumerate(at.job.script.phases[: at.index + 1]):
             if phase.state not in self.waiting:
-                return _dt(at.job.phase_start(i))
+                return as_datetime(at.job.phase_start(i))
         return None
 
     def completed_at(self, at: At) -> datetime | None:
-        return _dt(at.start) if at.phase.state in self.ended else None
-
-
-class Artos(ProviderSim):
-    name = "artos"
-    route = ("api", "v1", "documents", "status", None)
-    model = m_artos.TaskStatusResponse
-
-    def values(self, at: At) -> dict[str, Any]:
-        job = at.job
-        phase = at.phase
-        return {
-            "task_id": job.job_id,
-            "status": phase.state,
-            "progress": None if phase.progress is None else round(phase.progress * 100),
-            "error": phase.error,
-        }
-
-
-def _request_id(job: Job) -> str:
-    """A Neurolinker job's request id (stable per job)."""
-    return str(uuid.uuid5(_NS, "request:" + job.seed))
-
-
-class Neurolinker(ProviderSim):
-    name = "neurolinker"
-    route = ("v1", "document-status", None)
-    model = m_neurolinker.DocumentStatusResponse
-    waiting = frozenset({"pending"})
-    ended = frozenset({"completed", "failed"})
-    extra_routes = (
-        Route(
-            kind="request_status",
-            segments=("v1", "request-status", None),
-            source="neurolinker-sdk 0.2.2 extraction/status.py:20; docs request-status page",
-        ),
-    )
-
-    def request_id(self, job: Job) -> str:
-        return _request_id(job)
-
-    def serve(self, route: Route, ids: str, request: SimRequest) -> tuple[Answer, str]:
-        """``GET /v1/request-status/{request_id}``: the request of one simulated document.
-
-        The body is ``{"success": true, "data": {...}}`` (the ``data`` envelope
-        neurolinker-sdk's helpers read, extraction/helpers.py:56-61) holding the docs' fields;
-        the request's ``status`` is its one document's state, ``pending`` included."""
-        if route.kind != "request_status":
-            return self.not_found(ids), "no_route"
-        now = request.state.clock.now()
-        job = next((j for j in request.state.all_jobs(self.name) if _request_id(j) == ids), None)
-        if job is None:
-            return json_answer(404, {"detail": "Request not found"}), "not_found"
-        _, phase, _ = job.at(now)
-        document = self.body(job, now).model_dump(mode="json", exclude_unset=True)
-        state = phase.state
-        data = {
-            "request_id": ids,
-            "status": state,
-            "documents": [
-                {
-                    "document_id": job.job_id,
-                    "filename": document.get("file_name", "document.pdf"),
-                    "status": state,
-                    "result": document.get("results"),
-                }
-            ],
-            "total": 1,
-            "completed": int(state == "completed"),
-            "failed": int(state == "failed"),
-            "processing": int(state not in self.ended),
-            "job_page_url": f"https://simulator.invalid/neurolinker/job/{ids}",
-            "total_size_bytes": document.get("file_size_bytes", 0),
-            "started_at": document.get("started_at"),
-            "completed_at": document.get("completed_at"),
-        }
-        return json_answer(200, {"success": True, "data": data}), "ok"
-
-    def values(self, at: At) -> dict[str, Any]:
-        job = at.job
-        phase = at.phase
-        request_id = _request_id(job)
-        values: dict[str, Any] = {
-            "success": True,
-            "document_id": job.job_id,
-            "request_id": request_id,
-            "status": phase.state,
-            "file_name": "document.pdf",
-            "file_type": "application/pdf",
-            "file_size_bytes": 421050,
-            "user_uid": "simUser0001",
-            "started_at": self.started_at(at),
-            "completed_at": self.completed_at(at),
-        }
-        if phase.pages is not None:
-            values["total_pages"] = phase.pages.total
-        if phase.state == "completed" or phase.outputs:
-            values["results"] = {
-                "storage_path": f"uploads/simUser0001/{request_id}/{job.job_id}/",
-                "cropped_images": list(phase.outputs),
-            }
-        if phase.state == "completed":
-            values["document_page_url"] = (
-                f"https://simulator.invalid/neurolinker/job/{request_id}/extractions/{job.job_id}"
-            )
-        return values
-
-
-#: The PDF the simulator serves for every Done markdown2pdf job (one blank page, valid PDF 1.4).
-SMALL_PDF: Final = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-
-_M2P_SDK: Final = "markdown2pdf-python 0.2.0 markdown/client.py"
-
-
-class Markdown2pdf(ProviderSim):
-    name = "markdown2pdf"
-    route = ("job", None, "status")
-    auth = None
-    model = m_markdown2pdf.JobStatus
-    extra_routes = (
-        Route(kind="submit", segments=("markdown",), method="POST", source=f"{_M2P_SDK}:39 (POST /markdown)"),
-        Route(
-            kind="submit",
-            segments=("v1", "markdown"),
-            method="POST",
-            variant="v1",
-            source="SDKs before 2025-08-05 (POST /v1/markdown); older docs overview",
-        ),
-        Route(
-            kind="status",
-            segments=("v1", "markdown", "job", None, "status"),
-            variant="v1",
-            source="older docs overview (/v1/markdown/job/{job_id}/status)",
-        ),
-        Route(kind="output", segments=("job", None, "output"), source="docs overview (/job/{job_id}/output)"),
-        Route(kind="file", segments=("files", None, None), source="the simulator's own PDF download"),
-    )
-
-    def canonical_id(self, job_id: str) -> str:
-        try:
-            return str(uuid.UUID(job_id))
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise ValueError(f"markdown2pdf job ids are UUIDs, not {job_id!r}") from exc
-
-    def reject_id(self, job_id: str) -> Answer | None:
-        try:
-            uuid.UUID(job_id)
-        except ValueError:
-            return self._invalid(["path", "job_id"], "Input should be a valid UUID", "uuid_parsing")
-        return None
-
-    def _invalid(self, loc: list[str | int], msg: str, kind: str) -> Answer:
-        detail = m_markdown2pdf.ValidationError(loc=loc, msg=msg, type=kind)
-        return model_answer(422, m_markdown2pdf.HTTPValidationError(detail=[detail]))
-
-    def not_found(self, job_id: str) -> Answer:  # noqa: ARG002  # the body names no id
-        return Answer(status=404, body=b"", content_type=None)
-
-    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        return json_answer(status, {"message": message}, headers)
-
-    def status_url(self, base: str, job_id: str, variant: str) -> str:
-        """The absolute status URL of a job (the submission's ``path``)."""
-        return f"{base}/v1/markdown/job/{job_id}/status" if variant == "v1" else f"{base}/job/{job_id}/status"
-
-    def values(self, at: At) -> dict[str, Any]:
-        job = at.job
-        phase = at.phase
-        values: dict[str, Any] = {
-            "id": uuid.UUID(job.job_id),
-            "status": phase.state,
-            "status_meta": phase.error if phase.error is not None else phase.step,
-            "path": None,
-        }
-        if phase.progress is not None:
-            values["progress"] = phase.progress
-        if phase.outputs:  # the metadata URL (specs/markdown2pdf/NOTES.md row 2): absolute, as the SDK GETs it as given
-            values["path"] = f"{self.base(at.base)}/job/{job.job_id}/output"
-        return values
-
-    def serve(self, route: Route, ids: str, request: SimRequest) -> tuple[Answer, str]:
-        if route.kind == "submit":
-            return self._submit(route, request)
-        job_id, _, name = ids.partition("/")
-        try:
-            job_id = self.canonical_id(job_id)
-        except ValueError:
-            return self.not_found(job_id), "not_found"
-        job = request.state.find(self.name, job_id)
-        if job is None:
-            return self.not_found(job_id), "not_found"
-        _, phase, _ = job.at(request.state.clock.now())
-        if route.kind == "output":
-            if not phase.outputs:
-                detail = f"job {job_id} is {phase.state!r}, not Done: no output yet"
-                return json_answer(409, {"detail": detail}), "early"
-            url = f"{request.base}/files/{job_id}/{phase.outputs[0]}"
-            return model_answer(200, m_markdown2pdf.OutputMetadata(url=url)), "ok"
-        if name not in phase.outputs:
-            return self.not_found(job_id), "not_found"
-        return Answer(status=200, body=SMALL_PDF, content_type="application/pdf"), "ok"
-
-    def _submit(self, route: Route, request: SimRequest) -> tuple[Answer, str]:
-        """``POST /markdown``: a scripted job (``Simulator.on_submit``); the document is ignored."""
-        try:
-            payload = json.loads(request.body)
-        except (ValueError, RecursionError):
-            return self._invalid(["body"], "JSON decode error", "json_invalid"), "bad_request"
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(data, dict):
-            return self._invalid(["body", "data"], "Field required", "missing"), "bad_request"
-        if not isinstance(data.get("text_body"), str):
-            return self._invalid(["body", "data", "text_body"], "Input should be a valid string", "string_type"), (
-                "bad_request"
-            )
-        job = request.state.submit(self.name)
-        status = self.phase_body(job, 0, base=request.base)
-        url = self.status_url(request.base, job.job_id, route.variant)
-        body = status.model_copy(update={"path": url})
-        return model_answer(200, body), "submitted"
-
-
-_SARVAM_CODES: Final = MappingProxyType(
-    {
-        400: "invalid_request_error",
-        403: "invalid_api_key_error",
-        404: "invalid_request_error",
-        429: "rate_limit_exceeded_error",
-        500: "internal_server_error",
-        503: "high_load_error",
-    }
-)
-_SARVAM_DETAIL_STATE: Final = MappingProxyType(
-    {
-        "Pending": "Pending",
-        "Running": "Running",
-        "Completed": "Success",
-        "PartiallyCompleted": "PartialSuccess",
-        "Failed": "Failed",
-    }
-)
-
-
-class Sarvam(ProviderSim):
-    name = "sarvam"
-    route = ("doc-digitization", "job", "v1", None, "status")
-    auth = "header"
-    auth_header = "api-subscription-key"
-    model = m_sarvam.DocDigitizationJobStatusResponse
-    state_field = "job_state"
-
-    def canonical_id(self, job_id: str) -> str:
-        """Any id (a plain string in the spec); a UUID in any spelling becomes canonical, as
-        ``docstatus.parse_ref`` stores it."""
-        job_id = super().canonical_id(job_id)
-        try:
-            return str(uuid.UUID(job_id))
-        except ValueError:
-            return job_id
-
-    def _envelope(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        request_id = f"{datetime.now(UTC):%Y%m%d}_{uuid.uuid4()}"
-        details = m_sarvam.DocDigitizationErrorDetails(
-            message=message,
-            code=_SARVAM_CODES.get(status, "internal_server_error"),
-            request_id=request_id,
-        )
-        return model_answer(status, m_sarvam.DocDigitizationErrorMessage(error=details), headers)
-
-    def unauthorized(self, problem: AuthProblem) -> Answer:
-        text = (
-            "Missing api-subscription-key header" if problem == "missing" else "Invalid API subscription key provided"
-        )
-        return self._envelope(403, text)
-
-    def not_found(self, job_id: str) -> Answer:
-        return self._envelope(404, f"Job {job_id[:200]} not found")
-
-    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        return self._envelope(status, message, headers)
-
-    def values(self, at: At) -> dict[str, Any]:
-        job = at.job
-        phase = at.phase
-        start = at.start
-        state = phase.state
-        values: dict[str, Any] = {
-            "job_id": job.job_id,  # a plain string in the spec (specs/sarvam/NOTES.md)
-            "job_state": state,
-            "created_at": _dt(job.created_at),
-            "updated_at": _dt(start),
-            "storage_container_type": "Azure",
-            "total_files": 1,
-            "successful_files_count": 1 if state in ("Completed", "PartiallyCompleted") else 0,
-            "failed_files_count": 1 if state == "Failed" else 0,
-            "error_message": phase.error or "",
-        }
-        pages = phase.pages
-        if pages is not None:
-            file_id = str(uuid.uuid5(_NS, "file:" + job.seed))
-            detail: dict[str, Any] = {
-                "inputs": [{"file_name": "document.pdf", "file_id": file_id}],
-                "outputs": [
-                    {"file_name": name, "file_id": str(uuid.uuid5(_NS, f"output:{job.seed}:{i}"))}
-                    for i, name in enumerate(phase.outputs)
-                ],
-                "state": _SARVAM_DETAIL_STATE.get(state, "Running"),
-                "total_pages": pages.total,
-                "pages_processed": pages.processed,
-                "pages_succeeded": pages.succeeded,
-                "pages_failed": pages.failed,
-                "error_message": phase.error or "",
-                "error_code": phase.error_code,
-            }
-            if pages.errors:
-                detail["page_errors"] = [
-                    {"page_number": e.page, "error_code": e.code, "error_message": e.message} for e in pages.errors
-                ]
-            values["job_details"] = [detail]
-        return values
-
-
-class SarvamDocai(ProviderSim):
-    """Sarvam's current Document AI API (``/doc-ai/v1``): lowercase states, ``usage`` page
-    counts, RFC 7807 problem details (``application/problem+json``) for every error; the same
-    ``api-subscription-key`` as the legacy API. Ids are kept as given (``docstatus.parse_ref``)."""
-
-    name = "sarvam_docai"
-    route = ("doc-ai", "v1", "job", None, "status")
-    auth = "header"
-    auth_header = "api-subscription-key"
-    model = BaseModel if m_sarvam_docai is None else m_sarvam_docai.DocAiJobStatusResponse
-
-    def _problem(self, status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        title = {403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "Error")
-        if status >= 500:
-            title = {503: "Service Unavailable"}.get(status, "Internal Server Error")
-        body = m_sarvam_docai.DocAiErrorModel(type="about:blank", title=title, status=status, detail=detail)
-        return Answer(
-            status=status,
-            body=body.model_dump_json(exclude_none=True).encode(),
-            content_type="application/problem+json",
-            headers=headers,
-        )
-
-    def unauthorized(self, problem: AuthProblem) -> Answer:
-        text = "Missing api-subscription-key header" if problem == "missing" else "Invalid API subscription key"
-        return self._problem(403, text)
-
-    def not_found(self, job_id: str) -> Answer:  # noqa: ARG002  # the docs' text names no id
-        return self._problem(404, "Job not found")
-
-    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        return self._problem(status, message, headers)
-
-    def values(self, at: At) -> dict[str, Any]:
-        job = at.job
-        phase = at.phase
-        values: dict[str, Any] = {
-            "job_id": job.job_id,
-            "status": phase.state,
-            "pipeline": "digitise",
-            "created_at": _stamp(job.created_at),
-            "updated_at": _stamp(at.start),
-        }
-        pages = phase.pages
-        # usage is always sent: optional in the spec, required by sarvamai 0.1.39's model
-        # (types/doc_ai_job_status_response.py:26)
-        values["usage"] = {}
-        if phase.step is not None:  # a Split or Classify job: its own usage keys (Jobs & Errors guide)
-            values.update(type="split", phase=phase.step, progress=phase.progress)
-            if pages is not None:
-                values["usage"] = {"pages_processed": pages.processed, "pages_source": pages.total}
-        elif pages is not None:
-            values["usage"] = {
-                "pages_total": pages.total,
-                "pages_processed": pages.processed,
-                "pages_succeeded": pages.succeeded,
-                "pages_failed": pages.failed,
-            }
-        return values
-
-
-def _stamp(seconds: float) -> str:
-    """RFC 3339, whole seconds, ``Z`` (the docs' example: ``2026-07-31T12:20:11Z``)."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_AITRONOS_CODES: Final = MappingProxyType(
-    {
-        400: "INVALID_REQUEST",
-        401: "AUTHENTICATION_REQUIRED",
-        403: "FORBIDDEN",
-        404: "NOT_FOUND",
-        429: "RATE_LIMIT_EXCEEDED",
-        500: "INTERNAL_ERROR",
-        502: "BAD_GATEWAY",
-        503: "SERVICE_UNAVAILABLE",
-    }
-)
-
-
-class Aitronos(ProviderSim):
-    """Both path families (the page's ``/stores/``, bare body; the SDK's ``/vector-stores/``,
-    ``{success, message, data}`` envelope) and both credentials (``Authorization: Bearer`` and
-    ``X-API-Key``, the same token)."""
-
-    name = "aitronos"
-    route = ("v1", "organizations", None, "stores", None, "files", None, "status")
-    model = m_aitronos.FileProcessingStatus
-    waiting = frozenset({"pending", "queued"})
-    ended = frozenset({"completed", "failed"})
-    extra_routes = (
-        Route(
-            kind="status",
-            segments=("v1", "organizations", None, "vector-stores", None, "files", None, "status"),
-            variant="vector-stores",
-            source="aitronos-sdk 5.0.0 vector_store_files/raw_client.py:271-275",
-        ),
-    )
-
-    def check_auth(self, headers: Mapping[str, str], token: str | None) -> tuple[bool, Answer | None]:
-        """Bearer or ``X-API-Key`` (the SDK sends ``x-api-key``, plus Bearer with ``token=``): at
-        least one, and every one sent right."""
-        sent: list[str] = []
-        bearer = headers.get("authorization")
-        if bearer is not None:
-            scheme, _, credential = bearer.partition(" ")
-            sent.append(credential.strip() if scheme.lower() == "bearer" else "")
-        key = headers.get("x-api-key")
-        if key is not None:
-            sent.append(key.strip())
-        if not any(sent):
-            return False, self.unauthorized("missing")
-        if token is None or any(s != token for s in sent):
-            return False, self.unauthorized("wrong")
-        return True, None
-
-    def render(self, job: Job, now: float, *, base: str = "", variant: str = "") -> Answer:
-        if variant != "vector-stores":
-            return super().render(job, now, base=base, variant=variant)
-        return model_answer(200, self.envelope(job, job.at(now)[0]))
-
-    def envelope(self, job: Job, index: int) -> BaseModel:
-        """The SDK's body: ``{success, message, data}``, ``data`` with every field the SDK requires."""
-        at = self.at(job, index, variant="vector-stores")
-        phase = at.phase
-        _org, store, file = job.job_id.split("/")
-        values: dict[str, Any] = {
-            "vector_store_file_id": "vsf_" + uuid.uuid5(_NS, "vsf:" + job.seed).hex[:16],
-            "file_id": file,
-            "vector_store_id": store,
-            "status": phase.state,
-            "chunk_count": 12 if phase.state == "completed" else None,
-            "embedding_model": "text-embedding-3-small",
-            "error_message": phase.error,
-            "processing_started_at": self.started_at(at),
-            "processing_completed_at": self.completed_at(at),
-            "added_at": _dt(job.created_at),
-        }
-        data = build(m_aitronos.ProcessingStatusData, values, "status", off_spec=phase.off_spec)
-        envelope: BaseModel
-        if not phase.off_spec:
-            envelope = m_aitronos.ProcessingStatusEnvelope(
-                success=True, message="Processing status retrieved", data=data
-            )
-            return envelope
-        envelope = m_aitronos.ProcessingStatusEnvelope.model_construct(  # deliberately off-spec, in data.status only
-            _fields_set={"success", "message", "data"}, success=True, message="Processing status retrieved", data=data
-        )
-        return envelope
-
-    def new_job_id(self) -> str:
-        return f"org_simulator/vs_simulator/file_{uuid.uuid4().hex[:16]}"
-
-    def canonical_id(self, job_id: str) -> str:
-        parts = job_id.split("/") if isinstance(job_id, str) else []
-        if len(parts) != 3 or not all(parts) or any(c.isspace() or not c.isprintable() for c in job_id):
-            raise ValueError(f"Aitronos job ids are 'org_id/store_id/file_id', not {job_id!r}")
-        return job_id
-
-    def _envelope(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        system_message: str,
-        details: Mapping[str, Any] | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> Answer:
-        body = m_aitronos.ErrorBody(
-            code=code,
-            message=message,
-            system_message=system_message,
-            type="client_error" if status < 500 else "server_error",
-            status=status,
-            details=m_aitronos.ErrorDetails(**(details or {})),
-            trace_id=str(uuid.uuid4()),
-            timestamp=datetime.now(UTC).replace(microsecond=0),
-        )
-        return model_answer(status, m_aitronos.ErrorEnvelope(success=False, error=body), headers)
-
-    def unauthorized(self, problem: AuthProblem) -> Answer:
-        if problem == "missing":
-            return self._envelope(
-                401, "AUTHENTICATION_REQUIRED", "Authentication is required.", "No bearer token or API key was sent"
-            )
-        return self._envelope(
-            401,
-            "INVALID_ACCESS_TOKEN",
-            "Your session is invalid or has expired.",
-            "The bearer token or API key is not valid",
-        )
-
-    def not_found(self, job_id: str) -> Answer:
-        parts = job_id.split("/")
-        store, file = (parts[-2] if len(parts) > 1 else ""), parts[-1]
-        return self._envelope(
-            404,
-            "FILE_NOT_IN_STORE",
-            "We couldn't find the requested resource.",
-            "File not found in this store",
-            {"file_id": file, "store_id": store},
-        )
-
-    def error(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-        code = _AITRONOS_CODES.get(status, "SERVER_ERROR" if status >= 500 else "CLIENT_ERROR")
-        return self._envelope(status, code, message, message, None, headers)
-
-    def values(self, at: At) -> dict[str, Any]:
-        phase = at.phase
-        values: dict[str, Any] = {
-            "status": phase.state,
-            "current_step": phase.step,
-            "error_message": phase.error,
-            "started_at": self.started_at(at),
-            "completed_at": self.completed_at(at),
-        }
-        if phase.progress is not None:
-            values["progress_percent"] = round(phase.progress * 100)
-        return values
-
-
-#: The simulated providers, by name.
-PROVIDER_SIMS: Final[Mapping[str, ProviderSim]] = MappingProxyType(
-    {
-        sim.name: sim
-        for sim in (Aitronos(), Artos(), Markdown2pdf(), Neurolinker(), Sarvam(), SarvamDocai())
-        if sim.name in PROVIDERS and sim.model is not BaseModel
-    }
-)
+        return as_datetime(at.start) if at.phase.state in self.ended else None

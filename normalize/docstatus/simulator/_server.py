@@ -8,8 +8,8 @@ import time
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from docstatus._refs import parse_ref
-from docstatus._status import PROVIDERS
 
+from . import _providers as providers
 from ._app import TRANSPORT_KEY, SimulatorApp
 from ._state import State
 
@@ -51,12 +51,12 @@ def _protocol_class() -> type[asyncio.Protocol]:
 
 
 class Simulator:
-    """The five providers' status endpoints on one local HTTP server, with scripted jobs.
+    """Every simulated provider's status endpoints on one local HTTP server, with scripted jobs.
 
     Use it as a context manager (or ``start()``/``stop()``)::
 
         with Simulator() as sim:
-            ref = sim.create_job("sarvam", "partial_success", step=1.0)
+            ref = sim.create_job(provider, "failure", step=1.0)  # provider: a name in SCRIPTS
             os.environ.update(sim.env())          # or ProviderConfig(base_url=sim.base_url(...))
             sim.clock.advance(5)                  # no sleeping
             docstatus.get_status(ref)
@@ -115,19 +115,19 @@ class Simulator:
 
     def base_url(self, provider: str) -> str:
         """The base URL to give a provider's client: ``<url>/<provider>``."""
-        if provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if not providers.known(provider):
+            raise ValueError(f"unknown provider {provider!r}; expected one of {providers.expected()}")
         return f"{self.url}/{provider}"
 
     @property
     def tokens(self) -> Mapping[str, str]:
-        """The credential each provider accepts (markdown2pdf needs none)."""
+        """The credential each provider accepts (none for a provider without auth)."""
         return self.state.tokens
 
     def env(self) -> dict[str, str]:
         """``DOCSTATUS_<PROVIDER>_BASE_URL`` and ``DOCSTATUS_<PROVIDER>_TOKEN`` for every provider."""
         env: dict[str, str] = {}
-        for provider in PROVIDERS:
+        for provider in providers.names():
             env[f"DOCSTATUS_{provider.upper()}_BASE_URL"] = self.base_url(provider)
             token = self.tokens.get(provider)
             if token is not None:
@@ -235,12 +235,13 @@ class Simulator:
         step: float | None = None,
         faults: Iterable[Fault] = (),
     ) -> str:
-        """Create a job that starts ``script`` now; return its reference (``"sarvam:<uuid>"``).
+        """Create a job that starts ``script`` now; return its reference (``"<provider>:<id>"``).
 
         Args:
             provider: The provider that serves it.
             script: A ready-made script's name (see ``SCRIPTS[provider]``) or a ``Script``.
-            job_id: The id to use (Aitronos: ``org/store/file``); default a fresh one.
+            job_id: The id to use, in the provider's form (parts joined by ``/`` where its
+                path has more than one); default a fresh one.
             step: Seconds each phase lasts (overrides the script's durations).
             faults: Faults for this job's requests only, served before any other.
 
@@ -255,7 +256,7 @@ class Simulator:
 
     def on_submit(self, provider: str, script: str | Script = "happy_path", *, step: float | None = None) -> None:
         """The script the jobs created by ``provider``'s submission endpoints follow from now on
-        (markdown2pdf ``POST /markdown``; default ``happy_path``; ``reset()`` restores it).
+        (its routes of kind ``submit``; default ``happy_path``; ``reset()`` restores it).
         Find the job with ``jobs`` or ``requests``."""
         self.state.on_submit(provider, script, step=step)
 

@@ -6,22 +6,24 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from pydantic import ValidationError
 
 from docstatus._refs import parse_ref
-from docstatus._status import PROVIDERS
 
+from . import _providers as providers
 from ._faults import ArmedFault, Fault
 from ._jobs import MAX_ADVANCE, Clock, Job, JobInfo, Script, check_seconds
-from ._render import DEFAULT_TOKENS, PROVIDER_SIMS
-from ._scripts import script as ready_script
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator
+
+    from ._render import ProviderSim
 
 #: Most jobs one simulator holds (``reset()`` clears them).
 MAX_JOBS: Final = 10_000
@@ -85,16 +87,43 @@ def redact(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple((k, "***" if k.lower() in SECRET_HEADERS else v) for k, v in headers)
 
 
+class Tokens(Mapping[str, str]):
+    """The credential each provider accepts: the ones given, else each provider's default.
+    Read when a request comes, so a provider registered later has its default too."""
+
+    def __init__(self, given: Mapping[str, str]) -> None:
+        self._given = MappingProxyType(dict(given))
+
+    def __getitem__(self, name: str) -> str:
+        token = self._given.get(name)
+        if token is None:
+            found = providers.load(name) if isinstance(name, str) else None
+            token = None if found is None else found.sim.token
+        if token is None:
+            raise KeyError(name)
+        return token
+
+    def __iter__(self) -> Iterator[str]:
+        defaults = providers.DEFAULT_TOKENS
+        return iter({**dict.fromkeys(defaults), **dict.fromkeys(self._given)})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 class State:
     """Jobs, faults, request log and clock of one simulator."""
 
     def __init__(self, *, clock: Clock | None = None, tokens: Mapping[str, str] | None = None) -> None:
         self.clock = Clock() if clock is None else clock
-        merged = {**DEFAULT_TOKENS, **(tokens or {})}
-        unknown = set(merged) - set(PROVIDERS)
+        given = dict(tokens or {})
+        unknown = {name for name in given if not providers.known(name)}
         if unknown:
             raise ValueError(f"tokens for unknown providers: {', '.join(sorted(unknown))}")
-        self.tokens: Mapping[str, str] = merged
+        self.tokens: Mapping[str, str] = Tokens(given)
         self._lock = threading.RLock()
         self._jobs: dict[tuple[str, str], Job] = {}
         self._faults: list[ArmedFault] = []
@@ -115,13 +144,13 @@ class State:
         faults: Iterable[Fault] = (),
     ) -> Job:
         """Create a job that starts ``script`` now; see ``Simulator.create_job``."""
-        sim = PROVIDER_SIMS.get(provider)
+        sim = providers.PROVIDER_SIMS.get(provider)
         if sim is None:
-            raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+            raise ValueError(f"unknown provider {provider!r}; expected one of {providers.expected()}")
         if step is not None:
             step = check_seconds("step", step, MAX_ADVANCE)
         if isinstance(script, str):
-            script = ready_script(provider, script, step=step)
+            script = providers.script(provider, script, step=step)
         elif isinstance(script, Script):
             script = script if step is None else script.with_step(step)
         else:
@@ -147,7 +176,7 @@ class State:
                 created_at=self.clock.now(),
                 seed=uuid.uuid4().hex,
             )
-            _check_script(job)
+            _check_script(sim, job)
             self._jobs[provider, job_id] = job
             for fault in faults:
                 self._faults.append(ArmedFault(fault, provider, job_id, fault.count))
@@ -155,10 +184,10 @@ class State:
 
     def on_submit(self, provider: str, script: str | Script = "happy_path", *, step: float | None = None) -> None:
         """The script (and step) of the jobs that submissions to ``provider`` create from now on."""
-        if provider not in PROVIDER_SIMS:
-            raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if not providers.known(provider):
+            raise ValueError(f"unknown provider {provider!r}; expected one of {providers.expected()}")
         if isinstance(script, str):
-            ready_script(provider, script)  # ValueError now, not at the submission
+            providers.script(provider, script)  # ValueError now, not at the submission
         elif not isinstance(script, Script):
             raise TypeError(f"script must be a ready-made script's name or a Script, not {type(script).__name__}")
         if step is not None:
@@ -218,8 +247,8 @@ class State:
             if provider is not None and provider != parsed.provider:
                 raise ValueError(f"ref {ref} is not a {provider} job")
             provider, job_id = parsed.provider, parsed.job_id
-        elif provider is not None and provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+        elif provider is not None and not providers.known(provider):
+            raise ValueError(f"unknown provider {provider!r}; expected one of {providers.expected()}")
         with self._lock:
             self._faults.append(ArmedFault(fault, provider, job_id, fault.count))
 
@@ -270,9 +299,8 @@ class State:
             self.clock.reset()
 
 
-def _check_script(job: Job) -> None:
+def _check_script(sim: ProviderSim, job: Job) -> None:
     """Render every phase once, so a script that does not fit the spec fails at creation."""
-    sim = PROVIDER_SIMS[job.provider]
     for index, phase in enumerate(job.script.phases):
         try:
             sim.phase_body(job, index)
