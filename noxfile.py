@@ -77,7 +77,7 @@ def tests(session: nox.Session) -> None:
     # Compiled on install: the suite starts many Python subprocesses (the CLI, Celery workers),
     # and each would otherwise compile its imports from source, about a second each, until one
     # of them had written the cache (uv compiles nothing by default; pip does).
-    session.install(".[simulator,celery]", *TEST, *CODEGEN, env={"UV_COMPILE_BYTECODE": "1"})
+    session.install(".[simulator,celery,prometheus]", *TEST, *CODEGEN, env={"UV_COMPILE_BYTECODE": "1"})
     # Four pytest-xdist workers: most tests wait on servers, subprocesses and clocks, not the
     # CPU, so four share two cores well. Measured on a shared 2-core machine, Python 3.11: three
     # workers 7.1 min (6.5 with work stealing), four 5.1, six 4.9 (and their extra load makes
@@ -104,7 +104,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the hand-written package and on every generated package."""
-    session.install(".[simulator,celery]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.install(".[simulator,celery,prometheus]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
     session.run("mypy", "normalize/docstatus", "codegen", "noxfile.py")
     generated = sorted(d.path for d in os.scandir("generated") if d.is_dir() and d.name.startswith("docstatus_"))
     session.run("mypy", "--strict", *generated)
@@ -113,7 +113,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, as ratios against baselines measured in the same run."""
-    session.install(".[simulator,celery]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.install(".[simulator,celery,prometheus]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "bench/run.py", *session.posargs)
 
 

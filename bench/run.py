@@ -3,7 +3,8 @@
 Every benchmark reports ratios against a baseline measured in the same run: absolute
 times on a shared 2-core machine mean little. ``python bench/run.py parse`` runs only
 ``bench_parse.py``; the topics: ``celery``, ``normalize`` (``docstatus normalize`` on JSON Lines),
-``parse``, ``tracker``, ``wait`` (throughput, request economy, where jobs end and what the
+``hooks`` (what the default hooks and the OpenTelemetry SDK cost ``watch_many``), ``parse``,
+``tracker``, ``wait`` (throughput, request economy, where jobs end and what the
 duration model costs, memory).
 """
 

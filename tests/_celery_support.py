@@ -165,10 +165,14 @@ def redis_server(directory: Path, *, appendonly: bool = False, unix: bool = Fals
 
 
 class Worker:
-    """``celery -A _celery_app worker`` in its own process group (so a kill takes its children)."""
+    """``celery -A _celery_app worker`` (or another ``app`` module) in its own process group (so a
+    kill takes its children)."""
 
-    def __init__(self, name: str, env: Mapping[str, str], log: Path, *, concurrency: int = 2) -> None:
+    def __init__(
+        self, name: str, env: Mapping[str, str], log: Path, *, concurrency: int = 2, app: str = "_celery_app"
+    ) -> None:
         self.name = name
+        self.app = app
         self.log = log
         self.env = env
         self.concurrency = concurrency
@@ -195,7 +199,7 @@ class Worker:
                     "-m",
                     "celery",
                     "-A",
-                    "_celery_app",
+                    self.app,
                     "worker",
                     "--concurrency",
                     str(concurrency),

@@ -164,3 +164,15 @@ def canned_server() -> Iterator[CannedServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def seventh_generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Issue 22's seventh provider (``tests/seventh/``): its client and simulator models generated
+    from its spec once per session (per test worker), both its modules imported, not registered
+    (``_seventh_support.Seventh``)."""
+    import _seventh_support  # noqa: PLC0415  # only for the tests that use it
+
+    seventh = _seventh_support.load(tmp_path_factory.mktemp("seventh"))
+    yield seventh
+    _seventh_support.unload(seventh)

@@ -534,3 +534,22 @@ def test_a_sweep_that_lost_its_lock_to_another_sweep_stops(redis_url: str, sim: 
     r.delete(SWEEP_LOCK)
     second = FakeTask(app, "other")
     assert sweep(second, reg.runtime, grace=0.3) == 2  # the other two, by a sweep that holds the lock
+
+
+def test_each_app_registered_in_one_process_runs_its_own_tasks(redis_url: str, tmp_path: Path) -> None:
+    """Apps registered in one process (tenants, or tests): each app's poll and confirm tasks use
+    its own Redis. Celery shares an ``app.task`` with every app finalized later unless told not
+    to, and one of the earlier apps' tasks (bound to their Redis, picked in set order) then ran
+    for the new app: here, with eight earlier apps, eight times in nine."""
+    from docstatus._celery._task import CONFIRM_NAME  # noqa: PLC0415
+
+    with redis_server(tmp_path) as other:
+        earlier = [_app(other.url) for _ in range(8)]
+        for app, _ in earlier:
+            assert app.tasks[CONFIRM_NAME] is not None  # finalized: its tasks are made
+        last, last_reg = _app(redis_url)
+        for app, reg in [earlier[0], (last, last_reg)]:
+            key = f"two-apps-{app.main}"
+            app.tasks[CONFIRM_NAME](key)
+            assert reg.runtime.redis.exists(f"docstatus:delivered:{key}"), app.main
+        assert not earlier[0][1].runtime.redis.exists(f"docstatus:delivered:two-apps-{last.main}")

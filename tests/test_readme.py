@@ -126,7 +126,8 @@ CELERY_APP = "docstatus.celery.register(app"
 CELERY_TRACK = 'key = docstatus.celery.track("artos:abc"'
 CLI = "docstatus normalize sarvam body.json"
 PYTEST_PLUGIN = "def test_my_poller(docstatus_sim):"
-RUN_HERE = (USE_IT, CONFIG, TYPED_CLIENT, TRACKER, TRACK_CLI, CELERY_APP, CELERY_TRACK, CLI, PYTEST_PLUGIN)
+OBSERVE = "docstatus.set_hooks([*default_hooks(), Printer()])"
+RUN_HERE = (USE_IT, CONFIG, TYPED_CLIENT, TRACKER, TRACK_CLI, CELERY_APP, CELERY_TRACK, CLI, PYTEST_PLUGIN, OBSERVE)
 
 
 def block(claim: str) -> Block:
@@ -350,3 +351,23 @@ def test_the_sdk_examples_are_the_tested_ones_word_for_word():
         segment = ast.get_source_segment(source, node)
         assert segment is not None
         assert segment in README, f"the README does not show {node.name} as tested"
+
+
+def test_the_observe_example_runs_as_written(docstatus_sim, tmp_path):
+    """In a process of its own (the SDK's tracer provider is set once per process): the reader's
+    hook prints each attempt and the job's end, the console exporter a GET span under the job's."""
+    ended_jobs(docstatus_sim, ("artos", "document-uuid-456"))
+    script = tmp_path / "observe.py"
+    script.write_text(block(OBSERVE).code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)], env=cli_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("artos:document-uuid-456 ok 200 ")
+    assert lines[1].startswith("artos:document-uuid-456 succeeded ")
+    spans = json.loads("[" + "".join(lines[2:]).replace("}{", "},{") + "]")
+    by_name = {span["name"]: span for span in spans}
+    assert by_name["GET"]["parent_id"] == by_name["docstatus.job"]["context"]["span_id"]
+    assert by_name["GET"]["attributes"]["http.response.status_code"] == 200
+    assert docstatus_sim.tokens["artos"] not in result.stdout

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
 import re
 import sys
 import types
@@ -26,45 +25,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SIMULATOR = ROOT / "normalize" / "docstatus" / "simulator"
-SEVENTH = ROOT / "tests" / "seventh"
-
-
-def _load_generate() -> types.ModuleType:
-    name = "docstatus_codegen_generate"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "codegen" / "generate.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@pytest.fixture(scope="module")
-def seventh_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[types.ModuleType]:
-    """The seventh provider's simulator module, imported once its models are generated from its spec."""
-    gen = _load_generate()
-    out = tmp_path_factory.mktemp("seventh")
-    gen.generate_sim_models("seventh", SEVENTH / "specs" / "seventh" / "openapi.yaml", out)
-    (out / "seventh_simulator_models.py").write_bytes((out / gen.SIM_MODELS / "seventh.py").read_bytes())
-    sys.path[:0] = [str(out), str(SEVENTH)]
-    try:
-        module = importlib.import_module("seventh_simulator")
-    finally:
-        sys.path.remove(str(out))
-        sys.path.remove(str(SEVENTH))
-    assert module.__file__ == str(SEVENTH / "seventh_simulator.py")
-    yield module
-    for name in ("seventh_simulator", "seventh_simulator_models"):
-        sys.modules.pop(name, None)
 
 
 @pytest.fixture
-def seventh(seventh_module: types.ModuleType) -> Iterator[types.ModuleType]:
-    """The seventh provider, registered for one test."""
-    providers.register(seventh_module)
-    yield seventh_module
+def seventh(seventh_generated: Any) -> Iterator[types.ModuleType]:
+    """The seventh provider's simulator module (its models generated from its spec once per
+    session: ``conftest.seventh_generated``), registered for one test."""
+    module: types.ModuleType = seventh_generated.simulator
+    providers.register(module)
+    yield module
     providers.unregister("seventh")
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         watch_async,
         watch_many,
     )
+    from ._waiting._hooks import AttemptRecord, Hook, JobRecord, set_hooks
 
 # name -> private module that defines it; imported on first attribute access.
 _LAZY = {
@@ -82,6 +83,10 @@ _LAZY = {
     "Tracker": "._tracking",
     "TrackerError": "._tracking",
     "WaitState": "._tracking",
+    "AttemptRecord": "._waiting._hooks",
+    "Hook": "._waiting._hooks",
+    "JobRecord": "._waiting._hooks",
+    "set_hooks": "._waiting._hooks",
 }
 
 
@@ -127,6 +132,7 @@ __all__ = [
     "DEFAULT_BASE_URLS",
     "PROVIDERS",
     "ActionRequired",
+    "AttemptRecord",
     "AuthenticationError",
     "BadRequest",
     "Completion",
@@ -135,10 +141,12 @@ __all__ = [
     "Durations",
     "ErrorInfo",
     "FetchResult",
+    "Hook",
     "InsecureCredentialWarning",
     "InvalidJobRef",
     "JobFailed",
     "JobNotFound",
+    "JobRecord",
     "JobRef",
     "JobStatus",
     "JobUpdate",
@@ -171,6 +179,7 @@ __all__ = [
     "parse_retry_after",
     "resolve_outputs",
     "resolve_outputs_async",
+    "set_hooks",
     "wait",
     "wait_async",
     "watch",

@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from . import _cli
+from . import _cli, _cli_metrics
 from ._cli import (
     EXIT_AUTH_OR_NOT_FOUND,
     EXIT_INTERNAL,
@@ -209,6 +209,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--host-rate", type=float, default=10.0, metavar="R", help="polls per second per host (10)")
     run.add_argument("--lease", type=_lease, default=30.0, metavar="S", help=argparse.SUPPRESS)
     run.add_argument("--capacity", type=_count, metavar="N", help=argparse.SUPPRESS)  # jobs held in memory at most
+    _cli_metrics.add_options(run)
     run.set_defaults(handler=_run)
 
     ls = sub.add_parser(
@@ -393,6 +394,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_body(args: argparse.Namespace) -> int:
     if args.concurrency < 1 or not (args.host_rate > 0 and math.isfinite(args.host_rate)):
         fail("track run", "--concurrency/--host-rate", "must be at least 1 / a number > 0")
+        return EXIT_USAGE
+    if not _cli_metrics.serve("track run", args):  # --metrics-port: refused, or served from here on
         return EXIT_USAGE
     json_lines = args.json or not sys.stdout.isatty()
     codes: list[int] = []

@@ -26,7 +26,7 @@ from ._secrets import logger as _secrets_logger
 from ._status import ErrorInfo, State, new_error_info
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
@@ -49,6 +49,24 @@ def folded_table(table: Mapping[str, State]) -> Mapping[str, State]:
     if len(folded) != len(table):
         raise ValueError(f"status table has values that differ only in case or spaces: {sorted(table)}")
     return MappingProxyType(folded)
+
+
+def lookups(table: Mapping[str, State]) -> tuple[Mapping[str, State], dict[str, State], dict[str, str]]:
+    """The three lookups a provider module reads its ``STATES`` through: the table keyed by
+    ``fold(value)`` (``match_state``'s second try), a plain dict of it (the fast path's first
+    lookup), and each documented value as a key of itself (a status then holds that one string,
+    not a copy per body)."""
+    return folded_table(table), dict(table), {name: name for name in table}
+
+
+def envelope_or(envelope: Any, plain: Any) -> Callable[[Mapping[str, Any]], Any]:
+    """``from_dict`` for a provider that answers its status either plain or wrapped: a decoded 200
+    body -> ``envelope``'s model when the body has ``data`` and no ``status``, else ``plain``'s."""
+
+    def from_dict(data: Mapping[str, Any]) -> Any:
+        return (envelope if "data" in data and "status" not in data else plain).from_dict(data)
+
+    return from_dict
 
 
 def match_state(provider: str, raw: str, table: Mapping[str, State], folded: Mapping[str, State]) -> State:

@@ -276,6 +276,7 @@ def register(
         acks_on_failure_or_timeout=False,
         ignore_result=True,
         serializer="json",
+        shared=False,  # this app's task: Celery shares tasks with every app finalized later by default
     )
     def poll(self: Task, message: dict[str, Any]) -> str:
         return _run(self, runtime, message)
@@ -285,6 +286,7 @@ def register(
         acks_late=True,
         ignore_result=True,
         serializer="json",
+        shared=False,  # this app's task: Celery shares tasks with every app finalized later by default
         autoretry_for=(_redis_module.exceptions.ConnectionError, _redis_module.exceptions.TimeoutError),
         retry_kwargs={"max_retries": 60, "countdown": 1.0},
     )

@@ -51,7 +51,7 @@ def test_a_worker_paused_past_its_lease_polls_nothing_it_lost(
     tmp_path: Path, app_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import redis  # noqa: PLC0415
-    from docstatus._waiting._many import _host_key  # noqa: PLC0415
+    from docstatus._waiting._attempt import host_key as _host_key  # noqa: PLC0415
     from docstatus._waiting._poll import Configs, to_ref  # noqa: PLC0415
 
     with sim_module.Simulator() as sim, redis_server(tmp_path) as server:

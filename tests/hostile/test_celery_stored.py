@@ -87,7 +87,7 @@ def test_damaged_entries_in_redis_are_dropped_or_started_over_and_every_other_jo
     tmp_path: Path, app_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import redis  # noqa: PLC0415
-    from docstatus._waiting._many import _host_key  # noqa: PLC0415
+    from docstatus._waiting._attempt import host_key as _host_key  # noqa: PLC0415
     from docstatus._waiting._poll import Configs, to_ref  # noqa: PLC0415
 
     with sim_module.Simulator() as sim, redis_server(tmp_path) as server:

@@ -43,7 +43,7 @@ CHILD = textwrap.dedent(
     async def main(url, jobs):
         cfg = ProviderConfig(provider="artos", base_url=url, token=sys.argv[3])
         refs = [f"artos:doc-{i}" for i in range(jobs)]
-        policy = WaitPolicy(timeout=10, initial_delay=3, max_delay=10, jitter=0)
+        policy = WaitPolicy(timeout=20, initial_delay=1, max_delay=60, jitter=0)  # one poll each, with time to spare
         base = hwm()
         ended = 0
         async for update in docstatus.watch_many(refs, config=cfg, policy=policy, host_rate=None):

@@ -52,12 +52,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerError, RateLimited
+from docstatus._waiting._attempt import Attempt, JobTrace, error_outcome, host_key, host_of
 from docstatus._waiting._core import Action, Step, Waiter, WaitPolicy, WaitState
 from docstatus._waiting._durations import Durations
-from docstatus._waiting._many import FINAL_GRACE, _host_key
+from docstatus._waiting._hooks import current as current_hooks
+from docstatus._waiting._many import FINAL_GRACE
 from docstatus._waiting._poll import Configs, fetch_poller, new_client, to_ref
-from docstatus._waiting._single import abandoned, settle
 
 from ._budget import PREFIX, SharedBudget
 from ._fleet import SHARE_ENDS, SHARE_EVERY, Fleet
@@ -67,6 +67,7 @@ from ._url import masked
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from docstatus._exceptions import DocstatusError
     from docstatus._refs import JobRef
 
 logger: Final = logging.getLogger("docstatus")
@@ -586,7 +587,7 @@ class Runtime:
         return self._configs
 
     def budget(self, job: JobRef) -> SharedBudget:
-        key = _host_key(job, self._poller())
+        key = host_key(job, self._poller())
         budget = self._budgets.get(key)
         if budget is None:
             rate = self.rates.get(job.provider, self.default_rate)
@@ -640,6 +641,10 @@ class Runtime:
 
     def poll(self, job: JobRef, timeout: float) -> Any:
         return fetch_poller(self._poller(), self._client)(job, timeout)
+
+    def url(self, job: JobRef) -> str:
+        """The status URL of ``job`` (no credential), for hooks."""
+        return self._poller().url(job)
 
 
 def _error_dict(error: DocstatusError) -> dict[str, Any]:
@@ -709,7 +714,9 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
         policy = attrs.evolve(
             runtime.policy, timeout=max(1e-3, state.deadline - state.started), durations=runtime.durations
         )
-        now = time.monotonic()
+        # Both clocks read at one moment: the wall clock read before the claim (its Redis round
+        # trips, a pause) would move the job's start and deadline later at every step.
+        now, wall = time.monotonic(), time.time()
         waiter = Waiter.restore(state, policy, now, wall)
         job = to_ref(state.ref)
     except Exception as exc:  # a state that passed from_dict but cannot be resumed
@@ -735,7 +742,7 @@ def _step(task: Any, runtime: Runtime, message: Message) -> str:
         left = waiter.deadline - time.monotonic()
         if wait > left + FINAL_GRACE:  # the budget cannot start it by its deadline (+ grace)
             if left <= 0:
-                return _finish(task, runtime, message, holder, waiter.last, waiter.timeout_error())
+                return _finish(task, runtime, message, holder, waiter.last, _timed_out(waiter, job, budget, state))
             wait = left  # look again at the deadline, as watch_many does
         if wait > IN_TASK_WAIT or time.monotonic() - waiting_since + wait > IN_TASK_TOTAL:
             return "budget" if _forward(task, runtime, message, state, holder, wait) else "superseded"
@@ -804,30 +811,36 @@ def _stored_outcome(runtime: Runtime, key: str) -> dict[str, Any] | str | None:
     return None
 
 
+def _trace(job: JobRef, budget: SharedBudget, state: WaitState) -> JobTrace | None:
+    """What the hooks get of this step's job: its start is not reported here (it was, if
+    anywhere, by the step that began it), its end is, from when its waiting started."""
+    return JobTrace.resumed(current_hooks(), job, host_of(budget.key), started=state.started)
+
+
+def _timed_out(waiter: Waiter, job: JobRef, budget: SharedBudget, state: WaitState) -> DocstatusError:
+    """The job's deadline passed while its host's budget held its poll back: its end, told to the hooks."""
+    error = waiter.timeout_error()
+    trace = _trace(job, budget, state)
+    if trace is not None:
+        trace.end(error_outcome(error))
+    return error
+
+
 def _poll_once(
     runtime: Runtime, budget: SharedBudget, waiter: Waiter, job: JobRef, seq: int, message: Message, timeout: float
 ) -> Step:
-    result: Any = None
-    error: DocstatusError | None = None
-    try:
-        result = runtime.poll(job, timeout)
-    except DocstatusError as exc:
-        error = exc
-    except TimeoutError:
-        error = abandoned(job, timeout)
-    except Exception as exc:  # docstatus's own HTTP poll: a bug, but it ends this job only
-        logger.exception("docstatus.poll: polling %s failed unexpectedly", message.state.ref)
-        error = DocstatusError(
-            f"polling {job} failed with an unexpected {type(exc).__name__} (a bug in docstatus: please report it)"
-        )
-    wall = time.time()
-    if error is None:
-        budget.answered(seq)
-    elif isinstance(error, RateLimited) or (isinstance(error, ProviderServerError) and error.retry_after is not None):
-        budget.throttle(wall, error.retry_after, waiter.policy, seq)
-    elif isinstance(error, ProviderError):
-        budget.answered(seq)
-    return settle(waiter, time.monotonic(), result, error)
+    attempt = Attempt(
+        job=job,
+        waiter=waiter,
+        timeout=timeout,
+        trace=_trace(job, budget, message.state),
+        budget=budget,
+        epoch=seq,
+        host=host_of(budget.key),
+        url=runtime.url,
+    )
+    result, error = attempt.call(runtime.poll, own=True, abandon=True)
+    return attempt.conclude(result, error, time.monotonic(), budget_now=time.time())  # the shared budget: wall clock
 
 
 def _send(task: Any, runtime: Runtime, message: Message, countdown: float) -> None:

@@ -103,6 +103,18 @@ class _Session:
     raise_on_unexpected_status: bool = False
 
 
+def status_url(ref: JobRef, config: ProviderConfig) -> str:
+    """The URL of ``ref`` (a canonical ``JobRef``)'s status request under ``config`` (no
+    credential: those go in headers), for hooks: only the operation's path, no request built."""
+    module, args = mapper(ref.provider).operation(ref, dict(config.options))
+    return _url(config, importlib.import_module(module)._get_kwargs(**args))  # noqa: SLF001  # the generated request's path
+
+
+def _url(config: ProviderConfig, kwargs: dict[str, Any]) -> str:
+    """The URL of a generated operation's request (``kwargs``: its ``_get_kwargs``) at ``config``'s server."""
+    return config.base_url.rstrip("/") + no_dot_segments(kwargs["url"])
+
+
 def _credential(provider: str, wanted: str | None) -> tuple[str, str] | None:
     """``(header, prefix)`` to send the token with, from the generated client's ``AUTH_SCHEMES``
     (its spec's security schemes: the first by default, else the one whose kind the ``auth``
@@ -158,7 +170,7 @@ class Plan:
             headers[header] = f"{prefix} {self.cfg.token}" if prefix else self.cfg.token
         kwargs = self.module._get_kwargs(**self.args)  # noqa: SLF001  # the generated request, sent our way
         return Request(
-            url=self.cfg.base_url.rstrip("/") + no_dot_segments(kwargs["url"]),
+            url=_url(self.cfg, kwargs),
             headers=headers,
             max_body=self.cfg.max_body,
             deadline=time.monotonic() + self.timeout,

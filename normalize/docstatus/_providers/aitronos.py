@@ -22,11 +22,12 @@ from docstatus_aitronos_client.models.processing_status_envelope import Processi
 
 from docstatus._common import (
     enum_value,
+    envelope_or,
     error_info,
     finish_progress,
-    folded_table,
     from_percent,
     iso_stamp,
+    lookups,
     match_state,
     text,
     utc,
@@ -92,17 +93,11 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "failed": State.FAILED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 
 
-def from_dict(data: Mapping[str, Any]) -> FileProcessingStatus | ProcessingStatusEnvelope:
-    """A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``."""
-    if "data" in data and "status" not in data:
-        return ProcessingStatusEnvelope.from_dict(data)
-    return FileProcessingStatus.from_dict(data)
+#: A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``.
+from_dict: Final = envelope_or(ProcessingStatusEnvelope, FileProcessingStatus)
 
 
 def normalize(model: FileProcessingStatus | ProcessingStatusEnvelope, *, job_id: str | None = None) -> JobStatus:

@@ -17,8 +17,8 @@ from docstatus._common import (
     error_info,
     finish_progress,
     fold,
-    folded_table,
     from_percent,
+    lookups,
     match_state,
     pick_job_id,
 )
@@ -57,10 +57,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Failed": State.FAILED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 #: States whose name is also the step under way, by folded value -> documented spelling.
 _STEPS: Final = MappingProxyType({"ingesting": "Ingesting", "generating": "Generating"})
 _STEPS_EXACT: Final = {"Ingesting": "Ingesting", "Generating": "Generating"}  # the fast path's first lookup

@@ -23,8 +23,8 @@ from docstatus._common import (
     enum_value,
     error_info,
     finish_progress,
-    folded_table,
     from_fraction,
+    lookups,
     match_state,
     shared,
     text,
@@ -63,10 +63,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Error": State.FAILED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 #: The name of the output whose URI is the metadata URL (``path``), not the file
 #: (``resolve_output`` reads what it answers).
 METADATA: Final = "metadata"

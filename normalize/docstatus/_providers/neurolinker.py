@@ -24,9 +24,10 @@ from docstatus._common import (
     absent,
     count,
     enum_value,
+    envelope_or,
     finish_progress,
-    folded_table,
     iso_stamp,
+    lookups,
     match_state,
     pick_job_id,
     text,
@@ -73,17 +74,11 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "failed": State.FAILED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 
 
-def from_dict(data: Mapping[str, Any]) -> DocumentStatusResponse | DocumentStatusEnvelope:
-    """A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``."""
-    if "data" in data and "status" not in data:
-        return DocumentStatusEnvelope.from_dict(data)
-    return DocumentStatusResponse.from_dict(data)
+#: A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``.
+from_dict: Final = envelope_or(DocumentStatusEnvelope, DocumentStatusResponse)
 
 
 def normalize(model: DocumentStatusResponse | DocumentStatusEnvelope, *, job_id: str | None = None) -> JobStatus:

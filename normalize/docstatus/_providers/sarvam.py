@@ -35,8 +35,8 @@ from docstatus._common import (
     enum_value,
     error_info,
     finish_progress,
-    folded_table,
     integer,
+    lookups,
     match_state,
     pick_job_id,
     shared,
@@ -112,10 +112,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Failed": State.FAILED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 
 
 def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:

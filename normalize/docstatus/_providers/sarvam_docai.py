@@ -27,7 +27,7 @@ from docstatus._common import (
     count,
     enum_value,
     finish_progress,
-    folded_table,
+    lookups,
     match_state,
     pick_job_id,
     text,
@@ -74,10 +74,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "accepted": State.QUEUED,
     }
 )
-_FOLDED: Final = folded_table(STATES)
-_EXACT: Final = dict(STATES)  # a plain dict: the fast path's first lookup
-#: Each documented state value as a key of itself: a status holds this one string, not a copy per body.
-_NAMES: Final = {name: name for name in STATES}
+_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
 
 
 def _stamp(value: Any, field: str) -> datetime | None:

@@ -78,10 +78,9 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
-    from docstatus._fetch import FleetSession
     from docstatus._refs import JobRef
     from docstatus._waiting._core import Step
-    from docstatus._waiting._many import _Fleet, _Job
+    from docstatus._waiting._many import Fleet, FleetJob
     from docstatus._waiting._poll import AsyncPollFn, Configs
 
 logger: Final = _secrets_logger()  # the docstatus logger, its records masked
@@ -879,35 +878,22 @@ class Tracker:
         has no token). A damaged row is skipped (a warning names it, and ``skipped`` has it);
         the other jobs go on.
         """
-        from docstatus._waiting._many import _config_timeout, _Fleet  # noqa: PLC0415
-        from docstatus._waiting._poll import Configs, fetch_poller_async, new_fleet_client  # noqa: PLC0415
+        from docstatus._waiting._many import Fleet  # noqa: PLC0415
+        from docstatus._waiting._poll import Configs  # noqa: PLC0415
         from docstatus._waiting._single import random_source  # noqa: PLC0415
 
         loop = asyncio.get_running_loop()
         owner = owner_id()
         self.store.check_writable()  # a read-only file, or one locked for good: said before any request
-        poll = self._poll
-        configs: Configs | None = None
-        owned: FleetSession | None = None
-        cap = None
-        if poll is None:
-            configs = Configs.of(self._config)
-            if self._client is None:  # watch_many's own session (aiohttp): the tracker runs on asyncio
-                owned = new_fleet_client(self.concurrency)
-                poll = fetch_poller_async(configs, owned)
-            else:
-                poll = fetch_poller_async(configs, self._client)
-            cap = _config_timeout(configs)
-        fleet = _Fleet(
-            poll=poll,
+        configs = None if self._poll is not None else Configs.of(self._config)
+        fleet, owned = Fleet.open(  # the tracker runs on asyncio: watch_many's own session by default
+            poll=self._poll,
+            configs=configs,
+            client=self._client,
             policy=self.policy,
             clock=loop.time,
-            sleep=None,
             concurrency=self.concurrency,
             on_change=on_change,
-            updates=asyncio.Queue(),
-            own=cap is not None,
-            cap=cap,
             keep_open=True,
         )
         session = _Session(
@@ -960,7 +946,7 @@ async def _relay(stop: asyncio.Event, wake: asyncio.Event) -> None:
 class _Held(NamedTuple):
     """A job a run holds: its place in the dispatcher, and its lease."""
 
-    job: _Job
+    job: FleetJob
     key: str
     meta: Mapping[str, Any]
     gen: int
@@ -987,7 +973,7 @@ class _Session:
 
     tracker: Tracker
     owner: str
-    fleet: _Fleet
+    fleet: Fleet
     configs: Configs | None
     once: bool
     draw: Callable[[], float]
@@ -1059,7 +1045,7 @@ class _Session:
             if entry is not None and entry.gen == gen:
                 self._drop(ref)
 
-    def before_poll(self, job: _Job) -> bool:
+    def before_poll(self, job: FleetJob) -> bool:
         """Right before a poll's request: False (no request) unless this run still holds the
         job's lease, renewing the leases first when the wall clock says they may have lapsed
         (the process was paused, or its loop blocked)."""
@@ -1346,7 +1332,7 @@ class _Session:
             self.claim_wanted = True
             self.wake.set()
 
-    def on_step(self, job: _Job, step: Step) -> None:
+    def on_step(self, job: FleetJob, step: Step) -> None:
         """After each of a held job's steps: persist it (and give it back when its next poll is
         beyond ``horizon``, or with ``once``), or end it (and deliver its end)."""
         self.alive = time.monotonic()
@@ -1422,7 +1408,7 @@ class _Session:
         if (self.report and report) or late or len(store.deferred) >= GROUP_MAX:
             self.commit()
 
-    def _completion(self, job: _Job, step: Step, entry: _Held, wall: float) -> Completion:
+    def _completion(self, job: FleetJob, step: Step, entry: _Held, wall: float) -> Completion:
         name = job.names[0]
         if step.action is Action.RETURN:
             status = step.status

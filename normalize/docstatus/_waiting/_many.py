@@ -59,17 +59,17 @@ import math
 from collections import deque
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
 
 import attrs
 
-from docstatus._exceptions import DocstatusError, ProviderError, ProviderServerError, RateLimited
 from docstatus._refs import JobRef
 from docstatus._secrets import logger as _secrets_logger
 
+from ._attempt import Attempt, JobTrace, error_outcome, host_key, host_of
 from ._core import Action, Step, Waiter, WaitPolicy
+from ._hooks import current as _current_hooks
 from ._poll import Configs, fetch_poller_async, new_fleet_client, to_ref
-from ._single import POLL_GRACE, abandoned, max_polls, random_source, resolve_policy, settle
+from ._single import POLL_GRACE, max_polls, random_source, resolve_policy
 
 if TYPE_CHECKING:
     import random as _random
@@ -78,9 +78,11 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
+    from docstatus._exceptions import DocstatusError
     from docstatus._http._aiohttp import FleetSession
     from docstatus._status import JobStatus
 
+    from ._hooks import Hooks
     from ._poll import AsyncPollFn
 
 logger: Final = _secrets_logger()  # the docstatus logger, its records masked
@@ -132,7 +134,7 @@ class JobUpdate:
 
 
 @attrs.define(eq=False)
-class _Job:
+class FleetJob:
     """A job being watched: what a job costs while it waits (with its ``Waiter`` and one heap
     entry), so it is kept small.
 
@@ -153,6 +155,7 @@ class _Job:
             budget); at most one, so that heap never holds more entries than jobs.
         due: When its next poll is due: its key in the poll heap, which holds the jobs
             themselves (ordered by ``due``; no entry tuple and tie-break number per job).
+        trace: What the hooks keep of it (``None`` without hooks).
     """
 
     ref: JobRef
@@ -167,8 +170,9 @@ class _Job:
     ended: bool = False
     expiring: bool = False
     due: float = 0.0
+    trace: JobTrace | None = None
 
-    def __lt__(self, other: _Job) -> bool:
+    def __lt__(self, other: FleetJob) -> bool:
         return self.due < other.due
 
     @property
@@ -222,7 +226,7 @@ class HostBudget:
     observed: float | None = None
     last_start: float | None = None
     limit_seen: float | None = None
-    ready: deque[_Job] = attrs.Factory(deque)
+    ready: deque[FleetJob] = attrs.Factory(deque)
 
     def __attrs_post_init__(self) -> None:
         self.current = self.rate
@@ -317,15 +321,14 @@ class HostBudget:
         self.decreased_at = None
 
 
-def _host_key(ref: JobRef, configs: Configs | None) -> str:
-    if configs is None:
-        return ref.provider
-    return f"{ref.provider} {urlsplit(configs.for_ref(ref).base_url).netloc}"
-
-
 @attrs.define(eq=False)
-class _Fleet:
-    """The dispatcher and the polls of one ``watch_many`` (or of a ``Tracker`` run).
+class Fleet:
+    """The dispatcher and the polls of one ``watch_many`` (or of a ``Tracker`` run: the
+    package-internal interface the tracker uses is ``Fleet.open``, ``host``, ``add``, ``drop``,
+    ``close``, ``release``, the ``on_step`` and ``before_poll`` hooks, and ``clock``).
+
+    Each poll is one ``Attempt`` (``_attempt``): the budget, the waiter and the hooks
+    (``hooks``: the process's, read when the fleet is made) are updated there.
 
     ``own``: the poll is docstatus's HTTP poll (an unexpected exception from it ends one job,
     and ``cap`` gives each provider configuration's own request timeout, for the outer guard).
@@ -351,13 +354,16 @@ class _Fleet:
     own: bool = False
     cap: Callable[[JobRef], float] | None = None
     keep_open: bool = False
-    on_step: Callable[[_Job, Step], None] | None = None
-    before_poll: Callable[[_Job], bool] | None = None
+    on_step: Callable[[FleetJob, Step], None] | None = None
+    before_poll: Callable[[FleetJob], bool] | None = None
+    hooks: Hooks | None = attrs.Factory(_current_hooks)
+    url: Callable[[JobRef], str] | None = None
+    traced: set[FleetJob] = attrs.Factory(set)
     closed: bool = False
     pending: int = 0
     inflight: int = 0
-    heap: list[_Job] = attrs.Factory(list)
-    expiries: list[tuple[float, int, bool, _Job]] = attrs.Factory(list)
+    heap: list[FleetJob] = attrs.Factory(list)
+    expiries: list[tuple[float, int, bool, FleetJob]] = attrs.Factory(list)
     dead: int = 0
     stale: int = 0
     scan_at: float = -math.inf
@@ -367,6 +373,45 @@ class _Fleet:
     tasks: set[asyncio.Task[None]] = attrs.Factory(set)
     wakeup: asyncio.Future[None] | None = None
     failure: BaseException | None = None
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        poll: AsyncPollFn | None,
+        configs: Configs | None,
+        client: httpx.AsyncClient | None,
+        policy: WaitPolicy,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        concurrency: int,
+        on_change: Callable[[JobStatus], None] | None,
+        keep_open: bool = False,
+    ) -> tuple[Fleet, FleetSession | None]:
+        """A fleet that polls with ``poll`` (a function of your own), or, when it is ``None``,
+        with docstatus's HTTP poll under ``configs`` over ``client`` (kept open) or over a
+        session of its own: returned too, for the caller to close once the fleet is done."""
+        owned: FleetSession | None = None
+        cap: Callable[[JobRef], float] | None = None
+        url: Callable[[JobRef], str] | None = None
+        if poll is None:
+            assert configs is not None
+            poll, owned = _http_poll(configs, client, concurrency)
+            cap, url = _config_timeout(configs), configs.url
+        fleet = cls(
+            poll=poll,
+            policy=policy,
+            clock=clock,
+            sleep=sleep,
+            concurrency=concurrency,
+            on_change=on_change,
+            updates=asyncio.Queue(),
+            own=cap is not None,
+            cap=cap,
+            keep_open=keep_open,
+            url=url,
+        )
+        return fleet, owned
 
     def enlist(
         self,
@@ -389,7 +434,7 @@ class _Fleet:
 
     def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
         """The budget of ``ref``'s host (a new one for a host not seen yet)."""
-        key = _host_key(ref, configs)
+        key = host_key(ref, configs)
         host = self.by_key.get(key)
         if host is None:
             host = self.by_key[key] = HostBudget(key=key, concurrency=concurrency, rate=rate)
@@ -406,13 +451,13 @@ class _Fleet:
         host: HostBudget,
         *,
         expiry: float | None = None,
-    ) -> _Job:
+    ) -> FleetJob:
         """Wait on one more job (also while ``run`` goes on): its next poll is ``step``, at
         ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
         resumed after its deadline still gets its last poll)."""
         self.pending += 1
         name, *aliases = names
-        job = _Job(
+        job = FleetJob(
             ref=ref,
             name=name,
             waiter=waiter,
@@ -422,11 +467,15 @@ class _Fleet:
             expiry=expiry if expiry is not None and expiry > waiter.deadline else None,
             due=due,
         )
+        if self.hooks is not None:
+            job.trace = JobTrace.start(self.hooks, ref, host_of(host.key))
+            if job.trace is not None:
+                self.traced.add(job)
         heapq.heappush(self.heap, job)
         self._wake()
         return job
 
-    def drop(self, job: _Job) -> None:
+    def drop(self, job: FleetJob) -> None:
         """Stop waiting on ``job`` without an update (its state lives on elsewhere)."""
         if not job.ended:
             waiting = self.next_poll(job) is not None
@@ -435,9 +484,10 @@ class _Fleet:
             self._forget(job)
             if waiting:
                 self._sweep()
+            self._untrace(job, None)
             self._wake()
 
-    def next_poll(self, job: _Job) -> float | None:
+    def next_poll(self, job: FleetJob) -> float | None:
         """When ``job``'s next poll is due (the fleet's clock), while it waits for that time;
         ``None`` once it is due (queued for its host's budget), in flight, or ended."""
         if job.ended or job.inflight or job.due <= self.clock():
@@ -453,9 +503,27 @@ class _Fleet:
             heapq.heapify(self.heap)
             self.stale = 0
 
+    def _untrace(self, job: FleetJob, error: DocstatusError | None) -> None:
+        """``job`` ended (``error``: how), or was dropped (``None`` and no end): tell the hooks."""
+        trace = job.trace
+        if trace is not None:
+            self.traced.discard(job)
+            if not trace.ended:
+                if job.ended and error is not None:
+                    trace.end(error_outcome(error))
+                else:
+                    trace.release()
+
+    def release(self) -> None:
+        """The run is over: every job still watched is let go (``released``, for the hooks)."""
+        for job in list(self.traced):
+            self._untrace(job, None)
+
     def close(self) -> None:
-        """End ``run`` (a dispatcher kept open with ``keep_open``)."""
+        """End ``run`` (a dispatcher kept open with ``keep_open``); the jobs still watched are
+        let go (``release``)."""
         self.closed = True
+        self.release()
         self._wake()
 
     async def run(self, limit: int | None) -> None:
@@ -468,7 +536,7 @@ class _Fleet:
                     return
                 now = self.clock()
                 heap = self.heap
-                due: list[_Job] = []
+                due: list[FleetJob] = []
                 while heap and heap[0].due <= now:
                     job = heapq.heappop(heap)
                     if job.ended:  # dropped while it waited
@@ -522,7 +590,7 @@ class _Fleet:
             busy = still
         return wake
 
-    def _watch(self, due: list[_Job], now: float) -> None:
+    def _watch(self, due: list[FleetJob], now: float) -> None:
         """Give each job that waits for its host's budget (it fell due and could not start) an
         entry in the expiry heap once its deadline is ``HORIZON`` away or less, unless it has
         one: the ones that just fell due, and every ``HORIZON / 2`` all that wait.
@@ -540,7 +608,7 @@ class _Fleet:
                 job.expiring = True
                 heapq.heappush(self.expiries, (job.ends, next(self.counter), False, job))
 
-    def _forget(self, job: _Job) -> None:
+    def _forget(self, job: FleetJob) -> None:
         """``job`` ended: once most expiry entries belong to ended jobs, sweep them out."""
         if job.expiring:
             self.dead += 1
@@ -599,45 +667,30 @@ class _Fleet:
         if self.wakeup is not None:
             _resolve(self.wakeup)
 
-    def _limit(self, job: _Job) -> float:
+    def _limit(self, job: FleetJob) -> float:
         timeout = job.timeout
         if self.cap is not None:
             timeout = min(timeout, self.cap(job.ref))
         return timeout + POLL_GRACE
 
-    async def _poll(self, job: _Job) -> None:
-        waiter, host = job.waiter, job.host
+    async def _poll(self, job: FleetJob) -> None:
+        host = job.host
         try:
             if self.before_poll is not None and not self.before_poll(job):
                 self.drop(job)  # no request: the hook's veto
                 return
-            limit = self._limit(job)
-            result: Any = None
-            error: DocstatusError | None = None
-            try:
-                async with asyncio.timeout(limit):
-                    result = await self.poll(job.ref, job.timeout)
-            except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
-                error = exc
-            except TimeoutError:
-                error = abandoned(job.ref, limit)
-            except Exception as exc:
-                if not self.own:
-                    raise  # your poll function's bug: watch_many raises it
-                error = DocstatusError(
-                    f"polling {job.ref} failed with an unexpected {type(exc).__name__} (a bug in docstatus: "
-                    "please report it); the other jobs go on"
-                )
-            now = self.clock()
-            if error is None:
-                host.answered(job.epoch)
-            elif isinstance(error, RateLimited) or (
-                isinstance(error, ProviderServerError) and error.retry_after is not None
-            ):
-                host.throttle(now, error.retry_after, self.policy, job.epoch)
-            elif isinstance(error, ProviderError):
-                host.answered(job.epoch)
-            step = settle(waiter, now, result, error)
+            attempt = Attempt(
+                job=job.ref,
+                waiter=job.waiter,
+                timeout=job.timeout,
+                trace=job.trace,
+                budget=host,
+                epoch=job.epoch,
+                host=None if job.trace is None else host_of(host.key),
+                url=self.url,
+            )
+            result, error = await attempt.call_async(self.poll, self._limit(job), asyncio.timeout, own=self.own)
+            step = attempt.conclude(result, error, self.clock())
             job.inflight = False
             self._after(job, step)
         except Exception as exc:  # a poll function or hook failed: watch_many raises it
@@ -649,7 +702,7 @@ class _Fleet:
             self.inflight -= 1
             self._wake()
 
-    def _after(self, job: _Job, step: Step) -> None:
+    def _after(self, job: FleetJob, step: Step) -> None:
         if self.on_step is not None:
             self.on_step(job, step)
             if job.ended:  # dropped by the hook
@@ -670,11 +723,12 @@ class _Fleet:
             return
         self._end(job, step.error if step.action is Action.RAISE else None)
 
-    def _end(self, job: _Job, error: DocstatusError | None) -> None:
+    def _end(self, job: FleetJob, error: DocstatusError | None) -> None:
         """The job's last update, under each of its names."""
         job.ended = True
         self.pending -= 1
         self._forget(job)
+        self._untrace(job, error)
         status = job.waiter.last
         for name in job.names:
             self.updates.put_nowait(JobUpdate(ref=name, status=status, done=True, error=error, job=job.ref))
@@ -787,24 +841,17 @@ async def watch_many(
     loop = asyncio.get_running_loop()
     now = clock if clock is not None else loop.time
     start = now()  # the deadline counts from here, before the client (and httpx) loads
-    owned: FleetSession | None = None
-    cap: Callable[[JobRef], float] | None = None
-    if poll is None:
-        assert configs is not None
-        poll, owned = _http_poll(configs, client, concurrency)
-        cap = _config_timeout(configs)
-    updates: asyncio.Queue[JobUpdate | None] = asyncio.Queue()
-    fleet = _Fleet(
+    fleet, owned = Fleet.open(
         poll=poll,
+        configs=configs,
+        client=client,
         policy=resolved,
         clock=now,
         sleep=sleep,
         concurrency=concurrency,
         on_change=on_change,
-        updates=updates,
-        own=cap is not None,
-        cap=cap,
     )
+    updates = fleet.updates
     names = sum(len(n) for n in jobs.values())
     limit = len(jobs) * (max_polls(resolved) + 2) * 3 + 1000
     fleet.enlist(jobs, configs, host_concurrency, host_rate, random_source(rng), start)
@@ -828,6 +875,7 @@ async def watch_many(
             task.cancel()
         with suppress(asyncio.CancelledError):
             await asyncio.gather(dispatcher, *fleet.tasks, return_exceptions=True)
+        fleet.release()
         if owned is not None:
             await owned.aclose()
 

@@ -118,6 +118,12 @@ class Configs:
         self.cache[ref.provider] = cfg
         return cfg
 
+    def url(self, ref: JobRef) -> str:
+        """The URL of ``ref``'s status request (no credential: those go in headers), for hooks."""
+        from docstatus._http._status import status_url  # noqa: PLC0415  # loaded with the transport, already in use
+
+        return status_url(ref, self.for_ref(ref))
+
 
 def fetch_poller(configs: Configs, client: httpx.Client) -> PollFn:
     """A poll function over ``docstatus.fetch_status`` and one ``httpx.Client``."""

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from docstatus._exceptions import DocstatusError, TransportError
 from docstatus._secrets import logger as _secrets_logger
 
+from ._attempt import Attempt, JobTrace, host_key, host_of
 from ._core import Action, Step, Waiter, WaitPolicy
+from ._hooks import current as _current_hooks
 from ._poll import (
     Configs,
     fetch_poller,
     fetch_poller_async,
     new_async_client,
     new_client,
-    outcome,
     to_ref,
 )
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import httpx
 
     from docstatus._config import ProviderConfig
+    from docstatus._exceptions import DocstatusError
     from docstatus._refs import JobRef
     from docstatus._status import JobStatus
 
@@ -76,42 +77,44 @@ def random_source(rng: _random.Random | None) -> Callable[[], float]:
     return rng.random
 
 
-def settle(waiter: Waiter, now: float, result: Any, error: DocstatusError | None) -> Step:
-    """Hand one poll's outcome to ``waiter``: its ``error``, else what the poll function
-    returned (a ``JobStatus`` or a ``FetchResult``-like object, whose hint is read)."""
-    if error is not None:
-        return waiter.on_error(error, now)
-    status, hint = outcome(result)
-    return waiter.on_status(status, now, retry_after=hint)
-
-
-def abandoned(job: JobRef, limit: float) -> TransportError:
-    """The error of a poll that overran its outer timeout ``limit`` and was abandoned."""
-    return TransportError(
-        f"the status poll for {job} took longer than {limit:g} s and was abandoned; it is retried within the deadline",
-        provider=job.provider,
-        ref=str(job),
-    )
-
-
 @attrs.define
 class _Loop:
     """What the sync and async loops of one wait share: the next poll, and its outcome.
 
     Attributes:
+        job: The job (its canonical ``JobRef``).
         waiter: The job's ``Waiter``.
         step: The step it is on.
         left: Polls left before the loop gives up (``max_polls``: a clock that never moves).
+        trace: What the hooks keep of the job (``None``: no hooks).
+        host: The provider host polled (``host:port``; ``None``: a poll function of your own).
+        url: The status URL of the job, for the hooks (docstatus's own HTTP poll).
     """
 
+    job: JobRef
     waiter: Waiter
     step: Step
     left: int
+    trace: JobTrace | None = None
+    host: str | None = None
+    url: Callable[[JobRef], str] | None = None
 
     @classmethod
-    def start(cls, job: JobRef, policy: WaitPolicy, now: float, draw: Callable[[], float]) -> _Loop:
+    def start(
+        cls, job: JobRef, policy: WaitPolicy, now: float, draw: Callable[[], float], configs: Configs | None
+    ) -> _Loop:
         waiter = Waiter.start(str(job), policy, now, draw=draw)
-        return cls(waiter=waiter, step=waiter.first(), left=max_polls(policy))
+        host = None if configs is None else host_of(host_key(job, configs))
+        trace = JobTrace.start(_current_hooks(), job, host)
+        return cls(
+            job=job,
+            waiter=waiter,
+            step=waiter.first(),
+            left=max_polls(policy),
+            trace=trace,
+            host=host,
+            url=None if configs is None else configs.url,
+        )
 
     def due(self) -> Step:
         """The next poll (sleep its ``delay`` first); ``WaitTimeout`` when the bound is spent."""
@@ -120,9 +123,20 @@ class _Loop:
         self.left -= 1
         return self.step
 
-    def report(self, now: float, result: Any, error: DocstatusError | None) -> _Tick:
+    def attempt(self) -> Attempt:
+        """The attempt of the poll that is due."""
+        return Attempt(
+            job=self.job,
+            waiter=self.waiter,
+            timeout=self.step.request_timeout,
+            trace=self.trace,
+            host=self.host,
+            url=self.url,
+        )
+
+    def report(self, now: float, attempt: Attempt, result: Any, error: DocstatusError | None) -> _Tick:
         """A poll's outcome at ``now``: what to yield (the changed status, the final status)."""
-        step = self.step = settle(self.waiter, now, result, error)
+        step = self.step = attempt.conclude(result, error, now)
         if step.warning is not None:
             logger.warning(step.warning)
         return step.changed, step.status
@@ -134,6 +148,11 @@ class _Loop:
             assert step.error is not None
             raise step.error
         return step.action is Action.RETURN
+
+    def close(self) -> None:
+        """The wait is over: a job whose end the hooks did not get was let go (the caller left)."""
+        if self.trace is not None:
+            self.trace.release()
 
 
 # --- sync
@@ -248,28 +267,28 @@ def _ticks(
     rnd: Callable[[], float],
 ) -> Iterator[_Tick]:
     owned: httpx.Client | None = None
+    loop: _Loop | None = None
     try:
+        configs = None
         if poll is None:  # HTTP: the client opens here, when iteration starts, and closes below
             assert http is not None
             configs, client = http
             if client is None:
                 client = owned = new_client()
             poll = fetch_poller(configs, client)
-        loop = _Loop.start(job, policy, clock(), rnd)
+        loop = _Loop.start(job, policy, clock(), rnd, configs)
         while True:
             step = loop.due()
             if step.delay > 0:
                 sleep(step.delay)
-            result: Any = None
-            error: DocstatusError | None = None
-            try:
-                result = poll(job, step.request_timeout)
-            except DocstatusError as exc:
-                error = exc
-            yield loop.report(clock(), result, error)
+            attempt = loop.attempt()
+            result, error = attempt.call(poll)
+            yield loop.report(clock(), attempt, result, error)
             if loop.over():
                 return
     finally:
+        if loop is not None:
+            loop.close()
         if owned is not None:
             owned.close()
 
@@ -373,7 +392,9 @@ async def _aticks(
 
     owned: httpx.AsyncClient | None = None
     cap = math.inf  # a poll function of your own: its request timeout only
+    loop: _Loop | None = None
     try:
+        configs = None
         if poll is None:  # HTTP: the client opens here, when iteration starts, and closes below
             assert http is not None
             configs, client = http
@@ -381,25 +402,20 @@ async def _aticks(
                 client = owned = new_async_client()
             poll = fetch_poller_async(configs, client)
             cap = configs.for_ref(job).timeout  # the configuration's own request timeout
-        loop = _Loop.start(job, policy, clock(), rnd)
+        loop = _Loop.start(job, policy, clock(), rnd, configs)
         while True:
             step = loop.due()
             if step.delay > 0:
                 await sleep(step.delay)
             limit = min(step.request_timeout, cap) + POLL_GRACE
-            result: Any = None
-            error: DocstatusError | None = None
-            try:
-                with anyio.fail_after(limit):
-                    result = await poll(job, step.request_timeout)
-            except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
-                error = exc
-            except TimeoutError:
-                error = abandoned(job, limit)
-            yield loop.report(clock(), result, error)
+            attempt = loop.attempt()
+            result, error = await attempt.call_async(poll, limit, anyio.fail_after)
+            yield loop.report(clock(), attempt, result, error)
             if loop.over():
                 return
     finally:
+        if loop is not None:
+            loop.close()
         if owned is not None:
             with anyio.CancelScope(shield=True):
                 await owned.aclose()
