@@ -12,15 +12,27 @@ ratios measured in one run against the simulator (absolute times on a shared mac
    lifetimes here) and requests per job.
 3. **Restart with 10,000 tracked jobs.** 10,000 long-running simulator jobs added, one pass of
    ``run(once=True)`` (each polled once, its ``WaitState`` written), then the run stops; a fresh
-   process opens the file and runs: the time to open it, to lease and enlist every job, to its
-   first poll, and the polls made in the first second after all are enlisted. For reference, a fresh process running
-   ``watch_many`` over the same 10,000 refs from a list: the time to its first poll.
+   process opens the file and runs: the time to open it, to its first poll, and the polls made
+   in the first second after it (a run takes the jobs a batch at a time, soonest due first, as
+   they fall due: it never leases all of them before it polls). For reference, a fresh process
+   running ``watch_many`` over the same 10,000 refs from a list: the same times.
 
 4. **Writes per poll with large statuses.** One job whose status (its ``step`` text) is 1 kB,
    100 kB, 2 MB or 8 MiB, polled 30 times with the same status by ``Tracker.run_async`` (a poll
    function of its own: no server) in a child process that counts the bytes it writes
    (``wchar`` of ``/proc/self/io``: the database, its ``-wal``, checkpoints): the first poll
    writes the status, each later one only the small waiting state. Linux only.
+
+5. **Many jobs in one file** (``DOCSTATUS_BENCH_JOBS``, default 1,000,000): ``track add -`` of
+   that many refs (seconds, peak RSS), the file's bytes per job, then on that file (every job
+   overdue, half with a saved waiting state): a restart's first poll, ``track ls --state running
+   | head`` and ``track counts``. Against a stub server of its own (a process answering Artos
+   statuses with ``Retry-After``, recording when each job was polled).
+6. **``track run --once`` on 100,000 due jobs**: every one polled, once.
+7. **One run over many jobs** (``DOCSTATUS_BENCH_RUN_JOBS``, default 100,000), mixed lengths (1,
+   2 or 3 polls, ``Retry-After: 5`` between): ``Tracker.run_async`` against ``watch_many`` with
+   the same budgets: polls per second, the lateness of each poll against its due time (p50, p99,
+   max, measured by the server), peak RSS.
 
 Every measurement is repeated (fresh jobs and files each time, the two sides interleaved) and
 reported as min and median. The simulator runs in its own process (in a thread of this one,
@@ -32,13 +44,19 @@ Run: ``python bench/bench_tracker.py`` (or ``nox -s bench -- tracker``). Needs t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import platform
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -317,8 +335,7 @@ async def main():
         until = time.perf_counter() + 30
         while time.perf_counter() < until:
             await asyncio.sleep(0.01)
-            ready = polls and (mode != "tracker" or len(enlisted) >= int(sys.argv[5]))
-            if ready and time.perf_counter() - max(polls[0], enlisted[-1] if enlisted else 0) >= 1.0:
+            if polls and time.perf_counter() - polls[0] >= 1.0:
                 break
         stop.set()
         if mode == "tracker":
@@ -326,13 +343,12 @@ async def main():
             tracker.close()
         else:
             runner.cancel()
-    all_in = enlisted[-1] if enlisted else opened
+    first = polls[0] if polls else opened
     print(json.dumps({
         "open": opened - start,
         "enlisted": len(enlisted),
-        "all_enlisted": all_in - start,
         "first_poll": polls[0] - start if polls else None,
-        "polls_1s": sum(1 for p in polls if all_in <= p < all_in + 1.0),
+        "polls_1s": sum(1 for p in polls if first <= p < first + 1.0),
     }))
 
 asyncio.run(main())
@@ -397,8 +413,6 @@ def restart(server: Server) -> list[str]:
                     check=True,
                 )
                 data = json.loads(result.stdout.strip().splitlines()[-1])
-                if mode == "tracker":
-                    assert data["enlisted"] == RESTART_JOBS, data
                 runs[mode].append(data)
             time.sleep(RESTART_POLICY.max_delay)  # overdue again before the next restart
 
@@ -411,18 +425,18 @@ def restart(server: Server) -> list[str]:
     return [
         f"### Restart: a fresh process resumes {RESTART_JOBS:,} tracked jobs (min / median of {REPEATS})",
         "",
-        "| | open the file | lease + enlist all | first poll | polls in the 1st s after all enlisted |",
-        "|---|---:|---:|---:|---:|",
-        f"| `Tracker.run_async` | {cell('tracker', 'open')} | {cell('tracker', 'all_enlisted')} | "
+        "| | open the file | first poll | polls in the 1st s after it |",
+        "|---|---:|---:|---:|",
+        f"| `Tracker.run_async` | {cell('tracker', 'open')} | "
         f"{cell('tracker', 'first_poll')} | {cell('tracker', 'polls_1s', 1.0, '')} |",
-        f"| `watch_many` from a list (reference) | - | - | {cell('watch_many', 'first_poll')} | "
+        f"| `watch_many` from a list (reference) | - | {cell('watch_many', 'first_poll')} | "
         f"{cell('watch_many', 'polls_1s', 1.0, '')} |",
         "",
         f"Tracker's first poll / watch_many's: **{tracker_first / wm_first:.2f}x** (medians). Before the "
         f"restarts, one `run(once=True)` pass polled each job once and wrote its `WaitState` ({once:.1f} s for "
         f"{RESTART_JOBS:,}, {RESTART_JOBS / once:,.0f} jobs/s); then {RESTART_POLICY.max_delay:g} s passed, so every "
         "job's next poll was overdue. Times from the moment the fresh process (imports done) opens the "
-        "file; the tracker's first poll comes after all are enlisted (one pass over the table: the lease "
+        "file; the tracker's first poll comes after its first batch is leased and restored (256 jobs: one "
         "transaction, then a `Waiter.restore` per row), and its overdue polls spread over each job's own "
         "interval (`Waiter.resume`), whereas watch_many starts every job from zero (backoff, deadline and "
         "history lost). The last column is capped by what one process polls per second on this machine "
@@ -459,15 +473,20 @@ async def main():
         return docstatus.JobStatus(provider="artos", job_id=ref.job_id, state=state, provider_state="Pending",
                                    progress=0.4, step=step)
 
-    policy = docstatus.WaitPolicy(initial_delay=0.01, min_delay=0.01, max_delay=0.01, jitter=0.0, lag_ratio=None,
+    # 50 ms apart: each poll's write is committed (within GROUP_WINDOW, 10 ms) before the next poll
+    policy = docstatus.WaitPolicy(initial_delay=0.05, min_delay=0.05, max_delay=0.05, jitter=0.0, lag_ratio=None,
                                   use_progress=False, timeout=3600)
     with tempfile.TemporaryDirectory() as folder:
         tracker = docstatus.Tracker(os.path.join(folder, "t.db"), poll=poll, policy=policy, spread=0.0)
         tracker.add("artos:big")
         await tracker.run_async(stop=stop)
         tracker.close()
-    # seen[i]: written before poll i; the first poll's save lands between seen[0] and seen[1]
-    print(json.dumps({"first": seen[1] - seen[0], "later": (seen[-1] - seen[1]) / (len(seen) - 2)}))
+    # seen[i]: written before poll i. A poll's save is committed a few ms after it (group commit),
+    # the first one (the whole status) maybe after the next poll began: each later poll's bytes are
+    # the median of the steps from the third poll on, the first poll's what the whole run wrote more.
+    steps = sorted(b - a for a, b in zip(seen[2:], seen[3:]))
+    later = steps[len(steps) // 2]
+    print(json.dumps({"first": seen[-1] - seen[0] - later * (len(seen) - 2), "later": later}))
 
 asyncio.run(main())
 """
@@ -501,11 +520,476 @@ def writes(server: Server) -> list[str]:  # noqa: ARG001  # a section's signatur
     return out
 
 
+# --- 5. many jobs: a run that holds only what is due soon
+
+#: Jobs of the scale sections (``DOCSTATUS_BENCH_JOBS`` changes it): ``track add``, the file's
+#: bytes per job, a restart's first poll, ``ls | head``.
+SCALE_JOBS = int(os.environ.get("DOCSTATUS_BENCH_JOBS", "1000000"))
+#: Jobs of the full run, the tracker against watch_many (``DOCSTATUS_BENCH_RUN_JOBS``).
+RUN_JOBS = int(os.environ.get("DOCSTATUS_BENCH_RUN_JOBS", "50000"))
+#: Seconds a restarted run polls on after its first poll (its memory with every job tracked).
+HOLD = 10.0
+#: The host budget (polls/s) of the full run's second comparison: below what either side can do.
+RUN_BUDGET = 800.0
+#: Repeats of the full run (each side).
+RUN_REPEATS = int(os.environ.get("DOCSTATUS_BENCH_RUN_REPEATS", "1"))
+#: Due jobs of ``track run --once``.
+ONCE_JOBS = 100_000
+#: Seconds between two polls of a job of the full run (its server's ``Retry-After``).
+RUN_HINT = 5.0
+#: The full run's policy: the hint decides every delay (no jitter), the deadline far off.
+RUN_POLICY = {"initial_delay": 1.0, "min_delay": 0.5, "max_delay": 30.0, "jitter": 0.0, "timeout": 3600.0}
+
+#: Artos statuses on 127.0.0.1, in a process of its own (asyncio, HTTP/1.1 keep-alive): job
+#: ``m<i>-<k>`` answers ``Ingesting`` with ``Retry-After: <hint>`` until its k-th poll, then
+#: ``Ready``; any other job ``Pending`` with ``Retry-After: 1800``. It keeps, per ``m`` job, its
+#: polls and when its next one is due, and the lateness of every poll (a first poll is due at
+#: ``t0``, a later one ``hint`` seconds after the one before): ``GET /_reset?n=N&t0=T&hint=H``
+#: starts over, ``GET /_stats`` answers the figures as JSON.
+_STUB = r"""
+import asyncio, json, sys, time
+from array import array
+from urllib.parse import parse_qs, urlsplit
+
+state = {"n": 0, "t0": 0.0, "hint": 5.0}
+polls = array("H")
+due = array("d")
+late = array("d")
+other = {"count": 0, "first": None}
+totals = {"extra": 0, "first_done": 0.0, "last": 0.0}
+
+def reset(query):
+    global polls, due, late
+    n = int(query["n"][0])
+    state.update(n=n, t0=float(query["t0"][0]), hint=float(query["hint"][0]))
+    polls, due, late = array("H", bytes(2 * n)), array("d", [state["t0"]]) * n, array("d")
+    other.update(count=0, first=None)
+    totals.update(extra=0, first_done=0.0, last=0.0)
+
+def stats():
+    ordered = sorted(late)
+    def pct(p):
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else None
+    m = [i for i in range(state["n"]) if polls[i] == 0]
+    return {"polls": len(late), "never": len(m), "extra": totals["extra"], "p50": pct(0.5), "p99": pct(0.99),
+            "max": ordered[-1] if ordered else None,
+            "first_done": totals["first_done"] - state["t0"],
+            "last": totals["last"] - state["t0"], "other": other["count"], "other_first": other["first"]}
+
+def answer(job, now):
+    if job.startswith("m"):
+        i, k = (int(x) for x in job[1:].split("-"))
+        n = polls[i] = polls[i] + 1
+        if n > k:
+            totals["extra"] += 1
+        late.append(now - due[i])
+        totals["last"] = now
+        if n == 1:
+            totals["first_done"] = max(totals["first_done"], now)
+        if n >= k:
+            return "Ready", None
+        due[i] = now + state["hint"]
+        return "Ingesting", state["hint"]
+    other["count"] += 1
+    if other["first"] is None:
+        other["first"] = now
+    return "Pending", 1800.0
+
+class Proto(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data):
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4:]
+            target = head.split(" ", 2)[1]
+            now = time.time()
+            extra = b""
+            if target.startswith("/_reset"):
+                reset(parse_qs(urlsplit(target).query))
+                body = b"{}"
+            elif target.startswith("/_stats"):
+                body = json.dumps(stats()).encode()
+            else:
+                job = target.rstrip("/").rsplit("/", 1)[-1]
+                status, hint = answer(job, now)
+                body = ('{"task_id":"%s","status":"%s","progress":null,"error":null}' % (job, status)).encode()
+                if hint is not None:
+                    extra = b"Retry-After: %g\r\n" % hint
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra
+                                 + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(Proto, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the bench closes stdin
+
+asyncio.run(main())
+"""
+
+#: The full run in a process of its own: ``Tracker.run_async`` on a file, or ``watch_many`` over
+#: the refs of a file (one a line), both with the same budgets and policy; prints the seconds.
+_RUNNER = r"""
+import asyncio, json, signal, sys, time
+import docstatus
+
+mode, path, url, options = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+policy = docstatus.WaitPolicy(**options.pop("policy"))
+config = docstatus.ProviderConfig(provider="artos", base_url=url, token="tok-bench")
+
+async def main():
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    start = time.time()
+    if mode == "tracker":
+        tracker = docstatus.Tracker(path, config=config, policy=policy, **options)
+        try:
+            await tracker.run_async(stop=stop, collect=False)
+        finally:
+            tracker.close()
+    else:
+        with open(path) as lines:
+            refs = [line.strip() for line in lines]
+        ended = 0
+        async for update in docstatus.watch_many(refs, config=config, policy=policy, **options):
+            ended += update.done
+        assert ended == len(refs), (ended, len(refs))
+    print(json.dumps({"start": start, "end": time.time()}))
+
+asyncio.run(main())
+"""
+
+
+class Stub:
+    """The stub server process (``_STUB``)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(  # this interpreter, a fixed script
+            [sys.executable, "-c", _STUB], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
+
+    def get(self, target: str) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + target, timeout=120) as answer:  # noqa: S310  # our own stub on 127.0.0.1
+            data: dict[str, Any] = json.loads(answer.read())
+            return data
+
+    def reset(self, n: int, t0: float, hint: float = RUN_HINT) -> None:
+        self.get(f"/_reset?n={n}&t0={t0!r}&hint={hint!r}")
+
+    def close(self) -> None:
+        self.proc.communicate(timeout=30)
+
+
+def _env(stub: Stub, db: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOCSTATUS_")}
+    return {
+        **clean,
+        "DOCSTATUS_ARTOS_BASE_URL": stub.url,
+        "DOCSTATUS_ARTOS_TOKEN": "tok-bench",
+        "DOCSTATUS_TRACK_DB": str(db),
+    }
+
+
+def _hwm(pid: int, seen: int = 0) -> int:
+    """A live process's peak RSS so far (bytes: ``VmHWM`` of ``/proc/<pid>/status``), or ``seen``
+    when it cannot be read. Not ``ru_maxrss``: Linux counts in a child's the RSS its parent had
+    when it forked (the bench holds a million refs), so every child would read as large."""
+    status = Path(f"/proc/{pid}/status")
+    with contextlib.suppress(OSError, ValueError, StopIteration), status.open(encoding="ascii") as f:
+        return max(seen, int(next(line for line in f if line.startswith("VmHWM:")).split()[1]) * 1024)
+    return seen
+
+
+def _measured(
+    argv: list[str], env: dict[str, str], *, stdin: str | None = None, timeout: float, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int, str]:
+    """Run ``argv`` (``stdin`` written to it): its seconds, peak RSS (bytes, ``_hwm`` read every
+    20 ms while it runs) and stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(  # this interpreter, fixed arguments
+            argv, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err
+        )
+        assert proc.stdin is not None
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin or ""), daemon=True)
+        feeder.start()
+        deadline = start + timeout
+        peak = 0
+        while True:  # bounded by ``timeout``
+            peak = _hwm(proc.pid, peak)
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                raise TimeoutError(f"{argv[3:6]} took over {timeout:g} s")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        feeder.join(timeout=30)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in ok:
+            raise RuntimeError(f"{argv[3:6]} exited {proc.returncode}: {err.read()[-2000:].decode(errors='replace')}")
+        return elapsed, peak, out.read().decode()
+
+
+def _feed(pipe: Any, text: str) -> None:
+    with contextlib.suppress(BrokenPipeError), pipe:
+        pipe.write(text.encode())
+
+
+def _track(*args: str) -> list[str]:
+    return [sys.executable, "-m", "docstatus._cli", "track", *args]
+
+
+def _db_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+
+
+def _first_poll(stub: Stub, db: Path, options: dict[str, Any]) -> tuple[float, float, int, int]:
+    """A fresh process runs ``Tracker.run_async`` on ``db``: seconds from the process's start,
+    and from the moment it opens the file, to the stub's first request; then it polls on for
+    ``HOLD`` seconds: its peak RSS, and the polls it made."""
+    stub.reset(0, time.time())
+    started = time.time()
+    proc = subprocess.Popen(  # this interpreter, a fixed script
+        [sys.executable, "-c", _RUNNER, "tracker", str(db), stub.url, json.dumps(options)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    first = None
+    for _ in range(3000):  # bounded: 60 s
+        first = stub.get("/_stats")["other_first"]
+        if first is not None:
+            break
+        time.sleep(0.02)
+    peak = 0
+    for _ in range(int(HOLD / 0.05)):  # polling on: the run's memory with every job of the file tracked
+        peak = _hwm(proc.pid, peak)
+        time.sleep(0.05)
+    polled = stub.get("/_stats")["other"]
+    peak = _hwm(proc.pid, peak)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=60)
+    assert first is not None, "no poll within 60 s"
+    opened = json.loads(out.strip().splitlines()[-1])["start"]
+    return first - started, first - opened, peak, polled
+
+
+def _ls_head(db: Path) -> tuple[float, float, int]:
+    """``track ls --state running | head``: seconds to its first line, seconds it took to end
+    once its reader left (after 10 lines), its peak RSS."""
+    env = {**os.environ, "DOCSTATUS_TRACK_DB": str(db)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(  # this interpreter, fixed arguments
+        _track("ls", "--state", "running"), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    first = time.perf_counter() - start
+    for _ in range(9):
+        proc.stdout.readline()
+    peak = _hwm(proc.pid)  # it is blocked on the full pipe: what it holds to print the first lines
+    proc.stdout.close()
+    closed = time.perf_counter()
+    proc.wait(timeout=120)
+    return first, time.perf_counter() - closed, peak
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:,.0f} MB"
+
+
+def _stat(values: list[float], fmt: str = "{:,.2f}") -> str:
+    return f"{fmt.format(min(values))} / {fmt.format(statistics.median(values))}"
+
+
+def scale_file(server: Server) -> list[str]:  # noqa: ARG001  # a section's signature
+    """``track add`` of ``SCALE_JOBS`` refs, the file's bytes per job, a restart's first poll,
+    ``ls --state running | head`` and ``counts`` on that file."""
+    stub = Stub()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-tracker-") as tmp:
+            db = Path(tmp) / "scale.db"
+            refs = "\n".join(f"artos:r{i:07d}" for i in range(SCALE_JOBS))
+            add_s, add_rss, _ = _measured(
+                _track("add", "-", "--deadline", "1d"), _env(stub, db), stdin=refs, timeout=900
+            )
+            del refs
+            size = _db_bytes(db)
+            # half the jobs polled before (a saved waiting state and last status, as a run writes
+            # them), all of them overdue: a restart after an outage
+            wait = json.dumps(
+                {"v": 1, "ref": "artos:x", "started": 1e9, "deadline": 4e9, "polls": 1, "streak": 1, "errors": 0}
+            )
+            last = json.dumps({"provider": "artos", "job_id": "x", "state": "queued", "provider_state": "Pending"})
+            with contextlib.closing(sqlite3.connect(str(db))) as conn, conn:
+                conn.execute(
+                    "UPDATE jobs SET state = 'queued', polls = 1, wait = ?, last = ? WHERE rowid % 2 = 0", (wait, last)
+                )
+                conn.execute("UPDATE jobs SET state = 'running' WHERE rowid % 4 = 0")
+            restarts = [_first_poll(stub, db, {"policy": RUN_POLICY, "host_rate": None}) for _ in range(REPEATS)]
+            lists = [_ls_head(db) for _ in range(REPEATS)]
+            counts = []
+            for _ in range(REPEATS):
+                took, _, out = _measured(_track("counts", "--json"), _env(stub, db), timeout=300)
+                counts.append(took)
+            states = json.loads(out)["states"]
+            assert sum(states.values()) == SCALE_JOBS, states
+    finally:
+        stub.close()
+    first_open = statistics.median([r[1] for r in restarts])
+    return [
+        f"### {SCALE_JOBS:,} tracked jobs in one file (min / median of {REPEATS} where repeated)",
+        "",
+        "| measure | figure | goal |",
+        "|---|---:|---|",
+        f"| `track add -` of {SCALE_JOBS:,} refs (stdin) | {add_s:,.1f} s, peak RSS {_mb(add_rss)} | "
+        f"<= 60 s for 1,000,000{' (met)' if add_s * 1e6 / SCALE_JOBS <= 60 else ' (NOT met)'} |",
+        f"| the file, per job (never polled) | {size / SCALE_JOBS:,.0f} bytes ({_mb(size)}) | reported |",
+        f"| restart: process start -> first poll | {_stat([r[0] for r in restarts])} s | |",
+        f"| restart: file opened -> first poll | {_stat([r[1] for r in restarts])} s | "
+        f"<= 1 s{' (met)' if first_open <= 1.0 else ' (NOT met)'} |",
+        f"| the restarted run, polling for {HOLD:g} s: peak RSS | {_mb(statistics.median([r[2] for r in restarts]))} "
+        f"({statistics.median([r[3] for r in restarts]):,.0f} polls) | <= 300 MB"
+        f"{' (met)' if statistics.median([r[2] for r in restarts]) <= 300e6 else ' (NOT met)'} |",
+        f"| `track ls --state running \\| head`: first line | {_stat([x[0] for x in lists])} s | at once |",
+        f"| ... ends after `head` left | {_stat([x[1] for x in lists])} s, peak RSS "
+        f"{_mb(statistics.median([x[2] for x in lists]))} | |",
+        f"| `track counts` | {_stat(counts)} s | |",
+        "",
+        "Half the jobs carry a saved waiting state (written with SQL as a run writes it), every one "
+        "overdue: a restart after an outage. The restart is `Tracker.run_async` in a fresh process; it "
+        "polls once it has leased and restored its first batch (256 jobs), not all it will hold.",
+    ]
+
+
+def once(server: Server) -> list[str]:  # noqa: ARG001  # a section's signature
+    """``track run --once`` on ``ONCE_JOBS`` due jobs: every one polled once."""
+    stub = Stub()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-tracker-") as tmp:
+            db = Path(tmp) / "once.db"
+            refs = "\n".join(f"artos:m{i}-3" for i in range(ONCE_JOBS))
+            _measured(_track("add", "-"), _env(stub, db), stdin=refs, timeout=600)
+            stub.reset(ONCE_JOBS, time.time())
+            took, rss, _ = _measured(
+                _track("run", "--once", "--host-rate", "1000000", "--concurrency", str(CONCURRENCY)),
+                _env(stub, db),
+                timeout=900,
+            )
+            stats = stub.get("/_stats")
+    finally:
+        stub.close()
+    every = stats["polls"] == ONCE_JOBS and stats["never"] == 0
+    return [
+        f"### `track run --once` on {ONCE_JOBS:,} due jobs",
+        "",
+        f"Polled {stats['polls']:,} times, {ONCE_JOBS - stats['never']:,} of {ONCE_JOBS:,} jobs, "
+        f"in {took:,.1f} s ({ONCE_JOBS / took:,.0f} jobs/s), peak RSS {_mb(rss)}: "
+        f"**{'every due job once (met)' if every else 'NOT met'}** (it stopped at 10,000 before).",
+    ]
+
+
+def _full(stub: Stub, mode: str, path: Path, n: int, budget: float | None) -> dict[str, Any]:
+    options = {
+        "policy": RUN_POLICY,
+        "concurrency": CONCURRENCY,
+        "host_concurrency": CONCURRENCY,
+        "host_rate": budget,
+    }
+    if mode == "tracker":
+        options["spread"] = 0.0
+    stub.reset(n, time.time())
+    took, rss, _ = _measured(
+        [sys.executable, "-c", _RUNNER, mode, str(path), stub.url, json.dumps(options)],
+        _env(stub, path),
+        timeout=1800,
+    )
+    stats = stub.get("/_stats")
+    assert stats["never"] == 0, stats
+    assert stats["extra"] == 0, stats
+    return {**stats, "seconds": took, "rss": rss}
+
+
+def full_run(server: Server) -> list[str]:  # noqa: ARG001  # a section's signature
+    """``RUN_JOBS`` jobs of mixed lengths (1, 2 or 3 polls, ``RUN_HINT`` s apart), all due at
+    the start: ``Tracker.run_async`` (added by ``track add`` first) against ``watch_many``,
+    without a host budget (the CPU binds), then with ``RUN_BUDGET`` (the budget binds)."""
+    n = RUN_JOBS
+    polls = sum(1 + i % 3 for i in range(n))
+    stub = Stub()
+    results: dict[tuple[float | None, str], list[dict[str, Any]]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-tracker-") as tmp:
+            listing = Path(tmp) / "refs.txt"
+            refs = "\n".join(f"artos:m{i}-{1 + i % 3}" for i in range(n))
+            listing.write_text(refs, "utf-8")
+            for budget in (None, RUN_BUDGET):
+                for repeat in range(RUN_REPEATS):  # interleaved
+                    results.setdefault((budget, "watch_many"), []).append(_full(stub, "watch_many", listing, n, budget))
+                    db = Path(tmp) / f"run-{repeat}.db"
+                    _measured(_track("add", "-"), _env(stub, db), stdin=refs, timeout=900)
+                    results.setdefault((budget, "tracker"), []).append(_full(stub, "tracker", db, n, budget))
+                    for old in Path(tmp).glob("run-*"):
+                        old.unlink()
+    finally:
+        stub.close()
+
+    def rate(r: dict[str, Any]) -> float:
+        return float(r["polls"]) / float(r["last"])
+
+    out = [
+        f"### One run over {n:,} jobs of mixed lengths ({polls:,} polls), all due at the start "
+        f"(min / median of {RUN_REPEATS})",
+        "",
+        "| host budget | how | polls/s | p50 lateness | p99 lateness | max lateness | peak RSS | "
+        "polls/s / watch_many | p99 / watch_many |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (budget, name), runs in results.items():
+        base = results[(budget, "watch_many")]
+        base_rate = statistics.median([rate(r) for r in base])
+        base_p99 = statistics.median([r["p99"] for r in base])
+        label = "`watch_many`" if name == "watch_many" else "`Tracker.run_async` (every poll persisted)"
+        ratio = statistics.median([rate(r) for r in runs]) / base_rate
+        late = statistics.median([r["p99"] for r in runs]) / base_p99
+        marks = ("", "")
+        if name == "tracker":
+            marks = (" met" if ratio >= 0.8 else " NOT met", " met" if late <= 1.2 else " NOT met")
+        shown = "none" if budget is None else f"{budget:g}/s"
+        out.append(
+            f"| {shown} | {label} | {_stat([rate(r) for r in runs], '{:,.0f}')} | "
+            f"{_stat([r['p50'] for r in runs])} s | {_stat([r['p99'] for r in runs])} s | "
+            f"{_stat([r['max'] for r in runs])} s | {_mb(statistics.median([r['rss'] for r in runs]))} | "
+            f"**{ratio:.2f}x**{marks[0]} | **{late:.2f}x**{marks[1]} |"
+        )
+    out += [
+        "",
+        f"Each job answers `Retry-After: {RUN_HINT:g}` until its last poll (1, 2 or 3), so every poll has a due "
+        "time: a job's first at the start, each later one the hint after the one before; lateness is the "
+        "poll's time minus its due time, measured by the server (from the moment the process is started: "
+        "its start-up counts). Both sides: concurrency "
+        f"{CONCURRENCY} (and per host), every job polled exactly as often (checked). Without a budget the CPU "
+        "binds (what a poll costs each side); with one, the budget does (as with a real provider). "
+        "Goals: polls/s >= 0.8x watch_many, p99 lateness <= 1.2x watch_many.",
+    ]
+    return out
+
+
 def main() -> int:
     print(f"Python {platform.python_version()}, {platform.machine()}, docstatus bench_tracker\n")
     server = Server()
     try:
-        for section in (ended_jobs, short_jobs, restart, writes):
+        for section in (ended_jobs, short_jobs, restart, writes, scale_file, once, full_run):
             start = time.perf_counter()
             print("\n".join(section(server)))
             print(f"\n({section.__name__}: {time.perf_counter() - start:.1f} s)\n", flush=True)

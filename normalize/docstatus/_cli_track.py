@@ -8,8 +8,11 @@
   the same key and outcome, after a crash; lines from earlier runs not yet delivered come
   first). Stop it any time (Ctrl-C, SIGTERM, even ``kill -9``):
   the next run goes on where each job was.
-- ``docstatus track ls [--state S] [--json]``, ``docstatus track show REF``,
-  ``docstatus track forget REF...``.
+- ``docstatus track ls [--state S] [--due-within D] [--after REF] [--limit N] [--json]``:
+  streamed a page at a time in the order jobs were added (with ``--due-within``: the active jobs
+  due within D, ``now`` for those due now, soonest due first), so ``ls | head`` answers at once
+  on a million rows; ``docstatus track counts [--json]`` (jobs per state, from an index);
+  ``docstatus track show REF``, ``docstatus track forget REF...``.
 
 The database is ``--db``, else ``DOCSTATUS_TRACK_DB``, else ``track.db`` in the user's data
 directory. ``track add`` creates the file, never a missing folder (exit 2 naming it; only the
@@ -40,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -74,9 +78,12 @@ from ._secrets import remember_environment
 from ._text import clean, printable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
-    from ._tracking import Completion, Tracker
+    from ._tracking import Completion, TrackedJob, Tracker
+
+#: Jobs read before ``track ls`` prints its first line (its columns' width comes from them).
+PAGE: Final = 500
 
 #: The environment variable naming the database.
 DB_ENV: Final = "DOCSTATUS_TRACK_DB"
@@ -117,6 +124,28 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def parse_due_within(text: str) -> float:
+    """``now`` (or ``0``): due now; else a duration (``parse_duration``)."""
+    if text.strip().lower() in ("now", "0", "0s"):
+        return 0.0
+    try:
+        return parse_duration(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be now, or a duration like 90s, 15m, 2h or 1d, not {text[:40]!r}"
+        ) from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text[:40]!r}")
+    return value
+
+
 def _lease(text: str) -> float:
     """``--lease``: a finite number of seconds > 0."""
     try:
@@ -152,7 +181,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     raw = argparse.RawDescriptionHelpFormatter
     track = subparsers.add_parser(
         "track",
-        help="track jobs durably (SQLite): add, run, ls, show, forget",
+        help="track jobs durably (SQLite): add, run, ls, counts, show, forget",
         description="Track jobs in a database file; `track run` polls them and survives restarts and crashes.",
         epilog=_EPILOG,
         formatter_class=raw,
@@ -179,13 +208,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight (default 32)")
     run.add_argument("--host-rate", type=float, default=10.0, metavar="R", help="polls per second per host (10)")
     run.add_argument("--lease", type=_lease, default=30.0, metavar="S", help=argparse.SUPPRESS)
+    run.add_argument("--capacity", type=_count, metavar="N", help=argparse.SUPPRESS)  # jobs held in memory at most
     _cli_metrics.add_options(run)
     run.set_defaults(handler=_run)
 
-    ls = sub.add_parser("ls", parents=[common], help="list tracked jobs", epilog=_EPILOG, formatter_class=raw)
+    ls = sub.add_parser(
+        "ls",
+        parents=[common],
+        help="list tracked jobs",
+        description="List tracked jobs, a page at a time (the first line comes at once however many there are): "
+        "in the order they were added, or with --due-within soonest due first.",
+        epilog=_EPILOG,
+        formatter_class=raw,
+    )
     ls.add_argument("--state", metavar="S", help="active, done, or a state (running, succeeded, timed_out, ...)")
+    ls.add_argument(
+        "--due-within",
+        type=parse_due_within,
+        metavar="D",
+        help="only active jobs whose next poll is due within D (now, 90s, 15m, 2h), soonest due first",
+    )
+    ls.add_argument("--after", metavar="REF", help="start after this job (the last one of the page before)")
+    ls.add_argument("--limit", type=_count, metavar="N", help="at most N jobs")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(handler=_ls)
+
+    counts = sub.add_parser(
+        "counts", parents=[common], help="how many jobs in each state", epilog=_EPILOG, formatter_class=raw
+    )
+    counts.add_argument("--json", action="store_true", help="one JSON object")
+    counts.set_defaults(handler=_counts)
 
     show = sub.add_parser("show", parents=[common], help="one job as JSON", epilog=_EPILOG, formatter_class=raw)
     show.add_argument("ref", metavar="REF")
@@ -272,33 +324,66 @@ def _add(args: argparse.Namespace) -> int:
     return _guard("track add", args, _add_body)
 
 
+class _Refused(Exception):
+    """Some refs given to ``track add`` do not parse: none is added (each was said)."""
+
+
 def _add_body(args: argparse.Namespace) -> int:
     from ._refs import parse_ref  # noqa: PLC0415
 
-    refs: list[str] = []
-    for given in args.refs:
-        if given == "-":
-            refs.extend(line.strip() for line in sys.stdin if line.strip())
-        else:
-            refs.append(given)
-    bad = []
-    for ref in refs:  # every bad REF is said, and none is added
-        try:
-            parse_ref(ref)
-        except DocstatusError as exc:
-            fail("track add", ref, exc)
-            bad.append(error_code(exc))
+    bad: list[int] = []
     for key, value in args.meta:  # an argument that was not UTF-8 (kept as lone surrogates by Python)
         if not (key + value).isascii() and clean(key + value) != key + value:
             fail("track add", "--meta", f"{printable(key)}=... is not valid UTF-8 text; give UTF-8 keys and values")
             bad.append(EXIT_USAGE)
+    for ref in args.refs:  # refs given as arguments are checked before the file is opened (or made)
+        if ref != "-":
+            try:
+                parse_ref(ref)
+            except DocstatusError as exc:
+                fail("track add", ref, exc)
+                bad.append(error_code(exc))
+    given = 0
+
+    def refs() -> Iterator[str]:
+        """The refs, read as they come (stdin too: never all in memory); every bad one is said,
+        and then none is added (the transaction is rolled back)."""
+        nonlocal given
+        for arg in args.refs:
+            if arg != "-":
+                if not bad:
+                    given += 1
+                    yield arg
+                continue
+            for line in sys.stdin:
+                ref = line.strip()
+                if not ref:
+                    continue
+                try:
+                    parse_ref(ref)
+                except DocstatusError as exc:
+                    fail("track add", ref, exc)
+                    bad.append(error_code(exc))
+                    continue
+                if not bad:
+                    given += 1
+                    yield ref
+        if bad:
+            raise _Refused
+
     if bad:
+        with contextlib.suppress(_Refused):
+            for _ in refs():  # every bad ref read from stdin is said too; nothing is added
+                pass
         return combine(bad)
     opened = _open(args, create=True)
     assert opened is not None
     with opened as tracker:
-        added = tracker.add_many(refs, meta=dict(args.meta) or None, deadline=args.deadline)
-    say(f"docstatus track add: {added} added, {len(set(refs)) - added} already tracked ({tracker.path})")
+        try:
+            added = tracker.add_many(refs(), meta=dict(args.meta) or None, deadline=args.deadline)
+        except _Refused:
+            return combine(bad)
+    say(f"docstatus track add: {added} added, {given - added} already tracked ({tracker.path})")
     return EXIT_OK
 
 
@@ -328,7 +413,13 @@ def _run_body(args: argparse.Namespace) -> int:
             why = completion.message or (completion.status and completion.status.provider_state) or ""
             fail("track run", completion.name, f"ended {completion.state}" + (f": {why}" if why else ""))
 
-    options = {"concurrency": args.concurrency, "host_rate": args.host_rate, "lease": args.lease, "on_done": ended}
+    options = {
+        "concurrency": args.concurrency,
+        "host_rate": args.host_rate,
+        "lease": args.lease,
+        "capacity": args.capacity,
+        "on_done": ended,
+    }
     opened = _open(args, **options)
     if opened is None:
         fail("track run", "--db", _missing(args))
@@ -342,7 +433,7 @@ def _run_body(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
-            await tracker.run_async(once=args.once, stop=stop)
+            await tracker.run_async(once=args.once, stop=stop, collect=False)  # each end printed, none kept
 
         if progress is not None:
             with progress:
@@ -415,24 +506,50 @@ def _ls_body(args: argparse.Namespace) -> int:
     if opened is None:
         say(f"docstatus track ls: {_missing(args)}")
         return EXIT_OK
+    damaged = False
     with opened as tracker:
-        jobs = tracker.list(args.state)
-    damaged = [job for job in jobs if job.damaged]
-    for job in damaged:
-        _damaged("track ls", job)
-    code = EXIT_USAGE if damaged else EXIT_OK
+        jobs: Iterator[TrackedJob] = tracker.scan(args.state, due_within=args.due_within, after=args.after)
+        if args.limit is not None:
+            jobs = itertools.islice(jobs, args.limit)
+        first = list(itertools.islice(jobs, PAGE))  # the columns' width comes from the first page
+        width = max([len(printable(job.name)) for job in first] + [3])
+        if not args.json:
+            emit(f"{'REF':<{width}}  {'STATE':<19}  POLLS  NEXT")
+        now = time.time()
+        for job in itertools.chain(first, jobs):
+            if job.damaged:
+                _damaged("track ls", job)
+                damaged = True
+            if args.json:
+                emit(json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False))
+                continue
+            nxt = "-" if job.done else _ago(job.next_due - now)
+            # a row's text shown as it is, never run
+            emit(f"{printable(job.name):<{width}}  {printable(job.state):<19}  {job.polls:>5}  {nxt}")
+    return EXIT_USAGE if damaged else EXIT_OK
+
+
+def _counts(args: argparse.Namespace) -> int:
+    return _guard("track counts", args, _counts_body)
+
+
+def _counts_body(args: argparse.Namespace) -> int:
+    opened = _open(args)
+    if opened is None:
+        say(f"docstatus track counts: {_missing(args)}")
+        return EXIT_OK
+    with opened as tracker:
+        counts = tracker.counts()
+        totals = tracker.totals()
     if args.json:
-        for job in jobs:
-            emit(json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False))
-        return code
-    now = time.time()
-    rows = [(printable(j.name), printable(j.state), j) for j in jobs]  # a row's text shown as it is, never run
-    width = max([len(name) for name, _, _ in rows] + [3])
-    emit(f"{'REF':<{width}}  {'STATE':<19}  POLLS  NEXT")
-    for name, state, job in rows:
-        nxt = "-" if job.done else _ago(job.next_due - now)
-        emit(f"{name:<{width}}  {state:<19}  {job.polls:>5}  {nxt}")
-    return code
+        emit(json.dumps({"states": counts, **totals}, separators=(",", ":"), ensure_ascii=False))
+        return EXIT_OK
+    width = max([len(printable(state)) for state in counts] + [5])
+    emit(f"{'STATE':<{width}}  JOBS")
+    for state, count in sorted(counts.items()):
+        emit(f"{printable(state):<{width}}  {count}")
+    emit(f"{totals['active']} active, {totals['succeeded']} ended succeeded, {totals['not_succeeded']} ended otherwise")
+    return EXIT_OK
 
 
 def _ago(seconds: float) -> str:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from docstatus._refs import JobRef
 
 V1 = Path(__file__).parent / "tracker_v1"
+V2 = Path(__file__).parent / "tracker_v2"
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -214,6 +215,40 @@ def test_a_version_1_file_is_migrated_and_its_jobs_go_on(tmp_path: Path, made: s
         assert next(c for c in done if c.ref == "artos:running-1").meta == {"batch": 7}
         assert tracker.totals() == {"succeeded": 3, "not_succeeded": 1, "active": 0}
     assert seen == {"artos:new-1": 1, "artos:running-1": 1}
+
+
+@pytest.mark.parametrize("made", ["closed", "killed"])
+def test_a_version_2_file_is_migrated_with_its_indexes_and_its_jobs_go_on(tmp_path: Path, made: str) -> None:
+    """A file the last release wrote (schema 2, made by e367de2: see tracker_v2/make_files.py)
+    gets version 3's indexes (the free and leased rows, paging, counts) in one transaction,
+    and every job, large status and undelivered completion in it goes on."""
+    for source in V2.glob(f"{made}.db*"):
+        shutil.copyfile(source, tmp_path / source.name.replace(made, "t"))
+    path = tmp_path / "t.db"
+    with Tracker(path) as tracker:
+        version = tracker.store.query("PRAGMA user_version")[0][0]
+        indexes = {r[0] for r in tracker.store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert version == SCHEMA_VERSION == 3
+        assert {"jobs_free", "jobs_leased", "jobs_state", "jobs_added", "outbox_claims"} <= indexes
+        assert "jobs_due" not in indexes
+        jobs = {j.ref: j for j in tracker.list()}
+        assert sorted(jobs) == ["artos:big-1", "artos:ends-failed", "artos:ends-ok", "artos:new-1", "artos:running-1"]
+        assert not any(j.damaged for j in jobs.values())
+        big = jobs["artos:big-1"].status
+        assert big is not None
+        assert big.step == "step 3 of big-1" + "." * 3000  # from the statuses table, kept
+        assert [j.ref for j in tracker.scan("running")] == ["artos:running-1", "artos:big-1"]
+        assert tracker.counts() == {"running": 2, "succeeded": 1, "failed": 1, "new": 1}
+        (pending,) = tracker.completions()
+        assert (pending.ref, pending.state) == ("artos:ends-failed", "failed")
+    seen: dict[str, int] = {}
+    policy = WaitPolicy(initial_delay=0.05, min_delay=0.02, timeout=60)
+    with Tracker(path, poll=_poll_to_the_end(seen), policy=policy, spread=0.0) as tracker:
+        done = tracker.run()
+        assert sorted(c.ref for c in done) == ["artos:big-1", "artos:new-1", "artos:running-1"]
+        assert tracker.totals() == {"succeeded": 4, "not_succeeded": 1, "active": 0}
+        assert tracker.store.query("SELECT count(*) FROM statuses")[0][0] == 0  # an ended job's is in its outcome
+    assert seen == {"artos:big-1": 1, "artos:new-1": 1, "artos:running-1": 1}
 
 
 # --- the path

@@ -183,9 +183,11 @@ def test_a_restart_resumes_without_a_burst(tmp_path: pathlib.Path) -> None:
         f"{jobs} jobs: {rate_before:.0f} requests/s in the 3 s before the kill (most in 0.25 s: {burst_before}); "
         f"after the restart most in 0.25 s: {burst_after}, in its first second: {first_second}"
     )
-    # Measured: 36-47 in 0.25 s with the spread; 101 when every overdue poll is made at once
-    # (RESUME_SPREAD = 0), as a restart from zero would.
-    assert burst_after <= 0.4 * jobs
+    # Measured: 35-52 in 0.25 s with the spread (the steady run before the kill: 42-45); 101 when
+    # every overdue poll is made at once (RESUME_SPREAD = 0), as a restart from zero would. A
+    # loaded machine bunches the steady polls too (up to 65 seen): the bound follows the steady
+    # run's own bunching, and stays under the burst it must catch.
+    assert burst_after <= min(0.6 * jobs, max(0.4 * jobs, 1.4 * burst_before))
     assert first_second <= 1.5 * rate_before + 10
 
 

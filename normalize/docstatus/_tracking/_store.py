@@ -20,6 +20,14 @@ Tables (schema version in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes versi
   changed after: ``key``, ``ref``, ``outcome``; ``delivered`` is set only after every callback
   returned (a delivery in progress holds a claim, ``claim_owner`` / ``claim_until``).
 
+Indexes (version 3): ``jobs_free`` (``next_due`` of the active jobs no run holds), the due index
+runs claim from, soonest due first, without stepping over the jobs runs hold; ``jobs_leased``
+(``owner, lease_until`` of the held ones: renewals, lapsed leases, runs that died);
+``jobs_state`` (``state, status, added``) and ``jobs_added`` (``status, added``), which ``ls``
+pages through in the order jobs were added and ``counts`` reads without touching a row;
+``outbox_claims`` (the delivery claims held). Nothing reads a whole table: a run, ``ls``,
+``show`` and ``counts`` cost about the same with ten jobs or ten million.
+
 Ours or not: a file is used only once it is known to be a docstatus tracking database, decided
 before anything is written to it (no journal mode, no migration, no ``-wal``/``-shm`` left
 beside it): by ``PRAGMA application_id`` (``APPLICATION_ID``, set when the file is made and by
@@ -44,12 +52,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import shutil
 import socket
 import sqlite3
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,7 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 #: The schema version this docstatus writes.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 #: ``PRAGMA application_id`` of a docstatus tracking database: "DSTK".
 APPLICATION_ID: Final = 0x4453544B
@@ -112,6 +122,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;
     PRAGMA application_id = {APPLICATION_ID};
     """,
+    # 3: indexes for a run that schedules from the database and for listings that page: ``ls
+    # --state S`` in the order jobs were added, ``counts`` from an index alone, and the leased
+    # rows (a run looks for dead owners at every claim) without reading the table.
+    """
+    DROP INDEX jobs_due;
+    DROP INDEX jobs_state;
+    CREATE INDEX jobs_state ON jobs (state, status, added);
+    CREATE INDEX jobs_added ON jobs (status, added);
+    CREATE INDEX jobs_free ON jobs (next_due) WHERE status = 'active' AND owner IS NULL;
+    CREATE INDEX jobs_leased ON jobs (owner, lease_until) WHERE owner IS NOT NULL;
+    CREATE INDEX outbox_claims ON outbox (claim_owner) WHERE claim_owner IS NOT NULL;
+    """,
 )
 
 
@@ -151,10 +173,23 @@ _MAGIC: Final = b"SQLite format 3\x00"
 #: ``statuses`` (a row that spills onto overflow pages is rewritten whole at every update).
 INLINE_LIMIT: Final = 2048
 
+#: Bytes of SQLite page cache while jobs are added (``insert_many``).
+INSERT_CACHE: Final = 64 * 1024 * 1024
+
 #: Every column of ``jobs`` with its ``rowid``, and its large last status (``side_last``).
 JOB_ROWS: Final = (
     "SELECT jobs.rowid AS rowid, jobs.*, statuses.last AS side_last FROM jobs LEFT JOIN statuses USING (ref)"
 )
+
+
+def job_rows(index: str) -> str:
+    """``JOB_ROWS`` read through ``index`` (SQLite's planner, without statistics, may otherwise
+    read a whole index and sort it)."""
+    return JOB_ROWS.replace("FROM jobs ", f"FROM jobs INDEXED BY {index} ", 1)
+
+
+#: Seconds a list of dead lease owners is reused.
+DEAD_EVERY: Final = 1.0
 
 
 class TrackerError(DocstatusError):
@@ -436,12 +471,29 @@ def fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> lis
 
 
 class Store:
-    """One connection to a tracking database (open with ``Store.open``)."""
+    """One connection to a tracking database (open with ``Store.open``).
+
+    Deferred writes (group commit), for a run: ``defer_save`` and ``defer_finish`` queue a
+    poll's writes, and ``flush`` runs every queued one in one short transaction, in order,
+    noting each one's result (did the lease still hold?) in ``results``. The run flushes
+    within ``GROUP_WINDOW``, before any callback of yours runs, and before it delivers an end;
+    every other write (``write``: claims, releases, renewals) flushes first, so the order of
+    writes is kept. No transaction stays open across an ``await`` (another connection in the
+    same thread, e.g. a second run on the file, never waits on this one), a poll costs a
+    statement instead of a commit, and a crash loses at most the last window's waiting states
+    (those jobs go on from the state before), never an end that was delivered. ``on_defer`` is
+    called when the queue stops being empty.
+    """
 
     def __init__(self, path: str, conn: sqlite3.Connection, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         self.conn = conn
         self.busy_timeout = busy_timeout
+        self.deferred: list[tuple[str, tuple[Any, ...], dict[str, Any], Any]] = []
+        self.deferred_since: float | None = None
+        self.results: list[tuple[str, bool, Any]] = []
+        self.on_defer: Callable[[], None] | None = None
+        self._dead: tuple[float, list[str]] = (-math.inf, [])
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Store:
@@ -466,7 +518,13 @@ class Store:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if version < SCHEMA_VERSION:
                     store.migrate()
-                conn.execute("SELECT count(*) FROM jobs").fetchone()  # a damaged file fails here
+                # A damaged file fails here: the first and last rows of each table are read (the
+                # edges of their b-trees, which a cut file loses first), not every row (count(*) read
+                # the whole table at every open: half a second for a million jobs, before ls's first
+                # line). One min() or max() per query: SQLite seeks for it only when it is alone.
+                for table in ("jobs", "outbox", "statuses"):
+                    for edge in ("min", "max"):
+                        conn.execute(f"SELECT {edge}(rowid) FROM {table}").fetchone()  # noqa: S608  # our names
         except BaseException:
             conn.close()
             raise
@@ -533,9 +591,58 @@ class Store:
         except sqlite3.Error as exc:
             raise tracker_error(self.path, exc) from None
 
+    def _defer(self, kind: str, args: tuple[Any, ...], options: dict[str, Any], tag: Any) -> None:
+        if not self.deferred:
+            self.deferred_since = time.monotonic()
+            if self.on_defer is not None:
+                self.on_defer()
+        self.deferred.append((kind, args, options, tag))
+
+    def defer_save(self, tag: Any, *args: Any, **options: Any) -> None:
+        """Queue ``save(*args, **options)``; its result, with ``tag``, goes to ``results``."""
+        self._defer("save", args, options, tag)
+
+    def defer_finish(self, tag: Any, *args: Any, **options: Any) -> None:
+        """Queue ``finish(*args, **options)``; its result, with ``tag``, goes to ``results``.
+        Deliver the end only once ``flush`` returned with it true."""
+        self._defer("finish", args, options, tag)
+
+    def defer_delivered(self, keys: Sequence[str], now: float) -> None:
+        """Queue ``delivered_many(keys, now)`` (after every callback returned for each)."""
+        if keys:
+            self._defer("delivered", (list(keys), now), {}, None)
+
+    def flush(self) -> None:
+        """Run the queued writes in one transaction, in order; each one's ``(kind, ok, tag)``
+        is appended to ``results``. On an error nothing of them is written (and it is raised)."""
+        if not self.deferred:
+            return
+        ops, self.deferred, self.deferred_since = self.deferred, [], None
+        results = []
+        with self._transaction() as conn:
+            for kind, args, options, tag in ops:
+                if kind == "delivered":
+                    self._delivered(conn, *args)
+                    continue
+                run = self._save if kind == "save" else self._finish
+                results.append((kind, run(conn, *args, **options), tag))
+        self.results.extend(results)
+
+    def take_results(self) -> list[tuple[str, bool, Any]]:
+        """The results of the flushed writes not taken yet."""
+        results, self.results = self.results, []
+        return results
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction (the write lock first: no two pickers race)."""
+        """One ``BEGIN IMMEDIATE`` transaction (the write lock first: no two pickers race),
+        after the deferred writes are flushed."""
+        self.flush()
+        with self._transaction() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self.errors():
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -571,18 +678,24 @@ class Store:
         return self.insert_many([row]) == 1
 
     def insert_many(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Add jobs in one transaction; how many were new."""
-        added = 0
-        with self.write() as conn:
-            for row in rows:
-                cursor = conn.execute(
+        """Add jobs in one transaction, read from ``rows`` as they come (never all in memory at
+        once); how many were new. An exception raised by ``rows`` rolls every one back. The
+        page cache is ``INSERT_CACHE`` meanwhile (a million refs in random order write all over
+        the ref index), then back to SQLite's default."""
+        with self.errors():
+            self.conn.execute(f"PRAGMA cache_size = {-INSERT_CACHE // 1024}")
+        try:
+            with self.write() as conn:
+                cursor = conn.executemany(
                     "INSERT INTO jobs (ref, name, key, meta, added, deadline, next_due, updated) "
                     "VALUES (:ref, :name, :key, :meta, :added, :deadline, :next_due, :added) "
                     "ON CONFLICT (ref) DO NOTHING",
-                    row,
+                    rows,
                 )
-                added += cursor.rowcount
-        return added
+                return max(0, cursor.rowcount)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA cache_size = -2000")
 
     def delete(self, ref: str) -> bool:
         """Forget a job and its undelivered completion; True when it was tracked."""
@@ -596,13 +709,87 @@ class Store:
             return True
 
     def dead_owners(self, now: float) -> list[str]:
-        """Owners of live leases that are processes of this host that no longer run."""
-        owners = self.query(
-            "SELECT DISTINCT owner FROM jobs WHERE owner IS NOT NULL AND lease_until >= ? "
-            "UNION SELECT DISTINCT claim_owner FROM outbox WHERE claim_owner IS NOT NULL AND claim_until >= ?",
-            (now, now),
-        )
-        return [r[0] for r in owners if isinstance(r[0], str) and _dead(r[0])]
+        """Owners of leases (of jobs, or of deliveries) that are processes of this host that no
+        longer run, found by stepping through the distinct owners in ``jobs_leased`` and
+        ``outbox_claims`` (one index seek per run); the same list for ``DEAD_EVERY`` seconds."""
+        cached_at, cached = self._dead
+        if cached_at <= now < cached_at + DEAD_EVERY:
+            return cached
+        owners: set[str] = set()
+        for table, column in (("jobs", "owner"), ("outbox", "claim_owner")):
+            last = ""
+            for _ in range(100_000):  # bounded: one run per step
+                rows = self.query(
+                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} > ? "  # noqa: S608
+                    f"ORDER BY {column} LIMIT 1",
+                    (last,),
+                )
+                if not rows or not isinstance(rows[0][0], str):
+                    break
+                last = rows[0][0]
+                owners.add(last)
+        dead = sorted(owner for owner in owners if _dead(owner))
+        self._dead = (now, dead)
+        return dead
+
+    def _due(
+        self,
+        conn: sqlite3.Connection,
+        columns: str | None,
+        limit: int,
+        now: float,
+        due_by: float,
+        skip: set[int],
+        *,
+        lapsed: bool,
+    ) -> list[sqlite3.Row]:
+        """Up to ``limit`` active jobs no live run holds, due by ``due_by``, soonest due first (in
+        the order they were added among those due at the same time), never the rows whose rowid
+        is in ``skip``: from ``jobs_free`` (first the rows whose ``next_due`` is not a number,
+        damaged: due now), and with ``lapsed`` the held ones whose lease lapsed or whose owner
+        died (``jobs_leased``). ``columns``: what to read (``None``: ``JOB_ROWS``)."""
+
+        def select(index: str) -> str:
+            if columns is None:
+                return job_rows(index)
+            return f"SELECT {columns} FROM jobs INDEXED BY {index}"  # noqa: S608  # our own column and index names
+
+        out: list[sqlite3.Row] = []
+        for where, bound in (("jobs.next_due >= ''", []), ("jobs.next_due <= ?", [due_by])):
+            want = limit - len(out)
+            if want <= 0:
+                break
+            sql = (
+                f"{select('jobs_free')} WHERE jobs.status = 'active' AND jobs.owner IS NULL AND {where} "
+                "ORDER BY jobs.next_due, jobs.rowid LIMIT ?"
+            )
+            rows = fetch(conn, sql, [*bound, want + len(skip)])
+            out.extend([r for r in rows if r["rowid"] not in skip][:want])
+        if lapsed:
+            dead = self.dead_owners(now)
+            marks = ",".join("?" * len(dead)) or "NULL"
+            sql = (
+                f"{select('jobs_leased')} WHERE jobs.owner IS NOT NULL AND jobs.status = 'active' "
+                f"AND (jobs.lease_until < ? OR jobs.owner IN ({marks})) "
+                "AND (jobs.next_due <= ? OR jobs.next_due >= '') ORDER BY jobs.next_due, jobs.rowid LIMIT ?"
+            )
+            rows = fetch(conn, sql, [now, *dead, due_by, limit + len(skip)])
+            out.extend(r for r in rows if r["rowid"] not in skip)
+            out.sort(key=lambda r: (_due_time(r["next_due"]), r["rowid"]))
+        return out[:limit]
+
+    def peek(
+        self, limit: int, now: float, *, due_by: float, skip: Iterable[int] = (), lapsed: bool = True
+    ) -> list[float]:
+        """When the next polls of up to ``limit`` jobs are due, for the jobs ``claim`` would take
+        (soonest first; a damaged ``next_due`` as ``-inf``), read without taking the write lock."""
+        if limit <= 0:
+            return []
+        with self.errors():
+            rows = self._due(
+                self.conn, "jobs.rowid AS rowid, jobs.next_due", limit, now, due_by, set(skip), lapsed=lapsed
+            )
+        return [_due_time(r["next_due"]) for r in rows]
 
     def claim(
         self,
@@ -613,25 +800,19 @@ class Store:
         *,
         due_by: float | None,
         skip: Iterable[int] = (),
+        lapsed: bool = True,
     ) -> list[dict[str, Any]]:
-        """Lease up to ``limit`` active jobs no live run holds (soonest due first; with
-        ``due_by``, only those due by then; never the rows whose rowid is in ``skip``), in one
-        transaction. Each claim bumps the job's ``lease_gen``: the rows come with the new one
-        (and every column, and ``rowid``)."""
+        """Lease up to ``limit`` active jobs no live run holds (soonest due first, from the due
+        index; with ``due_by``, only those due by then; never the rows whose rowid is in
+        ``skip``; ``lapsed``: the held ones whose lease lapsed too), in one transaction. Each
+        claim bumps the job's ``lease_gen``: the rows come with the new one (and every column,
+        and ``rowid``)."""
         if limit <= 0:
             return []
-        dead = self.dead_owners(now)
-        marks = ",".join("?" * len(dead)) or "NULL"
-        due = "" if due_by is None else " AND next_due <= ?"
-        params: list[Any] = [now, *dead]
-        if due_by is not None:
-            params.append(due_by)
-        skipped = set(skip)
+        bound = math.inf if due_by is None else due_by
         with self.write() as conn:
-            free = f"(owner IS NULL OR lease_until < ? OR owner IN ({marks})){due}"  # "?" placeholders only
-            sql = f"{JOB_ROWS} WHERE jobs.status = 'active' AND {free} ORDER BY next_due LIMIT ?"
-            rows = [r for r in fetch(conn, sql, [*params, limit + len(skipped)]) if r["rowid"] not in skipped]
-            claimed = [_with_gen(r) for r in rows[:limit]]
+            rows = self._due(conn, None, limit, now, bound, set(skip), lapsed=lapsed)
+            claimed = [_with_gen(r) for r in rows]
             conn.executemany(
                 "UPDATE jobs SET owner = ?, lease_until = ?, lease_gen = ? WHERE rowid = ?",
                 [(owner, now + lease, r["lease_gen"], r["rowid"]) for r in claimed],
@@ -642,17 +823,22 @@ class Store:
         """Extend the leases ``owner`` still holds (each ``(ref, lease_gen)``), and with
         ``claims`` its delivery claims too (a callback running long keeps its completion from
         being delivered by another run at the same time); the refs it no longer holds (another
-        run claimed them since, or they ended or were forgotten)."""
-        lost: set[str] = set()
+        run claimed them since, or they ended or were forgotten). One statement when the rows
+        ``owner`` holds in the database are exactly ``leases`` (found with the ``jobs_owner``
+        index), else one per lease (a row it holds but did not name is left to lapse)."""
+        wanted = set(leases)
         with self.write() as conn:
-            for ref, gen in leases:
-                cursor = conn.execute(
+            rows = fetch(conn, "SELECT ref, lease_gen FROM jobs WHERE owner = ? AND status = 'active'", (owner,))
+            have = {(r[0], r[1]) for r in rows}
+            lost = {ref for ref, gen in wanted - have}
+            if have <= wanted:
+                conn.execute("UPDATE jobs SET lease_until = ? WHERE owner = ? AND status = 'active'", (until, owner))
+            else:
+                conn.executemany(
                     "UPDATE jobs SET lease_until = ? WHERE ref = ? AND owner = ? AND lease_gen = ? "
                     "AND status = 'active'",
-                    (until, ref, owner, gen),
+                    [(until, ref, owner, gen) for ref, gen in wanted & have],
                 )
-                if cursor.rowcount != 1:
-                    lost.add(ref)
             if claims:
                 conn.execute(
                     "UPDATE outbox SET claim_until = ? WHERE delivered IS NULL AND claim_owner = ?", (until, owner)
@@ -692,29 +878,65 @@ class Store:
         next_due: float,
         polls: int,
         now: float,
+        release: bool = False,
     ) -> bool:
         """Persist one poll's waiting state, and its last status when ``last`` is given (it
         changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
-        (``side``: it is there now). False when ``owner`` no longer holds the job's lease ``gen``."""
-        where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
-        params: tuple[Any, ...] = (state, wait, next_due, polls, now)
-        if last is None or (len(last) <= INLINE_LIMIT and not side):  # one statement, no transaction around it
-            sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ? {where}"  # noqa: S608
-            if last is not None:
-                sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
-                params = (*params, last)
-            with self.errors():
-                return self.conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1
-        inline = last if len(last) <= INLINE_LIMIT else None
-        sql = f"UPDATE jobs SET state = ?, wait = ?, next_due = ?, polls = ?, updated = ?, last = ? {where}"  # noqa: S608
+        (``side``: it is there now). With ``release``, the lease is given up in the same
+        statement (the job goes back to its row: any run may take it when it falls due). False
+        when ``owner`` no longer holds the job's lease ``gen``."""
         with self.write() as conn:
-            if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
-                return False
-            if inline is None:
-                conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
-            else:
-                conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
-            return True
+            return self._save(
+                conn,
+                owner,
+                ref,
+                gen,
+                state=state,
+                wait=wait,
+                last=last,
+                side=side,
+                next_due=next_due,
+                polls=polls,
+                now=now,
+                release=release,
+            )
+
+    def _save(
+        self,
+        conn: sqlite3.Connection,
+        owner: str,
+        ref: str,
+        gen: int,
+        *,
+        state: str,
+        wait: str,
+        last: str | None,
+        side: bool,
+        next_due: float,
+        polls: int,
+        now: float,
+        release: bool = False,
+    ) -> bool:
+        where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+        sets = "state = ?, wait = ?, next_due = ?, polls = ?, updated = ?"
+        if release:
+            sets += ", owner = NULL, lease_until = NULL"
+        params: tuple[Any, ...] = (state, wait, next_due, polls, now)
+        if last is None or (len(last) <= INLINE_LIMIT and not side):
+            sql = f"UPDATE jobs SET {sets} {where}"  # noqa: S608
+            if last is not None:
+                sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
+                params = (*params, last)
+            return bool(conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1)
+        inline = last if len(last) <= INLINE_LIMIT else None
+        sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
+        if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
+            return False
+        if inline is None:
+            conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
+        else:
+            conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
+        return True
 
     def finish(
         self,
@@ -729,31 +951,106 @@ class Store:
         polls: int,
         now: float,
         lease: float | None,
+        side: bool = True,
     ) -> bool:
         """End a job with ``outcome`` and write its outbox row, in one transaction; False (and
         nothing written) when ``owner`` no longer holds its lease ``gen`` or it ended already.
         With ``lease``, the outbox row is claimed by ``owner`` for that many seconds, to deliver
-        it at once. Its last status is deleted: the outcome holds the final one."""
+        it at once. Its last status is deleted (``side``: it may be in ``statuses``): the
+        outcome holds the final one."""
         with self.write() as conn:
-            cursor = conn.execute(
-                "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
-                "updated = ?, owner = NULL, lease_until = NULL "
-                "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'",
-                (state, wait, outcome, polls, now, ref, owner, gen),
+            return self._finish(
+                conn,
+                owner,
+                ref,
+                gen,
+                key,
+                state=state,
+                wait=wait,
+                outcome=outcome,
+                polls=polls,
+                now=now,
+                lease=lease,
+                side=side,
             )
-            if cursor.rowcount != 1:
-                return False
+
+    def _finish(
+        self,
+        conn: sqlite3.Connection,
+        owner: str,
+        ref: str,
+        gen: int,
+        key: str,
+        *,
+        state: str,
+        wait: str,
+        outcome: str,
+        polls: int,
+        now: float,
+        lease: float | None,
+        side: bool = True,
+    ) -> bool:
+        cursor = conn.execute(
+            "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
+            "updated = ?, owner = NULL, lease_until = NULL "
+            "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'",
+            (state, wait, outcome, polls, now, ref, owner, gen),
+        )
+        if cursor.rowcount != 1:
+            return False
+        if side:
             conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
-            conn.execute(
-                "INSERT INTO outbox (key, ref, outcome, created, claim_owner, claim_until) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, ref, outcome, now, None if lease is None else owner, None if lease is None else now + lease),
-            )
-            return True
+        conn.execute(
+            "INSERT INTO outbox (key, ref, outcome, created, claim_owner, claim_until) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, ref, outcome, now, None if lease is None else owner, None if lease is None else now + lease),
+        )
+        return True
 
     def counts(self) -> dict[tuple[bool, str], int]:
-        """How many jobs per (done, state)."""
-        rows = self.query("SELECT status = 'done', state, count(*) FROM jobs GROUP BY 1, 2")
-        return {(bool(r[0]), r[1] if isinstance(r[1], str) else str(r[1])): r[2] for r in rows}
+        """How many jobs per (done, state), read from the ``jobs_state`` index alone."""
+        rows = self.query("SELECT state, status, count(*) FROM jobs GROUP BY state, status")
+        out: dict[tuple[bool, str], int] = {}
+        for state, status, n in rows:
+            key = (status == "done", state if isinstance(state, str) else str(state))
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def pages(
+        self,
+        where: str,
+        params: Sequence[Any],
+        order: str,
+        size: int,
+        *,
+        start: tuple[Any, int] | None = None,
+        index: str,
+    ) -> Iterator[sqlite3.Row]:
+        """Every row of ``JOB_ROWS`` matching ``where`` (the columns before ``order`` fixed by
+        equalities, so an index gives ``order, rowid``), in that order, ``size`` rows per query
+        (keyset paging: no query holds a read transaction while the rows are used, and each
+        page starts where the last one stopped, found in the index, whatever the table's size).
+        ``start``: begin after that ``(order value, rowid)``. ``index``: the index to read."""
+        rows_sql = job_rows(index)
+        ties = f"{rows_sql} WHERE {where} AND jobs.{order} = ? AND jobs.rowid > ? ORDER BY jobs.rowid LIMIT ?"
+        after = f"{rows_sql} WHERE {where} AND jobs.{order} > ? ORDER BY jobs.{order}, jobs.rowid LIMIT ?"
+        if start is None:
+            rows = self.query(f"{rows_sql} WHERE {where} ORDER BY jobs.{order}, jobs.rowid LIMIT ?", [*params, size])
+        else:
+            rows = self._next_page(ties, after, params, start, size)
+        while rows:
+            yield from rows
+            if len(rows) < size:
+                return
+            rows = self._next_page(ties, after, params, (rows[-1][order], rows[-1]["rowid"]), size)
+
+    def _next_page(
+        self, ties: str, after: str, params: Sequence[Any], start: tuple[Any, int], size: int
+    ) -> list[sqlite3.Row]:
+        key, rowid = start
+        rows = self.query(ties, [*params, key, rowid, size])
+        if len(rows) < size:
+            rows += self.query(after, [*params, key, size - len(rows)])
+        return rows
 
     # --- outbox
 
@@ -778,12 +1075,21 @@ class Store:
 
     def delivered(self, key: str, now: float) -> None:
         """Mark a completion delivered (after every callback returned)."""
+        self.delivered_many([key], now)
+
+    def delivered_many(self, keys: Sequence[str], now: float) -> None:
+        """Mark completions delivered (after every callback returned for each)."""
+        if not keys:
+            return
         with self.write() as conn:
-            conn.execute(
-                "UPDATE outbox SET delivered = ?, claim_owner = NULL, claim_until = NULL "
-                "WHERE key = ? AND delivered IS NULL",
-                (now, key),
-            )
+            self._delivered(conn, keys, now)
+
+    def _delivered(self, conn: sqlite3.Connection, keys: Sequence[str], now: float) -> None:
+        conn.executemany(
+            "UPDATE outbox SET delivered = ?, claim_owner = NULL, claim_until = NULL "
+            "WHERE key = ? AND delivered IS NULL",
+            [(now, key) for key in keys],
+        )
 
     def unclaim_all(self, owner: str) -> None:
         """Give up every delivery claim of ``owner``."""
@@ -806,6 +1112,13 @@ class Store:
                 "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
                 [(rowid, owner) for rowid in rowids],
             )
+
+
+def _due_time(value: object) -> float:
+    """A stored ``next_due`` as a time; one that is not a number (damaged) is due now: ``-inf``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
+        return float(value)
+    return -math.inf
 
 
 def _with_gen(row: sqlite3.Row) -> dict[str, Any]:

@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import math
+import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
@@ -86,10 +87,26 @@ logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Seconds a run's lease on a job lasts without renewal (renewed every third of it).
 DEFAULT_LEASE: Final = 30.0
-#: Jobs one run holds at most.
-DEFAULT_CAPACITY: Final = 10_000
+#: The most jobs a run holds in memory at once, per poll it may have in flight (``concurrency``):
+#: its window, unless ``capacity`` is given (4,096 at the default concurrency of 32).
+WINDOW_PER_SLOT: Final = 128
+#: Seconds ahead a run takes the jobs that fall due (and keeps a polled job whose next poll is due
+#: within it); a job whose next poll is further off goes back to its row, its lease let go.
+DEFAULT_HORIZON: Final = 10.0
+#: Rows a run leases and restores at most in one go (the dispatcher runs between two such batches,
+#: so the first poll of a restart waits for one batch, not for every job).
+CLAIM_BATCH: Final = 256
+#: Seconds the dispatcher gets between two batches of a claim (its first polls start meanwhile).
+FILL_PAUSE: Final = 0.001
 #: Seconds between two looks at the database for jobs to take (new ones, or a dead run's).
 DEFAULT_REFRESH: Final = 1.0
+#: Seconds a run's writes wait in one open transaction at most before they are committed
+#: (group commit: see ``Store``); they are committed sooner before any callback runs.
+GROUP_WINDOW: Final = 0.01
+#: Deferred writes of a run committed together at most.
+GROUP_MAX: Final = 1000
+#: Rows per query of ``Tracker.scan`` (keyset pages: no read transaction stays open between them).
+PAGE: Final = 500
 #: Seconds the heartbeat keeps a run's leases alive while its event loop shows no sign of life
 #: (a callback that blocks it); past that the leases lapse and other runs may take the jobs.
 STALL_LIMIT: Final = 600.0
@@ -409,6 +426,24 @@ def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
     )
 
 
+def _sort_key(value: object) -> tuple[int, Any]:
+    """A stored value's place in SQLite's order: NULL, then numbers, then texts, then blobs."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, value)
+
+
+def _stored_due(value: object, wall: float) -> float:
+    """A claimed row's ``next_due``; one that is not a time (damaged) is due now."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return wall
+
+
 def _bad_ref(value: object) -> str | None:
     """Why a stored ref cannot be polled, or ``None``."""
     if not isinstance(value, str):
@@ -509,7 +544,11 @@ class Tracker:
         on_done: A callback, or several, called with each ``Completion``.
         concurrency, host_concurrency, host_rate: ``watch_many``'s budgets.
         lease: Seconds a run's lease on a job lasts without renewal.
-        capacity: Jobs one run holds at most (the rest are left to other runs, or taken later).
+        capacity: The most jobs a run holds in memory at once (default ``WINDOW_PER_SLOT`` times
+            ``concurrency``). It does not limit how many jobs a run serves: a run takes the jobs
+            due soonest, gives back each one whose next poll is more than ``horizon`` away, and
+            takes the next ones as they fall due.
+        horizon: Seconds ahead a run takes the jobs that fall due (see ``capacity``).
         refresh: Seconds between two looks at the database for jobs to take.
         spread: The longest a poll that fell due while no run held the job is put off.
         rng: Random source of the jitter.
@@ -534,14 +573,15 @@ class Tracker:
         host_concurrency: int = 8,
         host_rate: float | None = 10.0,
         lease: float = DEFAULT_LEASE,
-        capacity: int = DEFAULT_CAPACITY,
+        capacity: int | None = None,
+        horizon: float = DEFAULT_HORIZON,
         refresh: float = DEFAULT_REFRESH,
         spread: float = RESUME_SPREAD,
         rng: _random.Random | None = None,
     ) -> None:
-        if concurrency < 1 or host_concurrency < 1 or capacity < 1:
+        if concurrency < 1 or host_concurrency < 1 or (capacity is not None and capacity < 1):
             raise ValueError("Tracker: concurrency, host_concurrency and capacity must be at least 1")
-        for name, value in (("lease", lease), ("refresh", refresh)):
+        for name, value in (("lease", lease), ("refresh", refresh), ("horizon", horizon)):
             if not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"Tracker: {name} must be a finite number of seconds > 0, not {value!r}")
         if not (spread >= 0 and math.isfinite(spread)):
@@ -561,6 +601,8 @@ class Tracker:
         self.host_rate = host_rate
         self.lease = lease
         self.capacity = capacity
+        self.window = capacity if capacity is not None else WINDOW_PER_SLOT * concurrency
+        self.horizon = horizon
         self.refresh = refresh
         self.spread = spread
         self._rng = rng
@@ -604,25 +646,26 @@ class Tracker:
         deadline: float | datetime | None = None,
     ) -> int:
         """Track many jobs in one transaction (all or none: a ref that does not parse raises
-        ``InvalidJobRef`` before any is added); how many were not tracked before."""
+        ``InvalidJobRef`` and none is added); how many were not tracked before. ``refs`` is read
+        as it comes (a generator of a million refs is never held in memory at once)."""
         now = time.time()
         end = _deadline(deadline, self.policy, now)
         meta_text = _meta(meta)
-        rows = []
-        for given in refs:
-            job = parse_ref(given) if isinstance(given, str) else given
-            rows.append(
-                {
-                    "ref": str(job),
-                    "name": given if isinstance(given, str) else str(given),
-                    "key": f"dst_{uuid.uuid4().hex}",
-                    "meta": meta_text,
-                    "added": now,
-                    "deadline": end,
-                    "next_due": now,
-                }
-            )
-        return self.store.insert_many(rows)
+
+        # Keys: 32 hex digits, a random half per call and a count (unique, and in order within a
+        # call: SQLite appends them to the key index instead of writing all over it).
+        prefix = os.urandom(8).hex()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            row: dict[str, Any] = {"meta": meta_text, "added": now, "deadline": end, "next_due": now}
+            for count, given in enumerate(refs):
+                job = parse_ref(given) if isinstance(given, str) else given
+                row["ref"] = str(job)
+                row["name"] = given if isinstance(given, str) else str(given)
+                row["key"] = f"dst_{prefix}{count:016x}"
+                yield row  # one dict, read by sqlite3 before the next is made
+
+        return self.store.insert_many(rows())
 
     def get(self, ref: str | JobRef) -> TrackedJob | None:
         """The tracked job, or ``None`` (``InvalidJobRef`` when ``ref`` does not parse). A
@@ -634,17 +677,66 @@ class Tracker:
     def list(self, state: str | None = None) -> builtins.list[TrackedJob]:
         """Tracked jobs in the order they were added; ``state``: ``active``, ``done``, or one
         of ``STATE_FILTERS`` (``running``, ``succeeded``, ``timed_out``, ...). Damaged rows are
-        listed too, with ``damaged`` naming what could not be read."""
-        order = "ORDER BY jobs.added, jobs.rowid"
-        if state is None:
-            rows = self.store.query(f"{JOB_ROWS} {order}")
+        listed too, with ``damaged`` naming what could not be read. All in one list: with many
+        jobs, ``scan`` streams them instead."""
+        return [*self.scan(state)]
+
+    def scan(
+        self, state: str | None = None, *, due_within: float | None = None, after: str | JobRef | None = None
+    ) -> Iterator[TrackedJob]:
+        """Tracked jobs one by one, read a page at a time (``PAGE`` rows per query, each found
+        in an index: the first comes at once however many are tracked, and memory does not grow
+        with them): in the order they were added, or with ``due_within`` (seconds; 0 for those
+        due now) only the active jobs whose next poll is due within that, soonest due first.
+        ``state`` as for ``list``; ``after``: start after that job (the last one of an earlier
+        page; ``InvalidJobRef`` when it does not parse, nothing when it is not tracked)."""
+        if state is not None and state not in STATE_FILTERS:
+            raise ValueError(f"Tracker.scan: state must be one of {', '.join(STATE_FILTERS)}, not {state!r}")
+        if due_within is not None and not (due_within >= 0 and math.isfinite(due_within)):
+            raise ValueError(f"Tracker.scan: due_within must be a finite number of seconds >= 0, not {due_within!r}")
+        order = "added" if due_within is None else "next_due"
+        ranges: builtins.list[tuple[str, builtins.list[Any], str]]  # where, its parameters, the index to read
+        if due_within is not None:
+            if state == "done":
+                return
+            due: builtins.list[Any] = [time.time() + due_within]
+            extra, more = ("", []) if state in (None, "active") else (" AND jobs.state = ?", [state])
+            ranges = [
+                (
+                    f"jobs.status = 'active' AND jobs.owner IS NULL AND jobs.next_due <= ?{extra}",
+                    [*due, *more],
+                    "jobs_free",
+                ),
+                (
+                    f"jobs.owner IS NOT NULL AND jobs.status = 'active' AND jobs.next_due <= ?{extra}",
+                    [*due, *more],
+                    "jobs_leased",
+                ),
+            ]
+        elif state is None:
+            ranges = [("jobs.status = ?", ["active"], "jobs_added"), ("jobs.status = ?", ["done"], "jobs_added")]
         elif state in ("active", "done"):
-            rows = self.store.query(f"{JOB_ROWS} WHERE jobs.status = ? {order}", (state,))
-        elif state in STATE_FILTERS:
-            rows = self.store.query(f"{JOB_ROWS} WHERE jobs.state = ? {order}", (state,))
+            ranges = [("jobs.status = ?", [state], "jobs_added")]
         else:
-            raise ValueError(f"Tracker.list: state must be one of {', '.join(STATE_FILTERS)}, not {state!r}")
-        return [read_job(r) for r in rows]
+            ranges = [
+                ("jobs.state = ? AND jobs.status = ?", [state, status], "jobs_state") for status in ("active", "done")
+            ]
+        start = None
+        if after is not None:
+            key = str(parse_ref(after) if isinstance(after, str) else after)
+            rows = self.store.query(f"SELECT rowid, {order} FROM jobs WHERE ref = ?", (key,))  # noqa: S608
+            if not rows:
+                return
+            start = (rows[0][1], rows[0][0])
+        streams = [
+            self.store.pages(where, params, order, PAGE, start=start, index=index) for where, params, index in ranges
+        ]
+        if len(streams) == 1:
+            merged: Iterator[sqlite3.Row] = streams[0]
+        else:  # in the index's order: SQLite's (numbers before texts before blobs), then rowid
+            merged = heapq.merge(*streams, key=lambda r: (_sort_key(r[order]), r["rowid"]))
+        for row in merged:
+            yield read_job(row)
 
     def counts(self) -> dict[str, int]:
         """How many jobs are in each state."""
@@ -750,10 +842,10 @@ class Tracker:
     # --- running
 
     def run(
-        self, *, once: bool = False, on_change: Callable[[JobStatus], None] | None = None
+        self, *, once: bool = False, on_change: Callable[[JobStatus], None] | None = None, collect: bool = True
     ) -> builtins.list[Completion]:
         """``run_async`` in a fresh event loop."""
-        return asyncio.run(self.run_async(once=once, on_change=on_change))
+        return asyncio.run(self.run_async(once=once, on_change=on_change, collect=collect))
 
     async def run_async(
         self,
@@ -762,18 +854,29 @@ class Tracker:
         stop: asyncio.Event | None = None,
         on_change: Callable[[JobStatus], None] | None = None,
         on_complete: Callable[[Completion], None] | None = None,
+        collect: bool = True,
     ) -> builtins.list[Completion]:
         """Poll the tracked jobs until none is left active (or ``stop`` is set); the
-        completions this run made, in order.
+        completions this run made, in order (with ``collect=False``: none are kept, and the
+        list is empty; use ``on_done`` or ``on_complete`` then, so memory does not grow with
+        the jobs that end).
+
+        Scheduling: the run holds in memory only the jobs due within ``horizon`` (and those
+        queued for their host's budget or in flight), at most ``capacity`` of them, taken from
+        the due index soonest due first; a job whose next poll is further off goes back to its
+        row (its waiting state is there) and its lease is let go, and the run takes it again
+        when it falls due. So one run serves any number of jobs, several runs share them (each
+        takes what is due next), and a job due sooner than one the run holds displaces it.
 
         First delivers the completions left undelivered, if there are callbacks. ``once``: poll
-        each job that is due now once, write its state, and return. ``on_change`` gets every
-        status that differs from the job's one before; ``on_complete`` each completion this run
-        makes (after the callbacks and the delivery mark). A callback's exception stops the run
-        and is raised (its completion stays undelivered: it comes again); so is a
-        ``TrackerError`` (a full disk: nothing committed is lost) or a ``ConfigurationError``
-        (a job's provider has no token). A damaged row is skipped (a warning names it, and
-        ``skipped`` has it); the other jobs go on.
+        each job that is due now once (due when the run starts), in due order, as fast as the
+        budgets allow, write its state, and return. ``on_change`` gets every status that
+        differs from the job's one before; ``on_complete`` each completion this run makes
+        (after the callbacks and the delivery mark). A callback's exception stops the run and
+        is raised (its completion stays undelivered: it comes again); so is a ``TrackerError``
+        (a full disk: nothing committed is lost) or a ``ConfigurationError`` (a job's provider
+        has no token). A damaged row is skipped (a warning names it, and ``skipped`` has it);
+        the other jobs go on.
         """
         from docstatus._waiting._many import Fleet  # noqa: PLC0415
         from docstatus._waiting._poll import Configs  # noqa: PLC0415
@@ -802,15 +905,21 @@ class Tracker:
             draw=random_source(self._rng),
             on_complete=on_complete,
             wake=asyncio.Event(),
+            collect=collect,
+            started=time.time(),
+            calm_at=fleet.clock(),
+            report=on_change is not None,
         )
         fleet.on_step = session.on_step
         fleet.before_poll = session.before_poll
         dispatcher: asyncio.Task[None] | None = None
         stopper = None if stop is None else loop.create_task(_relay(stop, session.wake))
         heartbeat = _Heartbeat(session, self.store.sibling(), loop)
+        store = self.store
         try:
             heartbeat.start()
             self.deliver_pending(owner, skip=session.skip_outbox)
+            store.on_defer = session.deferred
             dispatcher = loop.create_task(fleet.run(None), name="docstatus-tracker")
             await session.loop(dispatcher, stop)
         finally:
@@ -823,9 +932,7 @@ class Tracker:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if stopper is not None:
                 stopper.cancel()
-            with contextlib.suppress(TrackerError):
-                self.store.release(owner, session.leases())
-                self.store.unclaim_all(owner)
+            session.close()
             if owned is not None:
                 await owned.aclose()
         return session.done
@@ -845,6 +952,7 @@ class _Held(NamedTuple):
     gen: int
     rowid: int
     side: bool  # its last status is in the statuses table (large), not in its row
+    due: float  # when its next poll is due as its row says (wall clock): its place in the due order
 
 
 @attrs.define(eq=False)
@@ -852,9 +960,15 @@ class _Session:
     """One run: the jobs it holds, their leases, and what it does after each of their steps.
 
     ``held`` is changed by the event loop only, under ``lock`` (the heartbeat thread reads it
-    under that lock). ``valid_until`` (wall clock): every lease held was confirmed in the
-    database until at least then. ``lost``: leases a renewal found taken by another run (or the
-    job ended or forgotten), each ``(ref, gen)``, for the loop to drop.
+    under that lock); it holds at most ``tracker.window`` jobs (see ``fill``). ``valid_until``
+    (wall clock): every lease held was confirmed in the database until at least then. ``lost``:
+    leases a renewal found taken by another run (or the job ended or forgotten), each
+    ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
+    ``once``, the jobs due by then are the ones it polls). ``calm_at``: the last time (the
+    fleet's clock) the run found no job overdue in the database; overdue polls are spread from
+    there (see ``enlist``). ``ended``: the completions written in the open group, delivered
+    by ``settle`` once it is committed. ``report``: statuses are reported (``on_change``), each
+    after its poll's state is committed.
     """
 
     tracker: Tracker
@@ -865,7 +979,14 @@ class _Session:
     draw: Callable[[], float]
     on_complete: Callable[[Completion], None] | None
     wake: asyncio.Event
+    collect: bool = True
+    started: float = 0.0
+    calm_at: float = 0.0
+    report: bool = False
+    lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
+    ended: builtins.list[Completion] = attrs.Factory(list)
+    claim_wanted: bool = True
     done: builtins.list[Completion] = attrs.Factory(list)
     lock: threading.Lock = attrs.Factory(threading.Lock)
     renewing: threading.Lock = attrs.Factory(threading.Lock)
@@ -875,6 +996,11 @@ class _Session:
     failure: BaseException | None = None
     skip: set[int] = attrs.Factory(set)
     skip_outbox: set[int] = attrs.Factory(set)
+
+    @property
+    def batch(self) -> int:
+        """Rows one claim takes at most."""
+        return max(1, min(CLAIM_BATCH, self.tracker.window // 4))
 
     def secrets(self) -> builtins.list[str]:
         """The configured tokens, scrubbed from whatever is written."""
@@ -936,43 +1062,182 @@ class _Session:
     # --- the loop
 
     async def loop(self, dispatcher: asyncio.Task[None], stop: asyncio.Event | None) -> None:
-        tracker, fleet, store = self.tracker, self.fleet, self.tracker.store
-        claimed_once = False
+        """Commit and deliver what the polls wrote (within ``GROUP_WINDOW``), and take the jobs
+        that fall due: when room for a batch frees up, and every ``refresh``."""
+        tracker = self.tracker
+        next_claim = -math.inf
         while True:
-            self.alive = time.monotonic()
-            if fleet.failure is not None:
-                raise fleet.failure
-            if self.failure is not None:
-                raise self.failure
-            if dispatcher.done():
-                dispatcher.result()
-                raise RuntimeError("internal error: the tracker's dispatcher ended early")
+            self._check(dispatcher)
+            self.settle()
             if stop is not None and stop.is_set():
                 return
-            while not fleet.updates.empty():  # the JobUpdate stream is not used here
-                fleet.updates.get_nowait()
-            self.collect_lost()
-            wall = time.time()
-            if not (self.once and claimed_once):
-                room = tracker.capacity - len(self.held)
-                with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
-                    rows = store.claim(
-                        self.owner, room, wall, tracker.lease, due_by=wall if self.once else None, skip=self.skip
-                    )
-                    claimed_once = True
-                    if rows and not self.held:
-                        self.valid_until = wall + tracker.lease
-                    for row in rows:
-                        self.enlist(row)
-            if not self.held:
-                if self.once:
+            if self.claim_wanted or time.monotonic() >= next_claim:
+                self.claim_wanted = False
+                next_claim = time.monotonic() + tracker.refresh
+                claimed = await self.fill(dispatcher, stop)
+                if stop is not None and stop.is_set():
+                    self.settle()
                     return
-                if not self._active_left():
-                    tracker.deliver_pending(self.owner, skip=self.skip_outbox)
-                    return
+                if not self.held and not claimed and not self.ended and not self.tracker.store.deferred:
+                    if self.once:
+                        return
+                    if not self._active_left():
+                        tracker.deliver_pending(self.owner, skip=self.skip_outbox)
+                        return
             self.wake.clear()
+            timeout = max(0.0, next_claim - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tracker.refresh)
+                await asyncio.wait_for(self.wake.wait(), timeout)
+
+    def deferred(self) -> None:
+        """The store queued a write: the loop flushes it within ``GROUP_WINDOW``."""
+        asyncio.get_running_loop().call_later(GROUP_WINDOW, self.wake.set)
+
+    def close(self) -> None:
+        """The run is over: what it wrote stays (an end not delivered yet is delivered by the
+        next run), its leases and delivery claims are given up."""
+        store = self.tracker.store
+        store.on_defer = None
+        with contextlib.suppress(TrackerError):
+            store.flush()
+        store.deferred.clear()
+        store.take_results()
+        with contextlib.suppress(TrackerError):
+            store.release(self.owner, self.leases())
+            store.unclaim_all(self.owner)
+
+    def commit(self) -> None:
+        """Flush the deferred writes, and act on their results: a job whose save found its lease
+        gone is dropped; an end written is queued for delivery (``ended``)."""
+        store = self.tracker.store
+        store.flush()
+        for kind, ok, tag in store.take_results():
+            if kind == "finish":
+                if ok:
+                    self.ended.append(tag)
+            elif not ok:  # forgotten, or another run took it: nothing more from this one
+                ref, gen = tag
+                entry = self.held.get(ref)
+                if entry is not None and entry.gen == gen:
+                    self._drop(ref)
+
+    def settle(self) -> None:
+        """Commit the deferred writes, then deliver the ends they held: the callbacks of each,
+        then one mark for those delivered. A callback that raises stops the run: the ends before
+        it are marked delivered, the others stay undelivered (they come again)."""
+        store = self.tracker.store
+        self.commit()
+        if not self.ended:
+            return
+        ended, self.ended = self.ended, []
+        callbacks = self.tracker.callbacks
+        delivered: builtins.list[str] = []
+        if callbacks:
+            try:
+                for completion in ended:
+                    for callback in callbacks:
+                        callback(completion)
+                    delivered.append(completion.key)
+            except BaseException:
+                store.delivered_many(delivered, time.time())
+                store.unclaim(self.owner, [c.key for c in ended[len(delivered) :]])
+                raise
+            store.defer_delivered(delivered, time.time())  # written with the next writes
+        for completion in ended:
+            if self.collect:
+                self.done.append(completion)
+            if self.on_complete is not None:
+                self.on_complete(completion)
+
+    def _check(self, dispatcher: asyncio.Task[None]) -> None:
+        """Raise what stopped the dispatcher or the heartbeat; drop what the run lost."""
+        self.alive = time.monotonic()
+        fleet = self.fleet
+        if fleet.failure is not None:
+            raise fleet.failure
+        if self.failure is not None:
+            raise self.failure
+        if dispatcher.done():
+            dispatcher.result()
+            raise RuntimeError("internal error: the tracker's dispatcher ended early")
+        while not fleet.updates.empty():  # the JobUpdate stream is not used here
+            fleet.updates.get_nowait()
+        self.collect_lost()
+
+    async def fill(self, dispatcher: asyncio.Task[None], stop: asyncio.Event | None) -> bool:
+        """Take the jobs that fall due, a batch at a time, until the window is full or no more
+        is due (the dispatcher runs between two batches); True when any was taken."""
+        taken = False
+        for _ in range(self.tracker.window // self.batch + 2):  # bounded: a full window, and a batch or two more
+            count = self.claim_batch()
+            taken = taken or count > 0
+            if count < self.batch:
+                break
+            await asyncio.sleep(FILL_PAUSE)  # the polls of what is held get going (a restart's first one)
+            self._check(dispatcher)
+            if stop is not None and stop.is_set():
+                break
+        return taken
+
+    def claim_batch(self) -> int:
+        """One claim: up to ``batch`` of the jobs no run holds that are due soonest (due within
+        ``horizon``; with ``once``, due when the run started). When the window is full, a job
+        this run holds and waits on (not due yet) is given back for each job of the database
+        due before it, so the run always holds the ones due first. How many were taken."""
+        tracker, store, fleet = self.tracker, self.tracker.store, self.fleet
+        wall, now = time.time(), fleet.clock()
+        due_by = self.started if self.once else wall + tracker.horizon
+        lapsed = wall >= self.lapsed_at  # held jobs whose lease lapsed: looked for every refresh
+        if lapsed:
+            self.lapsed_at = wall + tracker.refresh
+        room = tracker.window - len(self.held)
+        evict: builtins.list[str] = []
+        peeked = room < self.batch
+        if not peeked:
+            take = self.batch
+        else:  # the window is (nearly) full: what is due, to give back held jobs due later
+            dues = store.peek(self.batch, wall, due_by=due_by, skip=self.skip, lapsed=lapsed)
+            if not dues or dues[0] > wall:
+                self.calm_at = now  # nothing overdue waits in the database
+            take = min(room, len(dues))
+            if take < len(dues):
+                for due, ref in self._waiting_latest_first():
+                    if take >= len(dues) or dues[take] >= due:
+                        break
+                    evict.append(ref)
+                    take += 1
+            if take <= 0:
+                return 0
+        with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
+            rows = store.claim(self.owner, take, wall, tracker.lease, due_by=due_by, skip=self.skip, lapsed=lapsed)
+            if rows and not self.held:
+                self.valid_until = wall + tracker.lease
+            if not peeked and (not rows or _stored_due(rows[0]["next_due"], wall) > wall):
+                self.calm_at = now
+            for row in rows:
+                self.enlist(row)
+        over = len(self.held) - tracker.window
+        if over > 0:
+            self._give_back(evict[:over])
+        return len(rows)
+
+    def _waiting_latest_first(self) -> builtins.list[tuple[float, str]]:
+        """The jobs held that wait for their next poll (not due yet, not in flight), each with
+        when its row says it is due, the latest first."""
+        fleet = self.fleet
+        waiting = [(entry.due, ref) for ref, entry in self.held.items() if fleet.next_poll(entry.job) is not None]
+        waiting.sort(reverse=True)
+        return waiting
+
+    def _give_back(self, refs: Iterable[str]) -> None:
+        """Let go of held jobs that wait for their next poll: their rows hold their waiting
+        state already (written after their last poll, or as they were claimed)."""
+        leases = []
+        for ref in refs:
+            entry = self._drop(ref, wake=False)
+            if entry is not None:
+                leases.append((ref, entry.gen))
+        self.tracker.store.release(self.owner, leases)
 
     def _active_left(self) -> bool:
         """True when an active job is left that this run did not skip as damaged."""
@@ -981,7 +1246,14 @@ class _Session:
 
     def enlist(self, row: Mapping[str, Any]) -> None:
         """Wait on a claimed job, from where its saved state was (a damaged row: skipped, or
-        its waiting started over)."""
+        its waiting started over).
+
+        Its next poll comes when its saved state says. One that is overdue (it fell due while
+        no run held it) is spread, as ``Waiter.resume`` says, over up to ``spread`` seconds (its
+        own interval when shorter) counted from ``calm_at``, the last time the run saw nothing
+        overdue: after a restart, the polls that fell due meanwhile come at about the pace they
+        had, not as a burst; a backlog the run is still working through (the spread over) is
+        polled at once, soonest due first, as the budgets allow. With ``once``, no spread."""
         tracker, fleet = self.tracker, self.fleet
         claimed = _claimed(row)
         if claimed is None:
@@ -1011,15 +1283,23 @@ class _Session:
         else:
             state = attrs.evolve(state, deadline=deadline)
         now, wall = fleet.clock(), time.time()
+        stored_due = _stored_due(row["next_due"], wall)
         waiter = Waiter.restore(state, tracker.policy, now, wall, draw=self.draw)
-        step = waiter.resume(now, spread=tracker.spread)
+        if waiter.due is not None and waiter.due > now:  # not due yet: polled when due
+            step = waiter.resume(now, spread=0.0)
+            at = now + step.delay
+        else:
+            step = waiter.resume(now, spread=0.0 if self.once else tracker.spread)
+            at = self.calm_at + step.delay
+            if at <= now:  # no spread left: in due order (its true due, in the past, is its heap key)
+                at = min(now, now - (wall - stored_due))
         host = fleet.host(ref, self.configs, tracker.host_concurrency, tracker.host_rate)
         old = self.held.get(text)
         if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
             fleet.drop(old.job)
-        job = fleet.add(ref, [name], waiter, step, now + step.delay, host, expiry=now + step.delay)
+        job = fleet.add(ref, [name], waiter, step, at, host, expiry=max(at, now))
         with self.lock:
-            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side is not None)
+            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side is not None, stored_due)
 
     def _skip(self, row: Mapping[str, Any]) -> None:
         """A claimed row a run cannot poll: said once, left as it is, its lease given up."""
@@ -1036,16 +1316,25 @@ class _Session:
         )
         tracker.store.release_rows(self.owner, [row["rowid"]])
 
-    def _drop(self, ref: str) -> _Held | None:
+    def _drop(self, ref: str, *, wake: bool = True) -> _Held | None:
         with self.lock:
             entry = self.held.pop(ref, None)
         if entry is not None:
             self.fleet.drop(entry.job)
-            self.wake.set()
+            if wake:
+                self._room()
         return entry
 
+    def _room(self) -> None:
+        """A job left the window: claim (wake the loop) when a whole batch fits again, or none
+        is held."""
+        if not self.held or len(self.held) + self.batch <= self.tracker.window:
+            self.claim_wanted = True
+            self.wake.set()
+
     def on_step(self, job: FleetJob, step: Step) -> None:
-        """After each of a held job's steps: persist it, or end it (and deliver its end)."""
+        """After each of a held job's steps: persist it (and give it back when its next poll is
+        beyond ``horizon``, or with ``once``), or end it (and deliver its end)."""
         self.alive = time.monotonic()
         ref = str(job.ref)
         entry = self.held.get(ref)
@@ -1064,7 +1353,9 @@ class _Session:
             due = wall if snapshot.due is None else snapshot.due
             # The status as it came (a waiting job keeps a bounded copy in memory; the row holds it whole)
             last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
-            saved = store.save(
+            give_back = self.once or due > wall + self.tracker.horizon
+            store.defer_save(
+                (ref, entry.gen),
                 self.owner,
                 ref,
                 entry.gen,
@@ -1075,23 +1366,24 @@ class _Session:
                 next_due=due,
                 polls=waiter.polls,
                 now=wall,
+                release=give_back,
             )
-            if saved and last is not None and (len(last) > INLINE_LIMIT) != entry.side:
+            if give_back:
+                self._drop(ref)  # back to its row (its lease let go when the write is flushed)
+            else:
+                side = entry.side if last is None else len(last) > INLINE_LIMIT
                 with self.lock:
-                    self.held[ref] = entry._replace(side=not entry.side)
-            if not saved:
-                self._drop(ref)  # forgotten, or another run took it: nothing more from this one
-            elif self.once:
-                self._drop(ref)
-                store.release(self.owner, [(ref, entry.gen)])
+                    self.held[ref] = entry._replace(side=side, due=due)
+            self._flush_if(report=step.changed is not None)
             return
         completion = self._completion(job, step, entry, wall)
         outcome = dumps(completion.to_dict(), secrets)
         completion = Completion.from_dict(loads(outcome))
         with self.lock:  # not dropped from the dispatcher: it reports the end (on_change, its update)
             self.held.pop(ref, None)
-        self.wake.set()
-        ended = store.finish(
+        self._room()
+        store.defer_finish(
+            completion,
             self.owner,
             ref,
             entry.gen,
@@ -1102,18 +1394,19 @@ class _Session:
             polls=waiter.polls,
             now=wall,
             lease=self.tracker.lease if self.tracker.callbacks else None,
+            side=entry.side,
         )
-        if not ended:
-            return
-        self.done.append(completion)
-        if self.tracker.callbacks:
-            try:
-                self.tracker.deliver(completion)
-            except BaseException:
-                store.unclaim(self.owner, [completion.key])
-                raise
-        if self.on_complete is not None:
-            self.on_complete(completion)
+        self._flush_if(report=True)  # its last update follows
+
+    def _flush_if(self, *, report: bool) -> None:
+        """Commit the deferred writes now when a status is about to be reported (``on_change``:
+        committed before reported), or when the loop is late (a write waits no longer than
+        ``GROUP_WINDOW``, nor more than ``GROUP_MAX`` of them)."""
+        store = self.tracker.store
+        since = store.deferred_since
+        late = since is not None and time.monotonic() - since > GROUP_WINDOW
+        if (self.report and report) or late or len(store.deferred) >= GROUP_MAX:
+            self.commit()
 
     def _completion(self, job: FleetJob, step: Step, entry: _Held, wall: float) -> Completion:
         name = job.names[0]

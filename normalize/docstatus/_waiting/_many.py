@@ -308,6 +308,11 @@ class Fleet:
     for a deadline that passes with no poll), before anything else is done with it; it may
     ``drop`` the job. ``before_poll``: called with each job right before its poll's request is
     made; when it returns False no request is made and the job is dropped (as by ``drop``).
+
+    The interface a caller that adds and drops jobs while ``run`` goes on (the tracker) uses:
+    ``host``, ``add``, ``drop``, ``next_poll``, ``close``, the ``on_step`` and ``before_poll``
+    hooks, and ``clock``. A dropped job costs nothing once dropped: its heap entry is swept out
+    (``_sweep``) once dropped entries are most of the heap.
     """
 
     poll: AsyncPollFn
@@ -331,6 +336,7 @@ class Fleet:
     heap: list[FleetJob] = attrs.Factory(list)
     expiries: list[tuple[float, int, bool, FleetJob]] = attrs.Factory(list)
     dead: int = 0
+    stale: int = 0
     scan_at: float = -math.inf
     counter: itertools.count[int] = attrs.Factory(itertools.count)
     hosts: list[HostBudget] = attrs.Factory(list)
@@ -443,11 +449,30 @@ class Fleet:
     def drop(self, job: FleetJob) -> None:
         """Stop waiting on ``job`` without an update (its state lives on elsewhere)."""
         if not job.ended:
+            waiting = self.next_poll(job) is not None
             job.ended = True
             self.pending -= 1
             self._forget(job)
+            if waiting:
+                self._sweep()
             self._untrace(job, None)
             self._wake()
+
+    def next_poll(self, job: FleetJob) -> float | None:
+        """When ``job``'s next poll is due (the fleet's clock), while it waits for that time;
+        ``None`` once it is due (queued for its host's budget), in flight, or ended."""
+        if job.ended or job.inflight or job.due <= self.clock():
+            return None
+        return job.due
+
+    def _sweep(self) -> None:
+        """One more job dropped from the poll heap: once dropped jobs are most of it, rebuild it
+        without them (so a caller that drops many waiting jobs does not keep them alive)."""
+        self.stale += 1
+        if self.stale > 1024 and self.stale * 2 > len(self.heap):
+            self.heap[:] = [job for job in self.heap if not job.ended]  # in place: ``run`` holds the list
+            heapq.heapify(self.heap)
+            self.stale = 0
 
     def _untrace(self, job: FleetJob, error: DocstatusError | None) -> None:
         """``job`` ended (``error``: how), or was dropped (``None`` and no end): tell the hooks."""
@@ -485,7 +510,9 @@ class Fleet:
                 due: list[FleetJob] = []
                 while heap and heap[0].due <= now:
                     job = heapq.heappop(heap)
-                    if not job.ended:
+                    if job.ended:  # dropped while it waited
+                        self.stale = max(0, self.stale - 1)
+                    else:
                         job.host.ready.append(job)
                         due.append(job)
                 wake = self._start_polls(loop, now)
