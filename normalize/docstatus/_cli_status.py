@@ -21,7 +21,7 @@ import math
 import os
 import stat
 import sys
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from ._cli import (
     EXIT_INTERNAL,
@@ -37,13 +37,15 @@ from ._cli import (
     one_line,
     state_code,
 )
-from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, size_text
+from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, place, size_text
 from ._exceptions import DocstatusError
 from ._providers import mapper, names
 from ._secrets import mask
 from ._text import json_for_humans
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._status import JobStatus
 
 _NORMALIZE_EPILOG = f"""\
@@ -220,14 +222,28 @@ def _normalize(args: argparse.Namespace) -> int:
     return code
 
 
-#: ``JobStatus.to_json()`` with one encoder made once (``json.dumps`` with options makes one per
-#: call: a third of the time of a small status's line).
-_json_line: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _encoder() -> Callable[[dict[str, Any]], str]:
+    """``JobStatus.to_json()`` of a ``to_dict()``, its encoder made once: ``json.dumps`` with
+    options makes one per call, and so does ``JSONEncoder.encode`` (a third of a small status's
+    line); the C encoder it makes, made here once, when this Python has it."""
+    options = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return options.encode
+    # What JSONEncoder.iterencode(o, _one_shot=True) makes: no circular-reference markers (a
+    # to_dict() is a fresh tree), json's own string escaping, its separators, NaN allowed.
+    encode = make(None, options.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda data: join(encode(data, 0))
+
+
+_json_line: Final = _encoder()
 
 
 def _where(name: str, document: Document) -> str:
     """Where a document is, for a message: the input's name and its place in it."""
-    return name if document.where is None else f"{name}: {document.where}"
+    where = place(document)
+    return name if where is None else f"{name}: {where}"
 
 
 def _regular(stream: IO[bytes]) -> bool:

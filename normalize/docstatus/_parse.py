@@ -70,7 +70,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         # A copy (theirs may change), made safe where it enters (``_text``: lone surrogates -> U+FFFD).
         source: bytes | str = clean_json(given if kind is bytes or kind is str else bytes(given))
         try:
-            data: Any = json.loads(source)
+            data: Any = _loads(source)
         except (ValueError, TypeError, RecursionError) as exc:
             raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
         if type(data) is dict:
@@ -115,6 +115,20 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+#: ``json.loads``' own decoder (the same options), called without its per-call checks.
+_decode: Final = json.JSONDecoder().decode
+#: The first bytes after which ``json.loads`` reads bytes as something else than plain UTF-8.
+_NOT_PLAIN: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _loads(source: bytes | str) -> Any:
+    """``json.loads(source)``: the same value or the same error, about twice as fast for the
+    common body (UTF-8 bytes without a byte-order mark), which skips its encoding detection."""
+    if type(source) is bytes and b"\x00" not in source[:4] and not source.startswith(_NOT_PLAIN):
+        return _decode(source.decode("utf-8", "surrogatepass"))
+    return json.loads(source)
 
 
 #: The most characters one provider text keeps in a ``JobStatus`` (its id, state, step, error code
