@@ -114,13 +114,14 @@ class _Lines:
                 return None
             self.number += 1
             if len(line) > self.limit and not (len(line) == self.limit + 1 and line.endswith(b"\n")):
-                return self.number, _over(self.stream, line)
+                _over(self.stream, line)
+                return self.number, None
             if not line.isspace():  # (no stripped copy just to see it is blank)
                 return self.number, line
 
 
 def _over(stream: IO[bytes], line: bytes) -> None:
-    """Skip the rest of ``line``, which is over the limit (``None``: what is said of it)."""
+    """Skip the rest of ``line``, which is over the limit."""
     while not line.endswith(b"\n"):
         line = stream.readline(_DRAIN)
         if not line:
@@ -173,7 +174,8 @@ def documents(stream: IO[bytes], limit: int = DEFAULT_MAX_BYTES) -> Iterator[Doc
             return
         number += 1
         if len(line) >= most and not (len(line) == most and line.endswith(b"\n")):
-            yield from _line(number, _over(stream, line), limit)
+            _over(stream, line)
+            yield from _line(number, None, limit)
             continue
         if line[0] == _BRACE:
             # The common line, an object: its bytes, undecoded, for parse to decode once on its

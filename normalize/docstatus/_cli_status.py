@@ -169,7 +169,8 @@ def _job_id_refused(provider: str, job_id: str | None, name: str) -> int | None:
 
 
 def _normalize(args: argparse.Namespace) -> int:
-    from ._parse import parse  # noqa: PLC0415  # loads the generated clients: only when used
+    from ._parse import parser  # noqa: PLC0415  # loads the generated clients: only when used
+    from ._status import State  # noqa: PLC0415
 
     name = "stdin" if args.file == "-" else args.file
     refused = _job_id_refused(args.provider, args.job_id, name)
@@ -185,7 +186,8 @@ def _normalize(args: argparse.Namespace) -> int:
     # is spelled out only for a message, and output read from a regular file (which never
     # blocks) is flushed as its buffer fills and at the end, not line by line (a pipe or a
     # terminal still gets each line as soon as it is normalized).
-    provider, job_id = args.provider, args.job_id
+    parse = parser(args.provider, args.job_id)  # checked above: raises nothing here
+    codes = {state: state_code(state) for state in State}
     out = sys.stdout
     write = out.write
     each_line = not _regular(stream)
@@ -196,7 +198,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 code = combine((code, EXIT_MALFORMED))
                 continue
             try:
-                status = parse(provider, document.data, job_id=job_id)
+                status = parse(document.data)
             except DocstatusError as exc:  # a line's bytes nested too deeply: said as documents() says it
                 fail("normalize", _where(name, document), NESTED if isinstance(exc.__cause__, RecursionError) else exc)
                 code = combine((code, error_code(exc)))
@@ -208,7 +210,7 @@ def _normalize(args: argparse.Namespace) -> int:
             write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
                 out.flush()
-            if state_code(status.state) != EXIT_OK:
+            if codes[status.state] != EXIT_OK:
                 code = combine((code, _ended("normalize", _where(name, document), status)))
         out.flush()
     except OSError as exc:
@@ -232,7 +234,9 @@ def _encoder() -> Callable[[dict[str, Any]], str]:
         return options.encode
     # What JSONEncoder.iterencode(o, _one_shot=True) makes: no circular-reference markers (a
     # to_dict() is a fresh tree), json's own string escaping, its separators, NaN allowed.
-    encode = make(None, options.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    sort_keys, skip_keys, allow_nan = False, False, True  # json.dumps' defaults
+    escape = json.encoder.encode_basestring
+    encode = make(None, options.default, escape, None, ":", ",", sort_keys, skip_keys, allow_nan)
     join = "".join
     return lambda data: join(encode(data, 0))
 
