@@ -32,6 +32,12 @@ How it works:
   it is). ``get`` and ``list`` return such rows with ``TrackedJob.damaged`` naming each field
   that could not be read.
 
+- Where jobs end: with the default policy (the process's shared ``Durations``), runs poll by a
+  duration model kept in the file (``learned`` table): a run starts from the one the runs before
+  it saved, and adds what it learned every ``SHARE_ENDS`` jobs ended and when it stops, in one
+  transaction, so runs on one file add up their samples (see ``_learned``). A model of your own
+  in the policy, or ``None``, is used as given and the file's is left alone.
+
 Time: a running wait uses the event loop's monotonic clock; what is written is on the wall
 clock (``time.time()``), so deadlines are absolute: a restart, however late, never extends one.
 Leases are on the wall clock too: the hosts sharing a file must agree on the time to well
@@ -556,6 +562,8 @@ class Tracker:
         rng: Random source of the jitter.
 
     Attributes:
+        durations: The duration model runs poll by (see the module docstring): the one kept in
+            the file, or the policy's own (``None``: none).
         skipped: The jobs runs of this ``Tracker`` skipped because their rows are damaged, by
             ref (as stored), each with why (see the module docstring).
         undeliverable: The completions not delivered because their stored outcome is damaged,
