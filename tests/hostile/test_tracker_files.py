@@ -13,7 +13,8 @@ Promises checked:
 - an empty file is an empty database: docstatus makes it its own;
 - a version 1 file made by the docstatus before version 2 (closed, or killed with everything in
   its ``-wal``) is migrated: every job, meta, status and undelivered completion kept, and runs
-  go on with it;
+  go on with it; so is a version 2 file, and a version 3 file (it gets the ``learned`` table of
+  version 4, empty: its first run starts cold and saves what it learns there);
 - ``--db`` in a folder that does not exist: exit 2 naming it, nothing created (the default
   location makes its own folder).
 """
@@ -21,6 +22,7 @@ Promises checked:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from docstatus import JobStatus, State, Tracker, TrackerError, WaitPolicy
+from docstatus import Durations, JobStatus, State, Tracker, TrackerError, WaitPolicy
 from docstatus._tracking._store import APPLICATION_ID, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 V1 = Path(__file__).parent / "tracker_v1"
 V2 = Path(__file__).parent / "tracker_v2"
+V3 = Path(__file__).parent / "tracker_v3"
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -228,7 +231,7 @@ def test_a_version_2_file_is_migrated_with_its_indexes_and_its_jobs_go_on(tmp_pa
     with Tracker(path) as tracker:
         version = tracker.store.query("PRAGMA user_version")[0][0]
         indexes = {r[0] for r in tracker.store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert version == SCHEMA_VERSION == 3
+        assert version == SCHEMA_VERSION == 4
         assert {"jobs_free", "jobs_leased", "jobs_state", "jobs_added", "outbox_claims"} <= indexes
         assert "jobs_due" not in indexes
         jobs = {j.ref: j for j in tracker.list()}
@@ -249,6 +252,49 @@ def test_a_version_2_file_is_migrated_with_its_indexes_and_its_jobs_go_on(tmp_pa
         assert tracker.totals() == {"succeeded": 4, "not_succeeded": 1, "active": 0}
         assert tracker.store.query("SELECT count(*) FROM statuses")[0][0] == 0  # an ended job's is in its outcome
     assert seen == {"artos:big-1": 1, "artos:new-1": 1, "artos:running-1": 1}
+
+
+@pytest.mark.parametrize("made", ["closed", "killed"])
+def test_a_version_3_file_is_migrated_with_a_table_for_the_duration_model_and_its_jobs_go_on(
+    tmp_path: Path, made: str
+) -> None:
+    """A file the last release wrote (schema 3, made by 94c1f2d: see tracker_v3/make_files.py)
+    gets version 4's ``learned`` table (empty) in one transaction, and every job, large status
+    and undelivered completion in it goes on; the next run that learns a duration saves it there."""
+    for source in V3.glob(f"{made}.db*"):
+        shutil.copyfile(source, tmp_path / source.name.replace(made, "t"))
+    path = tmp_path / "t.db"
+    with Tracker(path) as tracker:
+        version = tracker.store.query("PRAGMA user_version")[0][0]
+        assert version == SCHEMA_VERSION == 4
+        assert tracker.store.query("SELECT count(*) FROM learned")[0][0] == 0
+        indexes = {r[0] for r in tracker.store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"jobs_free", "jobs_leased", "jobs_state", "jobs_added", "outbox_claims"} <= indexes
+        jobs = {j.ref: j for j in tracker.list()}
+        assert sorted(jobs) == ["artos:big-1", "artos:ends-failed", "artos:ends-ok", "artos:new-1", "artos:running-1"]
+        assert not any(j.damaged for j in jobs.values())
+        big = jobs["artos:big-1"].status
+        assert big is not None
+        assert big.step == "step 3 of big-1" + "." * 3000
+        (pending,) = tracker.completions()
+        assert (pending.ref, pending.state) == ("artos:ends-failed", "failed")
+    seen: dict[str, int] = {}
+
+    async def poll(ref: JobRef, timeout: float) -> JobStatus:  # running at its first poll here, then done
+        n = seen[str(ref)] = seen.get(str(ref), 0) + 1
+        state = State.RUNNING if n == 1 else State.SUCCEEDED
+        return JobStatus(provider="artos", job_id=ref.job_id, state=state, provider_state=state.value)
+
+    policy = WaitPolicy(initial_delay=0.05, min_delay=0.02, timeout=60)  # the process's shared model
+    with Tracker(path, poll=poll, policy=policy, spread=0.0) as tracker:
+        done = tracker.run()
+        assert sorted(c.ref for c in done) == ["artos:big-1", "artos:new-1", "artos:running-1"]
+        assert tracker.totals() == {"succeeded": 4, "not_succeeded": 1, "active": 0}
+        (raw,) = tracker.store.query("SELECT value FROM learned WHERE name = 'durations'")[0]
+    assert seen == {"artos:big-1": 2, "artos:new-1": 2, "artos:running-1": 2}
+    stored = Durations.from_dict(json.loads(raw))
+    assert stored.kinds == ("artos",)
+    assert json.loads(raw)["kinds"]["artos"]["samples"] == 3  # the three jobs this run saw end
 
 
 # --- the path

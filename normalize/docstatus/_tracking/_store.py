@@ -16,6 +16,9 @@ Tables (schema version in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes versi
   rewrites a whole row, its overflow pages too, when one of its columns changes). A job's last
   status is in one of the two places; both are emptied when it ends (its outcome holds the
   final one).
+- ``learned`` (version 4): what the runs learned that outlives them, one row per ``name``:
+  ``durations``, the duration model (``Durations.to_dict()``'s JSON), read when a run starts
+  and added to by every run (see ``_tracking/_learned.py``).
 - ``outbox``: one row per finished job, written in the transaction that ends the job and never
   changed after: ``key``, ``ref``, ``outcome``; ``delivered`` is set only after every callback
   returned (a delivery in progress holds a claim, ``claim_owner`` / ``claim_until``).
@@ -71,7 +74,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 #: The schema version this docstatus writes.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 #: ``PRAGMA application_id`` of a docstatus tracking database: "DSTK".
 APPLICATION_ID: Final = 0x4453544B
@@ -133,6 +136,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX jobs_free ON jobs (next_due) WHERE status = 'active' AND owner IS NULL;
     CREATE INDEX jobs_leased ON jobs (owner, lease_until) WHERE owner IS NOT NULL;
     CREATE INDEX outbox_claims ON outbox (claim_owner) WHERE claim_owner IS NOT NULL;
+    """,
+    # 4: what runs learn that outlives them, by name: the duration model (``durations``).
+    """
+    CREATE TABLE learned (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated REAL NOT NULL
+    );
     """,
 )
 
@@ -522,7 +533,7 @@ class Store:
                 # edges of their b-trees, which a cut file loses first), not every row (count(*) read
                 # the whole table at every open: half a second for a million jobs, before ls's first
                 # line). One min() or max() per query: SQLite seeks for it only when it is alone.
-                for table in ("jobs", "outbox", "statuses"):
+                for table in ("jobs", "outbox", "statuses", "learned"):
                     for edge in ("min", "max"):
                         conn.execute(f"SELECT {edge}(rowid) FROM {table}").fetchone()  # noqa: S608  # our names
         except BaseException:

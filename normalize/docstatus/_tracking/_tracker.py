@@ -32,6 +32,12 @@ How it works:
   it is). ``get`` and ``list`` return such rows with ``TrackedJob.damaged`` naming each field
   that could not be read.
 
+- Where jobs end: with the default policy (the process's shared ``Durations``), runs poll by a
+  duration model kept in the file (``learned`` table): a run starts from the one the runs before
+  it saved, and adds what it learned every ``SHARE_ENDS`` jobs ended and when it stops, in one
+  transaction, so runs on one file add up their samples (see ``_learned``). A model of your own
+  in the policy, or ``None``, is used as given and the file's is left alone.
+
 Time: a running wait uses the event loop's monotonic clock; what is written is on the wall
 clock (``time.time()``), so deadlines are absolute: a restart, however late, never extends one.
 Leases are on the wall clock too: the hosts sharing a file must agree on the time to well
@@ -66,7 +72,9 @@ from docstatus._secrets import logger as _secrets_logger
 from docstatus._status import JobStatus
 from docstatus._text import clean, clean_tree, loads, printable
 from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
+from docstatus._waiting._durations import Durations
 
+from ._learned import Learned
 from ._store import INLINE_LIMIT, JOB_ROWS, Store, TrackerError, dumps, owner_id
 
 if TYPE_CHECKING:
@@ -554,6 +562,8 @@ class Tracker:
         rng: Random source of the jitter.
 
     Attributes:
+        durations: The duration model runs poll by (see the module docstring): the one kept in
+            the file, or the policy's own (``None``: none).
         skipped: The jobs runs of this ``Tracker`` skipped because their rows are damaged, by
             ref (as stored), each with why (see the module docstring).
         undeliverable: The completions not delivered because their stored outcome is damaged,
@@ -609,6 +619,16 @@ class Tracker:
         self.skipped: dict[str, str] = {}
         self.undeliverable: dict[str, str] = {}
         self.store = Store.open(self.path)
+        # The duration model kept in the file: in place of the process's shared one only (a
+        # model of the caller's own, or None, is used as given, and the file's is not touched).
+        self._learned = Learned() if self.policy.durations is Durations.shared() else None
+
+    @property
+    def durations(self) -> Durations | None:
+        """The duration model this Tracker's runs poll by and learn from: its own, kept in the
+        file (read when a run starts, added to every ``SHARE_ENDS`` jobs ended and when it
+        stops), where the policy has the process's shared one (the default); else the policy's."""
+        return self.policy.durations if self._learned is None else self._learned.local
 
     def __repr__(self) -> str:
         return f"<Tracker {self.path}>"
@@ -885,12 +905,17 @@ class Tracker:
         loop = asyncio.get_running_loop()
         owner = owner_id()
         self.store.check_writable()  # a read-only file, or one locked for good: said before any request
+        learned = self._learned
+        policy = self.policy
+        if learned is not None:  # the file's model, before the first poll (a damaged one: a warning)
+            learned.exchange(self.store)
+            policy = attrs.evolve(policy, durations=learned.local)
         configs = None if self._poll is not None else Configs.of(self._config)
         fleet, owned = Fleet.open(  # the tracker runs on asyncio: watch_many's own session by default
             poll=self._poll,
             configs=configs,
             client=self._client,
-            policy=self.policy,
+            policy=policy,
             clock=loop.time,
             concurrency=self.concurrency,
             on_change=on_change,
@@ -898,6 +923,7 @@ class Tracker:
         )
         session = _Session(
             tracker=self,
+            policy=policy,
             owner=owner,
             fleet=fleet,
             configs=configs,
@@ -972,6 +998,7 @@ class _Session:
     """
 
     tracker: Tracker
+    policy: WaitPolicy
     owner: str
     fleet: Fleet
     configs: Configs | None
@@ -1102,6 +1129,9 @@ class _Session:
             store.flush()
         store.deferred.clear()
         store.take_results()
+        learned = self.tracker._learned  # noqa: SLF001  # the run's own Tracker
+        if learned is not None:
+            learned.exchange(store)  # what this run learned, into the file's model
         with contextlib.suppress(TrackerError):
             store.release(self.owner, self.leases())
             store.unclaim_all(self.owner)
@@ -1111,15 +1141,20 @@ class _Session:
         gone is dropped; an end written is queued for delivery (``ended``)."""
         store = self.tracker.store
         store.flush()
+        ends = 0
         for kind, ok, tag in store.take_results():
             if kind == "finish":
                 if ok:
                     self.ended.append(tag)
+                    ends += 1
             elif not ok:  # forgotten, or another run took it: nothing more from this one
                 ref, gen = tag
                 entry = self.held.get(ref)
                 if entry is not None and entry.gen == gen:
                     self._drop(ref)
+        learned = self.tracker._learned  # noqa: SLF001  # the run's own Tracker
+        if ends and learned is not None and learned.ended(ends):
+            learned.exchange(store)  # after the writes that ended them: every ``ends`` jobs
 
     def settle(self) -> None:
         """Commit the deferred writes, then deliver the ends they held: the callbacks of each,
@@ -1284,7 +1319,7 @@ class _Session:
             state = attrs.evolve(state, deadline=deadline)
         now, wall = fleet.clock(), time.time()
         stored_due = _stored_due(row["next_due"], wall)
-        waiter = Waiter.restore(state, tracker.policy, now, wall, draw=self.draw)
+        waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw)
         if waiter.due is not None and waiter.due > now:  # not due yet: polled when due
             step = waiter.resume(now, spread=0.0)
             at = now + step.delay
