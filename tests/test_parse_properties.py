@@ -18,6 +18,7 @@ import docstatus
 import pytest
 from _status_checks import DOCUMENTED, JOB_ID, STATE_FIELD, check, spec, status_schema_ref
 from docstatus import PROVIDERS
+from docstatus._parse import parser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -113,6 +114,16 @@ def same_on_both_paths(provider: str, raw: bytes, job_id: str | None) -> None:
         return  # only an object has a model path to compare with
     reference = _outcome_on_one_path(provider, decoded, job_id)
     assert fast == reference
+    assert _outcome_of_parser(provider, raw, job_id) == fast  # docstatus normalize's per-line parse
+
+
+def _outcome_of_parser(provider: str, body: Any, job_id: str | None) -> tuple[str, Any]:
+    try:
+        status = parser(provider, job_id)(body)
+    except docstatus.DocstatusError as exc:
+        return ("error", (type(exc), str(exc)))
+    model = status.model
+    return ("status", (status, status.to_json(), type(model), model.to_dict()))
 
 
 # --- oracles written independently of the code under test

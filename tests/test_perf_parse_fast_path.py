@@ -10,6 +10,7 @@ replaced by any JSON, and arbitrary JSON."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any
 
@@ -63,3 +64,47 @@ def test_the_fast_constructors_build_what_the_classes_build():
     )
     assert new_output(name="a") == Output(name="a")
     assert new_pages(total=1) == Pages(total=1)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\u00e9", "b": [1, 2.5, null]}',
+        b'\xef\xbb\xbf{"a": 1}',  # UTF-8 with a byte-order mark: json reads it as utf-8-sig
+        '{"a": "é"}'.encode("utf-16"),
+        '{"a": "é"}'.encode("utf-16-le"),
+        '{"a": "é"}'.encode("utf-32"),
+        b'{"a": "\xff"}',  # not UTF-8
+        b'{"a": "\xed\xa0\x80"}',  # a lone surrogate in UTF-8 bytes (surrogatepass)
+        b'{"a": 1} x',
+        b"",
+        b"  ",
+        b"[1]",
+        '{"a": 1}',
+        '\ufeff{"a": 1}',  # a str with a byte-order mark: json refuses it
+    ],
+)
+def test_parse_decodes_a_body_as_json_loads_does(raw: bytes | str) -> None:
+    from docstatus._parse import _loads  # noqa: PLC0415
+
+    def outcome(load: Any) -> tuple[str, Any]:
+        try:
+            return ("value", load(raw))
+        except ValueError as exc:
+            return ("error", (type(exc), str(exc)))
+
+    assert outcome(_loads) == outcome(json.loads)
+
+
+def test_the_cli_encoder_writes_what_to_json_writes() -> None:
+    from docstatus._cli_status import _json_line  # noqa: PLC0415
+
+    status = docstatus.parse(
+        "sarvam_docai",
+        '{"job_id": "j\\u202e\\u0007é", "status": "failed", "pipeline": "p", "error": {"message": "x\\u001b"},'
+        ' "usage": {"pages_total": 3, "pages_processed": 1}, "created_at": "2026-07-31T12:20:11+02:00",'
+        ' "updated_at": "2026-07-31T12:20:15.5Z"}',
+    )
+    assert _json_line(status.to_dict()) == status.to_json()
+    assert status.to_dict()["created_at"] == "2026-07-31T10:20:11Z"
+    assert status.to_dict()["updated_at"] == "2026-07-31T12:20:15.500000Z"

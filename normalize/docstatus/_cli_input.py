@@ -38,8 +38,9 @@ class Document(NamedTuple):
     """One document of the input.
 
     Attributes:
-        where: Where it is (``"line 3"``, ``"line 1: element 2"``, ``"element 4"``), or ``None``
-            for the only document of an input that is one JSON object.
+        where: Where it is (``"line 3"``, ``"line 1: element 2"``, ``"element 4"``; a bare
+            number ``n`` is ``"line n"``, spelled out only when a message needs it: ``place``),
+            or ``None`` for the only document of an input that is one JSON object.
         data: What ``parse`` gets: a JSON Lines line that starts with ``{`` as its bytes,
             undecoded (``parse`` decodes them on its fast path; if they are nested too deeply,
             its ``MalformedResponse`` has a ``RecursionError`` as its cause: say ``NESTED``),
@@ -49,9 +50,15 @@ class Document(NamedTuple):
         problem: Why the document cannot be read at all (over the limit, nested too deeply).
     """
 
-    where: str | None
+    where: str | int | None
     data: Any
     problem: str | None = None
+
+
+def place(document: Document) -> str | None:
+    """Where ``document`` is, spelled out (``"line 3"``), or ``None`` (the only document)."""
+    where = document.where
+    return f"line {where}" if type(where) is int else where  # type: ignore[return-value]  # int or str | None
 
 
 def size_text(limit: int) -> str:
@@ -107,13 +114,18 @@ class _Lines:
                 return None
             self.number += 1
             if len(line) > self.limit and not (len(line) == self.limit + 1 and line.endswith(b"\n")):
-                while not line.endswith(b"\n"):
-                    line = self.stream.readline(_DRAIN)
-                    if not line:
-                        break
+                _over(self.stream, line)
                 return self.number, None
             if not line.isspace():  # (no stripped copy just to see it is blank)
                 return self.number, line
+
+
+def _over(stream: IO[bytes], line: bytes) -> None:
+    """Skip the rest of ``line``, which is over the limit."""
+    while not line.endswith(b"\n"):
+        line = stream.readline(_DRAIN)
+        if not line:
+            break
 
 
 def _probe(line: bytes) -> str:
@@ -153,17 +165,27 @@ def documents(stream: IO[bytes], limit: int = DEFAULT_MAX_BYTES) -> Iterator[Doc
             return
     for number, line in pending:
         yield from _line(number, line, limit)
-    following_line = lines.next
-    while (item := following_line()) is not None:
-        number, line = item
-        if line is not None and line[0] == _BRACE:
+    # The steady state: _Lines.next's work inlined (this loop is most of the command's reading
+    # cost, bench/bench_normalize.py).
+    readline, number, most = stream.readline, lines.number, limit + 1
+    while True:
+        line = readline(most)
+        if not line:
+            return
+        number += 1
+        if len(line) >= most and not (len(line) == most and line.endswith(b"\n")):
+            _over(stream, line)
+            yield from _line(number, None, limit)
+            continue
+        if line[0] == _BRACE:
             # The common line, an object: its bytes, undecoded, for parse to decode once on its
             # fast path (several times faster than mapping a decoded dict through the generated
             # model). What parse then says of a line that is not JSON is what it said when _line
             # passed it on; one nested too deeply is parse's MalformedResponse caused by a
-            # RecursionError, which the command reports as NESTED.
-            yield Document(f"line {number}", line)
-        else:
+            # RecursionError, which the command reports as NESTED. Its place is its number,
+            # spelled out only if a message needs it.
+            yield Document(number, line)
+        elif not line.isspace():
             yield from _line(number, line, limit)
 
 

@@ -21,7 +21,7 @@ import math
 import os
 import stat
 import sys
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from ._cli import (
     EXIT_INTERNAL,
@@ -37,13 +37,15 @@ from ._cli import (
     one_line,
     state_code,
 )
-from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, size_text
+from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, place, size_text
 from ._exceptions import DocstatusError
 from ._providers import mapper, names
 from ._secrets import mask
 from ._text import json_for_humans
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._status import JobStatus
 
 _NORMALIZE_EPILOG = f"""\
@@ -167,7 +169,8 @@ def _job_id_refused(provider: str, job_id: str | None, name: str) -> int | None:
 
 
 def _normalize(args: argparse.Namespace) -> int:
-    from ._parse import parse  # noqa: PLC0415  # loads the generated clients: only when used
+    from ._parse import parser  # noqa: PLC0415  # loads the generated clients: only when used
+    from ._status import State  # noqa: PLC0415
 
     name = "stdin" if args.file == "-" else args.file
     refused = _job_id_refused(args.provider, args.job_id, name)
@@ -183,7 +186,8 @@ def _normalize(args: argparse.Namespace) -> int:
     # is spelled out only for a message, and output read from a regular file (which never
     # blocks) is flushed as its buffer fills and at the end, not line by line (a pipe or a
     # terminal still gets each line as soon as it is normalized).
-    provider, job_id = args.provider, args.job_id
+    parse = parser(args.provider, args.job_id)  # checked above: raises nothing here
+    codes = {state: state_code(state) for state in State}
     out = sys.stdout
     write = out.write
     each_line = not _regular(stream)
@@ -194,7 +198,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 code = combine((code, EXIT_MALFORMED))
                 continue
             try:
-                status = parse(provider, document.data, job_id=job_id)
+                status = parse(document.data)
             except DocstatusError as exc:  # a line's bytes nested too deeply: said as documents() says it
                 fail("normalize", _where(name, document), NESTED if isinstance(exc.__cause__, RecursionError) else exc)
                 code = combine((code, error_code(exc)))
@@ -206,7 +210,7 @@ def _normalize(args: argparse.Namespace) -> int:
             write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
                 out.flush()
-            if state_code(status.state) != EXIT_OK:
+            if codes[status.state] != EXIT_OK:
                 code = combine((code, _ended("normalize", _where(name, document), status)))
         out.flush()
     except OSError as exc:
@@ -220,14 +224,30 @@ def _normalize(args: argparse.Namespace) -> int:
     return code
 
 
-#: ``JobStatus.to_json()`` with one encoder made once (``json.dumps`` with options makes one per
-#: call: a third of the time of a small status's line).
-_json_line: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _encoder() -> Callable[[dict[str, Any]], str]:
+    """``JobStatus.to_json()`` of a ``to_dict()``, its encoder made once: ``json.dumps`` with
+    options makes one per call, and so does ``JSONEncoder.encode`` (a third of a small status's
+    line); the C encoder it makes, made here once, when this Python has it."""
+    options = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return options.encode
+    # What JSONEncoder.iterencode(o, _one_shot=True) makes: no circular-reference markers (a
+    # to_dict() is a fresh tree), json's own string escaping, its separators, NaN allowed.
+    sort_keys, skip_keys, allow_nan = False, False, True  # json.dumps' defaults
+    escape = json.encoder.encode_basestring
+    encode = make(None, options.default, escape, None, ":", ",", sort_keys, skip_keys, allow_nan)
+    join = "".join
+    return lambda data: join(encode(data, 0))
+
+
+_json_line: Final = _encoder()
 
 
 def _where(name: str, document: Document) -> str:
     """Where a document is, for a message: the input's name and its place in it."""
-    return name if document.where is None else f"{name}: {document.where}"
+    where = place(document)
+    return name if where is None else f"{name}: {where}"
 
 
 def _regular(stream: IO[bytes]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import attrs
 
@@ -21,6 +21,9 @@ from ._providers import _loaded, known, mapper, names
 from ._refs import parse_ref
 from ._status import JobStatus, _model_builder
 from ._text import clean_json, clean_tree
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: What parsing a model or mapping it may raise on a body that is not the documented one.
 _PARSE_ERRORS = (Malformed, KeyError, ValueError, TypeError, AttributeError, OverflowError, RecursionError)
@@ -70,7 +73,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         # A copy (theirs may change), made safe where it enters (``_text``: lone surrogates -> U+FFFD).
         source: bytes | str = clean_json(given if kind is bytes or kind is str else bytes(given))
         try:
-            data: Any = json.loads(source)
+            data: Any = _loads(source)
         except (ValueError, TypeError, RecursionError) as exc:
             raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
         if type(data) is dict:
@@ -115,6 +118,54 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         raise
     except _PARSE_ERRORS as exc:
         raise _malformed(provider, body, _reason(exc)) from exc
+
+
+def parser(provider: str, job_id: str | None = None) -> Callable[[Body], JobStatus]:
+    """``lambda body: parse(provider, body, job_id=job_id)`` for many bodies of one provider
+    (``docstatus normalize``), the same status or the same error for each: ``provider`` and
+    ``job_id`` are checked here, once (``ConfigurationError``, ``InvalidJobRef`` as ``parse``
+    raises them), and a body of bytes goes straight to the fast path, the same one, made safe the
+    same way (``clean_json``). Whatever that path does not map is ``parse``'s to decide."""
+    m = mapper(provider)
+    if job_id is not None:
+        job_id = _checked_job_id(provider, job_id)
+    elif m.ID_FIELD is None:
+        return lambda body: parse(provider, body, job_id=job_id)  # parse says what is missing
+    fast, with_id, given_id = m.fast, job_id is not None and m.ID_FIELD is not None, job_id
+
+    def one(body: Body) -> JobStatus:
+        if type(body) is bytes:
+            source = clean_json(body)
+            try:
+                data = _loads(source)
+            except (ValueError, TypeError, RecursionError):
+                data = None  # parse says why
+            if type(data) is dict:
+                if with_id:
+                    data = _with_id(m, data, given_id)
+                try:
+                    status = fast(data, given_id, source)
+                except Exception:  # declined: parse gives the outcome
+                    status = None
+                if status is not None:
+                    return status if len(source) <= MAX_TEXT else bounded(status)
+        return parse(provider, body, job_id=given_id)
+
+    return one
+
+
+#: ``json.loads``' own decoder (the same options), called without its per-call checks.
+_decode: Final = json.JSONDecoder().decode
+#: The first bytes after which ``json.loads`` reads bytes as something else than plain UTF-8.
+_NOT_PLAIN: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _loads(source: bytes | str) -> Any:
+    """``json.loads(source)``: the same value or the same error, about twice as fast for the
+    common body (UTF-8 bytes without a byte-order mark), which skips its encoding detection."""
+    if type(source) is bytes and b"\x00" not in source[:4] and not source.startswith(_NOT_PLAIN):
+        return _decode(source.decode("utf-8", "surrogatepass"))
+    return json.loads(source)
 
 
 #: The most characters one provider text keeps in a ``JobStatus`` (its id, state, step, error code

@@ -52,6 +52,8 @@ _FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CAN
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is UTC:  # how parse gives them: no conversion, and "+00:00" is its end
+        return f"{value.isoformat()[:-6]}Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -218,20 +220,21 @@ class JobStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, version 1: its JSON Schema is at ``docstatus.job_status_schema_path()``."""
-        pages = self.pages
+        pages, error = self.pages, self.error
+        created, started, updated, completed = self.created_at, self.started_at, self.updated_at, self.completed_at
         return {
             "provider": self.provider,
             "job_id": self.job_id,
             "state": self.state.value,
             "provider_state": self.provider_state,
-            "terminal": self.terminal,
+            "terminal": self.state in _TERMINAL,
             "progress": self.progress,
             "step": self.step,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "updated_at": _iso(self.updated_at),
-            "completed_at": _iso(self.completed_at),
-            "error": None if self.error is None else {"code": self.error.code, "message": self.error.message},
+            "created_at": None if created is None else _iso(created),
+            "started_at": None if started is None else _iso(started),
+            "updated_at": None if updated is None else _iso(updated),
+            "completed_at": None if completed is None else _iso(completed),
+            "error": None if error is None else {"code": error.code, "message": error.message},
             "pages": None
             if pages is None
             else {
