@@ -89,9 +89,9 @@ def test_a_large_status_is_written_once_not_at_every_poll(tmp_path: Path) -> Non
     with Tracker(db) as tracker:
         tracker.add(REF)
     with RawServer(running, limit=300) as server:
-        first = _run(db, server, 4.0)
+        first = _run(db, server, 6.0)
         first_polls = len(polls)
-        second = _run(db, server, 4.0)  # a restart: the same status again at every poll
+        second = _run(db, server, 6.0)  # a restart: the same status again at every poll
         second_polls = len(polls) - first_polls
     with Tracker(db) as tracker:
         job = tracker.get(REF)
@@ -109,8 +109,10 @@ def test_a_large_status_is_written_once_not_at_every_poll(tmp_path: Path) -> Non
         f"{second / 1e6:.2f} MB written ({per_poll_second / 1024:.1f} KiB per poll)"
     )
     assert size > 1_500_000
-    assert first_polls >= 10
-    assert second_polls >= 10
+    # Five polls or more each (a loaded machine made 9 in 4 s): fewer than five, rewriting the
+    # status each time, could stay under the bounds below.
+    assert first_polls >= 5
+    assert second_polls >= 5
     # The status once (into the -wal, and maybe once more by a checkpoint into the file), then a
     # few KiB per poll; every poll rewriting it would be >= 1.5 MB each.
     assert first <= 3 * size + 64 * 1024 * first_polls
