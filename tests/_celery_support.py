@@ -164,6 +164,19 @@ def redis_server(directory: Path, *, appendonly: bool = False, unix: bool = Fals
         server.stop()
 
 
+#: Every worker started in this process, so that none outlives its test (``kill_leftovers``).
+_STARTED: list[Worker] = []
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every worker a test started and left running (a failed assertion before its
+    ``stop()``): orphaned workers would keep polling and load the machine for the other tests."""
+    while _STARTED:
+        worker = _STARTED.pop()
+        if worker.proc.poll() is None:
+            worker.kill()
+
+
 class Worker:
     """``celery -A _celery_app worker`` (or another ``app`` module) in its own process group (so a
     kill takes its children)."""
@@ -177,6 +190,7 @@ class Worker:
         self.env = env
         self.concurrency = concurrency
         self.restarts = 0
+        _STARTED.append(self)
         self.proc = self._start("wb")
 
     def restart_if_exited(self) -> bool:

@@ -6,6 +6,7 @@ import functools
 import http.server
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,16 @@ def _fresh_durations() -> Iterator[None]:
     Durations.shared().clear()
     yield
     Durations.shared().clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    """A Celery worker a test started is killed after it, even when the test failed before it
+    stopped the worker."""
+    yield
+    support = sys.modules.get("_celery_support")
+    if support is not None:
+        support.kill_leftovers()
 
 
 @attrs.define
