@@ -458,7 +458,7 @@ def test_a_damaged_value_is_replaced_with_one_log_line_naming_the_key(
     tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     import redis  # noqa: PLC0415
-    from docstatus._celery._fleet import MAX_BYTES, Fleet  # noqa: PLC0415
+    from docstatus._celery._fleet import MAX_STORED, Fleet  # noqa: PLC0415
     from docstatus._waiting._durations import Durations  # noqa: PLC0415
 
     with redis_server(tmp_path) as server:
@@ -486,7 +486,7 @@ def test_a_damaged_value_is_replaced_with_one_log_line_naming_the_key(
             r.delete(KEY)
             r.hset(KEY, "kinds", "{}")
         else:
-            r.set(KEY, b" " * (MAX_BYTES + 1))
+            r.set(KEY, b" " * (MAX_STORED + 1))
         for seconds in (3.0, 4.0, 5.0):
             fleet.local.record(KIND, seconds)
             fleet.ended()

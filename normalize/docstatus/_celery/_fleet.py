@@ -29,7 +29,7 @@ given and not shared). The fleet's model is ``KEY`` (``docstatus:durations``), i
   later; the samples stay in the local model (and in ``unsent``), and the step that tried is not
   failed (the caller logs one warning line).
 - *What Redis holds is read as untrusted*: a value that is not a ``Durations`` (not JSON, another
-  version or bins' layout, a key of another type, more than ``MAX_BYTES``) is replaced by the
+  version or bins' layout, a key of another type, more than ``MAX_STORED``) is replaced by the
   fleet's model as this worker last saw it plus what it learned since, with one log line
   naming the key (written by the worker whose replacement committed: one line per damaged value
   for the fleet).
@@ -50,7 +50,7 @@ import uuid
 from importlib import import_module
 from typing import Any, Final
 
-from docstatus._waiting._durations import MAX_KINDS, Durations
+from docstatus._waiting._durations import MAX_STORED, Durations
 
 from ._budget import PREFIX
 from ._store import damaged, describe, read_json, reason
@@ -72,9 +72,6 @@ TRIES: Final = 8
 MARK_TTL: Final = 24 * 3600
 #: ...or after the exchange of a worker that stops (only that exchange's own retries read it).
 LAST_MARK_TTL: Final = 60
-#: The largest value read (bytes): a kind is about 4 kB at most, and a model has at most
-#: ``MAX_KINDS`` kinds. A larger one is damaged.
-MAX_BYTES: Final = MAX_KINDS * 8192
 
 
 def _number(raw: Any) -> int | None:
@@ -82,16 +79,6 @@ def _number(raw: Any) -> int | None:
         return int(raw)
     except (TypeError, ValueError):
         return None
-
-
-def _copy(model: Durations) -> Durations:
-    out = Durations()
-    out.merge(model)
-    return out
-
-
-def _samples(model: Durations) -> int:
-    return sum(int(entry["samples"]) for entry in model.to_dict()["kinds"].values())
 
 
 class Fleet:
@@ -200,7 +187,7 @@ class Fleet:
                     "by what this worker knew of them plus what it learned since (%d samples)",
                     describe(KEY),
                     why,
-                    _samples(fleet),
+                    fleet.total(),
                 )
             return True
         logger.warning(
@@ -220,7 +207,7 @@ class Fleet:
             if fleet is not None and (not self._unsent.kinds or _number(pipe.get(mark)) == seq):
                 return fleet, None
             if fleet is None:  # damaged: what this worker last saw of the fleet's, plus its own
-                fleet = _copy(self._last)
+                fleet = self._last.copy()
             if self._unsent.kinds:
                 fleet.merge(self._unsent)
             value = json.dumps(fleet.to_dict(), separators=(",", ":"))
@@ -236,8 +223,8 @@ def _read(pipe: Any) -> tuple[Durations | None, str | None]:
     damaged."""
     try:
         size = int(pipe.strlen(KEY))
-        if size > MAX_BYTES:
-            return None, f"it is {size} bytes long, more than {MAX_BYTES}"
+        if size > MAX_STORED:
+            return None, f"it is {size} bytes long, more than {MAX_STORED}"
         raw = pipe.get(KEY)
     except import_module("redis").exceptions.ResponseError as exc:
         if not damaged(exc):

@@ -23,7 +23,7 @@ the file's is neither read nor written.
 - *A write that fails* (a full disk, a file locked past the busy timeout) is one warning line;
   the run goes on and the samples are added at the next exchange.
 - *What the file holds is read as untrusted*: a value that is not a ``Durations`` (not text,
-  not JSON, another version or bins' layout, wrong types, more than ``MAX_BYTES``) is one
+  not JSON, another version or bins' layout, wrong types, more than ``MAX_STORED``) is one
   warning line naming it; the run starts cold (an empty model) and the value is replaced, in
   the same transaction, by what this run knew of the file's model plus what it learned since.
 
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Final
 
 from docstatus._secrets import logger as _secrets_logger
 from docstatus._text import loads
-from docstatus._waiting._durations import MAX_KINDS, Durations
+from docstatus._waiting._durations import MAX_STORED, Durations
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -50,19 +50,6 @@ logger: Final = _secrets_logger()
 NAME: Final = "durations"
 #: A run adds what it learned to the file's model once this many of its jobs ended since.
 SHARE_ENDS: Final = 32
-#: The largest value read (characters): a kind is about 4 kB at most, a model has at most
-#: ``MAX_KINDS`` kinds. A larger one is damaged.
-MAX_BYTES: Final = MAX_KINDS * 8192
-
-
-def _copy(model: Durations) -> Durations:
-    out = Durations()
-    out.merge(model)
-    return out
-
-
-def _samples(model: Durations) -> int:
-    return sum(int(entry["samples"]) for entry in model.to_dict()["kinds"].values())
 
 
 def _why(exc: BaseException) -> str:
@@ -109,7 +96,7 @@ class Learned:
                 head = conn.execute("SELECT typeof(value), length(value) FROM learned WHERE name = ?", (NAME,))
                 stored, why = self._read(head.fetchone(), store)
                 if stored is None:  # damaged: what this Tracker last saw of the file's, plus its own
-                    stored = _copy(self._last)
+                    stored = self._last.copy()
                 if self._unsent.kinds or why is not None:
                     if self._unsent.kinds:
                         stored.merge(self._unsent)
@@ -137,7 +124,7 @@ class Learned:
                 store.path,
                 NAME,
                 why,
-                _samples(stored),
+                stored.total(),
             )
         return True
 
@@ -150,8 +137,8 @@ class Learned:
         kind, size = head
         if kind != "text":
             return None, f"its value is {kind}, not text"
-        if size > MAX_BYTES:
-            return None, f"it is {size} characters long, more than {MAX_BYTES}"
+        if size > MAX_STORED:
+            return None, f"it is {size} characters long, more than {MAX_STORED}"
         (raw,) = store.conn.execute("SELECT value FROM learned WHERE name = ?", (NAME,)).fetchone()
         try:
             data = loads(raw)

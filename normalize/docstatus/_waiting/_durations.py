@@ -83,6 +83,9 @@ WORTH_EXPONENT: Final = 0.8
 KERNEL: Final = 1.5
 #: The most kinds a model keeps (samples of further kinds are not recorded).
 MAX_KINDS: Final = 1024
+#: The longest stored form (``to_dict()`` as JSON) read back from a file or Redis: a kind is about
+#: 4 kB at most, and a model has at most ``MAX_KINDS`` kinds. A longer one is damaged.
+MAX_STORED: Final = MAX_KINDS * 8192
 #: Page buckets: half-octaves up to ``2 ** (BUCKETS / 2)`` pages; more pages share the last.
 BUCKETS: Final = 60
 
@@ -437,6 +440,16 @@ class Durations:
     def kinds(self) -> tuple[str, ...]:
         """The kinds with samples, sorted."""
         return tuple(sorted(_kind_name(k) for k in list(self._kinds)))
+
+    def copy(self) -> Durations:
+        """A model of its own with the same samples."""
+        out = Durations()
+        out.merge(self)
+        return out
+
+    def total(self) -> int:
+        """The samples of every kind, as stored (``to_dict``'s counts, summed)."""
+        return sum(int(entry["samples"]) for entry in self.to_dict()["kinds"].values())
 
     def samples(self, kind: str) -> float:
         """The weight of ``kind``'s samples (the newest weighing 1, each older one less): 0 for
