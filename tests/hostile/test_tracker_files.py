@@ -222,7 +222,7 @@ def test_a_version_1_file_is_migrated_and_its_jobs_go_on(tmp_path: Path, made: s
 
 @pytest.mark.parametrize("made", ["closed", "killed"])
 def test_a_version_2_file_is_migrated_with_its_indexes_and_its_jobs_go_on(tmp_path: Path, made: str) -> None:
-    """A file the last release wrote (schema 2, made by e367de2: see tracker_v2/make_files.py)
+    """A file the last release wrote (schema 2, made by e367de2: see make_tracker_files.py)
     gets version 3's indexes (the free and leased rows, paging, counts) in one transaction,
     and every job, large status and undelivered completion in it goes on."""
     for source in V2.glob(f"{made}.db*"):
@@ -258,7 +258,7 @@ def test_a_version_2_file_is_migrated_with_its_indexes_and_its_jobs_go_on(tmp_pa
 def test_a_version_3_file_is_migrated_with_a_table_for_the_duration_model_and_its_jobs_go_on(
     tmp_path: Path, made: str
 ) -> None:
-    """A file the last release wrote (schema 3, made by 94c1f2d: see tracker_v3/make_files.py)
+    """A file the last release wrote (schema 3, made by 94c1f2d: see make_tracker_files.py)
     gets version 4's ``learned`` table (empty) in one transaction, and every job, large status
     and undelivered completion in it goes on; the next run that learns a duration saves it there."""
     for source in V3.glob(f"{made}.db*"):

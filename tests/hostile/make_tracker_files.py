@@ -1,16 +1,18 @@
-"""Makes the schema version 3 tracking databases in this folder, with the docstatus that wrote
-version 3 (94c1f2d, the last one before version 4): ``closed.db`` (closed cleanly: all of it in
-the file) and ``killed.db`` + ``killed.db-wal`` (the process ended without closing it: what the
-jobs did sits in the ``-wal``).
+"""Makes the tracking databases of one schema version in ``tracker_v<N>/`` beside this script,
+with the docstatus that wrote that version: ``closed.db`` (closed cleanly: all of it in the file)
+and ``killed.db`` + ``killed.db-wal`` (the process ended without closing it: what the jobs did sits
+in the ``-wal``). Version 2 was made with e367de2 (the last before version 3), version 3 with
+94c1f2d (the last before version 4):
 
     git archive 94c1f2d normalize | tar -x -C /tmp/v3
-    PYTHONPATH=/tmp/v3/normalize python tests/hostile/tracker_v3/make_files.py tests/hostile/tracker_v3
+    PYTHONPATH=/tmp/v3/normalize python tests/hostile/make_tracker_files.py 3 tests/hostile/tracker_v3
 
 Each holds five jobs: ``artos:running-1`` (meta ``{"batch": 7}``, polled 3 times, running, its
 last status's step ``step 3 of running-1``), ``artos:big-1`` (polled 3 times, running, its last
 status's step 3,000 characters long: in the ``statuses`` table), ``artos:ends-ok`` (succeeded,
 delivered), ``artos:ends-failed`` (failed, its completion not delivered) and ``artos:new-1``
-(never polled). Every deadline is 2100-01-01.
+(never polled). Every deadline is 2100-01-01. (Version 1's files have a script of their own:
+``tracker_v1/make_files.py``.)
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from pathlib import Path
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def make(path: Path, *, close: bool) -> None:
+def make(path: Path, version: int, *, close: bool) -> None:
     import docstatus  # noqa: PLC0415
     from docstatus._tracking._store import SCHEMA_VERSION  # noqa: PLC0415
 
-    assert SCHEMA_VERSION == 3, "run this with the docstatus that writes schema version 3"
+    assert version == SCHEMA_VERSION, f"run this with the docstatus that writes schema version {version}"
     polls: dict[str, int] = {}
 
     async def poll(ref: docstatus.JobRef, timeout: float) -> docstatus.JobStatus:
@@ -67,14 +69,15 @@ def make(path: Path, *, close: bool) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3:  # the child: one file
-        make(Path(sys.argv[1]), close=sys.argv[2] == "close")
+    version = int(sys.argv[1])
+    if len(sys.argv) == 4:  # the child: one file
+        make(Path(sys.argv[2]), version, close=sys.argv[3] == "close")
         return
-    out = Path(sys.argv[1])
+    out = Path(sys.argv[2])
     for name in ("closed.db", "killed.db", "killed.db-wal", "killed.db-shm"):
         (out / name).unlink(missing_ok=True)
     for name, mode in (("closed.db", "close"), ("killed.db", "kill")):
-        subprocess.run([sys.executable, __file__, str(out / name), mode], check=True)
+        subprocess.run([sys.executable, __file__, str(version), str(out / name), mode], check=True)
     (out / "killed.db-shm").unlink()  # rebuilt from the -wal by whoever opens it
     assert sorted(p.name for p in out.glob("*.db*")) == ["closed.db", "killed.db", "killed.db-wal"]
 
