@@ -50,7 +50,7 @@ import uuid
 from importlib import import_module
 from typing import Any, Final
 
-from docstatus._waiting._durations import MAX_STORED, Durations
+from docstatus._waiting._durations import MAX_STORED, Durations, Exchange
 
 from ._budget import PREFIX
 from ._store import damaged, describe, read_json, reason
@@ -95,13 +95,12 @@ class Fleet:
         "_count",
         "_ends",
         "_joined",
-        "_last",
         "_lock",
         "_next",
         "_pending",
         "_seq",
+        "_shared",
         "_token",
-        "_unsent",
         "conflicts",
         "ends",
         "every",
@@ -109,12 +108,11 @@ class Fleet:
     )
 
     def __init__(self, *, every: float = SHARE_EVERY, ends: int = SHARE_ENDS) -> None:
-        self.local = Durations()
+        self._shared = Exchange()  # with the fleet's model in Redis
+        self.local = self._shared.local
         self.every = every
         self.ends = ends
         self.conflicts = 0
-        self._unsent = Durations()  # drained from `local`, not yet in the fleet's model
-        self._last = Durations()  # the fleet's model as this process last saw it
         self._ends = 0
         self._joined = False
         self._next = 0.0  # on the monotonic clock
@@ -140,7 +138,7 @@ class Fleet:
 
     def unsent(self) -> bool:
         """Something learned here is not known to be in the fleet's model yet."""
-        return self._ends > 0 or self._pending is not None or bool(self._unsent.kinds)
+        return self._ends > 0 or self._pending is not None or bool(self._shared.unsent.kinds)
 
     def share(self, redis: Any, now: float, *, last: bool = False) -> bool:
         """Exchange this process's model with the fleet's (see the module docstring): ``True``
@@ -161,11 +159,9 @@ class Fleet:
         mark = MARKS + self._token
         if self._pending is not None:  # the last exchange's answer was lost: did it commit?
             if _number(redis.get(mark)) == self._pending:
-                self._unsent = Durations()
+                self._shared.unsent = Durations()
             self._pending = None
-        drained = self.local.drain()
-        if drained.kinds:
-            self._unsent.merge(drained)
+        self._shared.stage()
         self._seq += 1
         seq = self._pending = self._seq
         watch_error = import_module("redis").exceptions.WatchError
@@ -176,10 +172,8 @@ class Fleet:
                 self.conflicts += 1
                 time.sleep(random.uniform(0.0, 0.005 * 2**attempt))  # noqa: S311  # jitter, not a secret
                 continue
-            self._unsent = Durations()
+            self._shared.done(fleet)
             self._pending = None
-            self._last = fleet
-            self.local.adopt(fleet)
             self._joined = True
             if why is not None:
                 logger.error(
@@ -202,14 +196,11 @@ class Fleet:
         """One try: the fleet's model after it, and why the value it replaced was damaged."""
         with redis.pipeline(transaction=True) as pipe:
             pipe.watch(KEY)
-            fleet, why = _read(pipe)
+            read, why = _read(pipe)
             # Nothing to add, or an earlier try committed (its answer was lost): take the fleet's.
-            if fleet is not None and (not self._unsent.kinds or _number(pipe.get(mark)) == seq):
-                return fleet, None
-            if fleet is None:  # damaged: what this worker last saw of the fleet's, plus its own
-                fleet = self._last.copy()
-            if self._unsent.kinds:
-                fleet.merge(self._unsent)
+            if read is not None and (not self._shared.unsent.kinds or _number(pipe.get(mark)) == seq):
+                return read, None
+            fleet = self._shared.merged(read)  # damaged: what this worker last saw of the fleet's, plus its own
             value = json.dumps(fleet.to_dict(), separators=(",", ":"))
             pipe.multi()
             pipe.set(KEY, value)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Final
 
 from docstatus._secrets import logger as _secrets_logger
 from docstatus._text import loads
-from docstatus._waiting._durations import MAX_STORED, Durations
+from docstatus._waiting._durations import MAX_STORED, Durations, Exchange
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -65,13 +65,12 @@ class Learned:
         ends: Jobs ended since the last exchange that make one due.
     """
 
-    __slots__ = ("_ended", "_last", "_unsent", "ends", "local")
+    __slots__ = ("_ended", "_shared", "ends", "local")
 
     def __init__(self, *, ends: int = SHARE_ENDS) -> None:
-        self.local = Durations()
+        self._shared = Exchange()  # with the file's model
+        self.local = self._shared.local
         self.ends = ends
-        self._unsent = Durations()  # drained from `local`, not yet in the file
-        self._last = Durations()  # the file's model as this Tracker last read it
         self._ended = 0
 
     def ended(self, count: int = 1) -> bool:
@@ -88,18 +87,15 @@ class Learned:
 
         store.flush()  # the run's own writes first, their errors its own (they stop it)
         self._ended = 0
-        drained = self.local.drain()
-        if drained.kinds:
-            self._unsent.merge(drained)
+        shared = self._shared
+        shared.stage()
         try:
             with store.write() as conn:
                 head = conn.execute("SELECT typeof(value), length(value) FROM learned WHERE name = ?", (NAME,))
-                stored, why = self._read(head.fetchone(), store)
-                if stored is None:  # damaged: what this Tracker last saw of the file's, plus its own
-                    stored = self._last.copy()
-                if self._unsent.kinds or why is not None:
-                    if self._unsent.kinds:
-                        stored.merge(self._unsent)
+                read, why = self._read(head.fetchone(), store)
+                learned = bool(shared.unsent.kinds)
+                stored = shared.merged(read)  # damaged: what this Tracker last saw of the file's, plus its own
+                if learned or why is not None:
                     value = json.dumps(stored.to_dict(), separators=(",", ":"))
                     conn.execute(
                         "INSERT INTO learned (name, value, updated) VALUES (?, ?, ?) "
@@ -114,9 +110,7 @@ class Learned:
                 exc.reason,
             )
             return False
-        self._unsent = Durations()
-        self._last = stored
-        self.local.adopt(stored)
+        shared.done(stored)
         if why is not None:
             logger.warning(
                 "tracking database %s: its stored job durations (table learned, row %r) cannot be read (%s); "

@@ -651,3 +651,47 @@ class Durations:
 
 
 _SHARED: Final = Durations()
+
+
+class Exchange:
+    """One side of a duration model shared through a store (a tracker's file, the Celery fleet's
+    Redis), sans-IO: the store's side does the reading and the writing in its own transaction.
+
+    An exchange is ``stage()`` (what ``local`` learned joins what is not yet stored), then in
+    the transaction ``merged(stored)`` (the value to write: the stored model, or, when it was
+    damaged (``None``), what this side last saw of it, plus what is unsent), then, once the
+    transaction committed, ``done(stored)``. A failed transaction keeps the unsent samples for the
+    next one.
+
+    Attributes:
+        local: The model this side polls by and learns into.
+        unsent: Samples drained from ``local`` not yet known to be stored.
+        last: The stored model as this side last saw it.
+    """
+
+    __slots__ = ("last", "local", "unsent")
+
+    def __init__(self) -> None:
+        self.local = Durations()
+        self.unsent = Durations()
+        self.last = Durations()
+
+    def stage(self) -> None:
+        """Move what ``local`` learned since into ``unsent``."""
+        drained = self.local.drain()
+        if drained.kinds:
+            self.unsent.merge(drained)
+
+    def merged(self, stored: Durations | None) -> Durations:
+        """The model to store: ``stored`` (``None``: damaged, then a copy of ``last``) with the
+        unsent samples added."""
+        out = self.last.copy() if stored is None else stored
+        if self.unsent.kinds:
+            out.merge(self.unsent)
+        return out
+
+    def done(self, stored: Durations) -> None:
+        """``stored`` is in the store: nothing is unsent, and ``local`` polls by it."""
+        self.unsent = Durations()
+        self.last = stored
+        self.local.adopt(stored)
