@@ -162,7 +162,7 @@ def per_call(*fns: Callable[[], object]) -> list[float]:
 
 def parse_table() -> list[str]:
     import docstatus  # noqa: PLC0415
-    from docstatus._providers import mapper  # noqa: PLC0415
+    from docstatus._registry import mapper  # noqa: PLC0415
 
     rows = [
         "| provider | bytes | json.loads | mapping (from the dict) | model on access (`from_dict`) | parse (min) "

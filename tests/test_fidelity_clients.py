@@ -174,10 +174,10 @@ def test_fetch_has_no_header_table_of_its_own() -> None:
     """The credential's header and prefix come from the generated clients' ``AUTH_SCHEMES``
     only: no provider module and no HTTP module holds a table of its own."""
     import docstatus._fetch  # noqa: PLC0415
-    from docstatus import _http, _providers  # noqa: PLC0415
+    from docstatus import _http, _providers, _registry  # noqa: PLC0415
 
     for provider in docstatus.PROVIDERS:
-        module = _providers.mapper(provider)
+        module = _registry.mapper(provider)
         assert not hasattr(module, "auth_header")
         name, _ = module.operation(docstatus.parse_ref(f"{provider}:{'/'.join(['x'] * module.ID_PARTS)}"), {})
         assert name == f"{module.CLIENT}.api.status.get_status"

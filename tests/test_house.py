@@ -135,7 +135,7 @@ def _naming(paths: Iterable[pathlib.Path]) -> list[str]:
 def test_the_names_are_the_registrys_and_the_counter_sees_them() -> None:
     """The six names are the registry's, and the counter finds them where they are (a counter
     that found none would pass the tests below)."""
-    from docstatus._providers import BUILTIN  # noqa: PLC0415
+    from docstatus._registry import BUILTIN  # noqa: PLC0415
 
     assert BUILTIN == NAMES
     providers = sorted((SOURCE / "docstatus" / "_providers").glob("[!_]*.py"))
@@ -151,13 +151,14 @@ def test_the_names_are_the_registrys_and_the_counter_sees_them() -> None:
 
 def test_at_most_one_library_module_outside_the_provider_modules_names_a_provider() -> None:
     """Everything about a provider is in its module (``_providers/<name>.py``, listed by the
-    registry ``_providers/__init__.py``); the simulator is counted on its own (below)."""
+    registry ``_registry.py``, which names the built-in ones: the one module allowed); the
+    simulator is counted on its own (below)."""
     library = [
         p for p in (SOURCE / "docstatus").rglob("*.py") if p.parent.name != "_providers" and "simulator" not in p.parts
     ]
     assert len(library) > 30
     naming = _naming(library)
-    assert len(naming) <= 1, naming
+    assert naming == ["_registry.py"], naming
 
 
 def test_at_most_one_simulator_module_outside_its_per_provider_folder_names_a_provider() -> None:
@@ -172,8 +173,8 @@ def test_at_most_one_simulator_module_outside_its_per_provider_folder_names_a_pr
 def test_the_registry_imports_nothing_of_docstatus() -> None:
     """``_status``, ``_refs`` and ``_config`` import the registry: it imports none of the package
     (not even under ``TYPE_CHECKING``), so it can never close a circle."""
-    assert GRAPH["docstatus._providers"] == set()
-    assert "docstatus._providers" in GRAPH["docstatus._status"]
+    assert GRAPH["docstatus._registry"] == set()
+    assert "docstatus._registry" in GRAPH["docstatus._status"]
 
 
 IMPORT_PROBE = """
@@ -192,6 +193,6 @@ def test_import_docstatus_loads_no_provider_module_and_no_http_machinery() -> No
     )
     assert proc.returncode == 0, proc.stderr
     loaded = json.loads(proc.stdout)
-    assert "docstatus._providers" in loaded
+    assert "docstatus._registry" in loaded
     heavy = [m for m in loaded if m.startswith(("docstatus._providers.", "docstatus._http", "docstatus._fetch"))]
     assert heavy == []

@@ -24,7 +24,7 @@ from _status_checks import (
 )
 from docstatus import PROVIDERS, State
 from docstatus import _common as common
-from docstatus._providers import mapper
+from docstatus._registry import mapper
 
 ALL = sorted(PROVIDERS)
 

@@ -12,7 +12,7 @@ import docstatus
 import pytest
 from _status_checks import SARVAM_DOCAI_ID, body, parse, spec_examples
 from docstatus import JobFailed, Pages, State
-from docstatus._providers import mapper
+from docstatus._registry import mapper
 from docstatus_sarvam_docai_client.models import DocAiJobStatusResponse
 
 #: specs/sarvam_docai/page.md L133-146: the "Status response" of Sarvam's Jobs & Errors guide,

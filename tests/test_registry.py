@@ -1,4 +1,4 @@
-"""The provider registry (``docstatus._providers``): a provider is one module, and a provider
+"""The provider registry (``docstatus._registry``): a provider is one module, and a provider
 registered from outside the package works everywhere the built-in ones do, without another
 module knowing its name.
 
@@ -19,8 +19,8 @@ import docstatus
 import pytest
 from conftest import Canned
 from docstatus import InvalidJobRef, JobRef, JobStatus, ProviderConfig, State, WaitPolicy
-from docstatus._providers import BUILTIN, known, load, names, register, unregister
 from docstatus._refs import FORMS
+from docstatus._registry import BUILTIN, known, load, names, register, unregister
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

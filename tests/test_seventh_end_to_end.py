@@ -28,7 +28,7 @@ import docstatus
 import pytest
 from conftest import ROOT
 from docstatus import JobStatus, ProviderConfig, State, WaitPolicy
-from docstatus import _providers as library_providers
+from docstatus import _registry as library_providers
 
 sim_module = pytest.importorskip("docstatus.simulator")
 from docstatus.simulator import _providers as simulator_providers  # noqa: E402
@@ -355,7 +355,7 @@ def test_a_celery_worker_that_registers_it_at_import_polls_it_to_the_end(
 # --- the CLI, in subprocesses that register the provider first
 
 _LAUNCH = (
-    "import seventh_provider, docstatus._providers as p; p.register(seventh_provider); "
+    "import seventh_provider, docstatus._registry as p; p.register(seventh_provider); "
     "from docstatus._cli import main; raise SystemExit(main())"
 )
 
@@ -474,7 +474,7 @@ def test_the_cli_tracks_the_registered_provider(seventh: Seventh, sim: Any, tmp_
 
 
 _LAUNCH_SIMULATED = (
-    "import seventh_provider, seventh_simulator, docstatus._providers as p, docstatus.simulator._providers as s; "
+    "import seventh_provider, seventh_simulator, docstatus._registry as p, docstatus.simulator._providers as s; "
     "p.register(seventh_provider); s.register(seventh_simulator); "
     "from docstatus._cli import main; raise SystemExit(main())"
 )

@@ -216,7 +216,7 @@ def test_the_simulator_reads_the_librarys_provider_names_in_one_place():
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if (
                 isinstance(node, ast.ImportFrom)
-                and node.module in ("docstatus._status", "docstatus._providers", "docstatus")
+                and node.module in ("docstatus._status", "docstatus._registry", "docstatus")
                 and any(a.name in ("PROVIDERS", "BUILTIN", "Provider") for a in node.names)
             ):
                 readers.add(path.relative_to(SIMULATOR).as_posix())

@@ -28,7 +28,7 @@ from docstatus import (
     WaitPolicy,
     WaitTimeout,
 )
-from docstatus._providers import mapper
+from docstatus._registry import mapper
 from docstatus._waiting._core import Action, Waiter, WaitState
 from docstatus.simulator import Fault
 

@@ -39,7 +39,7 @@ from ._cli import (
 )
 from ._cli_input import DEFAULT_MAX_BYTES, NESTED, Document, documents, parse_size, place, size_text
 from ._exceptions import DocstatusError
-from ._providers import mapper, names
+from ._registry import mapper, names
 from ._secrets import mask
 from ._text import json_for_humans
 

@@ -363,7 +363,7 @@ def demo_jobs() -> list[tuple[str, Demo]]:
     which the simulator serves: a provider registered with the library alone (no simulator
     module registered for it) has no endpoint to demonstrate, and is left out. Needs the
     simulator extra (``demo`` and ``simulate`` import it first)."""
-    from ._providers import mapper, names  # noqa: PLC0415  # imports every provider module: only for the demo
+    from ._registry import mapper, names  # noqa: PLC0415  # imports every provider module: only for the demo
     from .simulator import _providers as simulated  # noqa: PLC0415  # the extra: only for the demo
 
     jobs = [(name, mapper(name).DEMO) for name in names() if simulated.known(name)]

@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 import attrs
 
 from ._exceptions import ConfigurationError
-from ._providers import View, known, load, mapper, names
+from ._registry import View, known, load, mapper, names
 
 if TYPE_CHECKING:
     from ._status import Provider

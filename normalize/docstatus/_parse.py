@@ -17,8 +17,8 @@ import attrs
 
 from ._common import Malformed, shared
 from ._exceptions import ConfigurationError, InvalidJobRef, MalformedResponse
-from ._providers import _loaded, known, mapper, names
 from ._refs import parse_ref
+from ._registry import _loaded, known, mapper, names
 from ._status import JobStatus, _model_builder
 from ._text import clean_json, clean_tree
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ._exceptions import InvalidJobRef
-from ._providers import View, _loaded, known, load, names
+from ._registry import View, _loaded, known, load, names
 
 if TYPE_CHECKING:
     from ._status import Provider

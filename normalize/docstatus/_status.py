@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
-from ._providers import BUILTIN, known, names
-from ._providers import Provider as Provider  # noqa: PLC0414  # an explicit re-export: the registry defines it
+from ._registry import BUILTIN, known, names
+from ._registry import Provider as Provider  # noqa: PLC0414  # an explicit re-export: the registry defines it
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import docstatus
 import pytest
 from _status_checks import JOB_ID, STATE_FIELD, body
-from docstatus._providers import mapper
+from docstatus._registry import mapper
 
 if TYPE_CHECKING:
     from pathlib import Path

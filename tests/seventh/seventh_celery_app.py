@@ -5,9 +5,9 @@ worker``; ``seventh_provider`` and its generated client on the worker's path).""
 from __future__ import annotations
 
 import seventh_provider
-from docstatus import _providers
+from docstatus import _registry
 
-_providers.register(seventh_provider)
+_registry.register(seventh_provider)
 
 from _celery_app import app, done, error, tracking  # noqa: E402  # after the provider is registered
 

@@ -4,7 +4,7 @@ What ``docstatus/_providers/<name>.py`` is for a built-in provider, for the smal
 ``specs/seventh/openapi.yaml`` (issue 22's fixture): everything docstatus needs to know about
 it, in one module, from the client generated from that spec (``docstatus_seventh_client``,
 which the tests generate with ``codegen/generate.py`` before importing this module). Register
-it with ``docstatus._providers.register(module)``.
+it with ``docstatus._registry.register(module)``.
 
 queued -> queued; running -> running; succeeded -> succeeded; failed -> failed with its
 ``message``. ``percent`` is a whole percentage: divided by 100. Each of ``outputs`` is an output

@@ -16,8 +16,8 @@ import httpx
 from docstatus._common import Malformed
 from docstatus._config import ProviderConfig
 from docstatus._exceptions import ConfigurationError
-from docstatus._providers import mapper
 from docstatus._refs import JobRef
+from docstatus._registry import mapper
 
 from ._aiohttp import FleetSession
 from ._errors import error_for_status, malformed, timed_out, timeout_error, too_large, transport_error

@@ -27,8 +27,8 @@ from docstatus._common import Malformed
 from docstatus._config import ProviderConfig, auth_schemes
 from docstatus._exceptions import ConfigurationError, InsecureCredentialWarning
 from docstatus._parse import _PARSE_ERRORS, MAX_TEXT, bounded
-from docstatus._providers import mapper
 from docstatus._refs import JobRef, parse_ref
+from docstatus._registry import mapper
 from docstatus._secrets import remember
 
 from ._errors import (
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from docstatus._providers import ProviderModule
+    from docstatus._registry import ProviderModule
     from docstatus._status import JobStatus
 
     from ._aiohttp import FleetSession

@@ -1,4 +1,4 @@
-"""What provider modules share about being one (the registry, ``_providers/__init__.py``, says
+"""What provider modules share about being one (the registry, ``docstatus._registry``, says
 what a provider module defines). Imported by the provider modules, not by ``import docstatus``.
 """
 

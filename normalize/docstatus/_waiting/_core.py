@@ -77,8 +77,8 @@ from docstatus._exceptions import (
     TransportError,
     WaitTimeout,
 )
-from docstatus._providers import load
 from docstatus._refs import parse_ref
+from docstatus._registry import load
 from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
 

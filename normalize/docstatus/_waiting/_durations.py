@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Final
 
-from docstatus._providers import known, names
+from docstatus._registry import known, names
 
 from ._stored import read_stored
 

@@ -60,7 +60,7 @@ class AttemptRecord:
     """One poll attempt, as the hooks see it (no credential in any field).
 
     Attributes:
-        provider: The job's provider (``"sarvam"``, ...).
+        provider: The job's provider (its name in the registry, as in its refs).
         host: The provider host polled (``"host:port"``), or ``None`` for a poll function of
             your own.
         ref: The job reference (``"<provider>:<id>"``), masked.

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 import attrs
 
 # The one place the simulator reads the library's provider names: the library's registry.
-from docstatus._providers import BUILTIN
+from docstatus._registry import BUILTIN
 from docstatus.simulator._jobs import Script
 from docstatus.simulator._render import ProviderSim
 from docstatus.simulator._scripts import REQUIRED
