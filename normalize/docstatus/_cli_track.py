@@ -176,8 +176,10 @@ def default_db() -> str:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``track`` and its subcommands."""
+    db_help = f"the database (default: ${DB_ENV}, else the user data directory)"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help=f"the database (default: ${DB_ENV}, else the user data directory)")
+    # SUPPRESS: an action without --db keeps the one given before it (`track --db X ls`)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
     raw = argparse.RawDescriptionHelpFormatter
     track = subparsers.add_parser(
         "track",
@@ -186,6 +188,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EPILOG,
         formatter_class=raw,
     )
+    track.add_argument("--db", metavar="PATH", help=db_help)
     sub = track.add_subparsers(dest="track_command", required=True, metavar="ACTION")
 
     add = sub.add_parser("add", parents=[common], help="track jobs (idempotent)", epilog=_EPILOG, formatter_class=raw)

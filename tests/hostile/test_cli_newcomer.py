@@ -104,6 +104,21 @@ def test_every_track_action_takes_its_options_anywhere(server_env, tmp_path):
     assert run_cli("track", "ls", "--db", db, "--json", env=server_env).stdout == ""
 
 
+def test_track_takes_its_database_before_the_action_too(server_env, tmp_path):
+    """``docstatus track --db X ls`` (as ``git -C X log``): the database given before the action
+    serves it; one given after the action wins; the environment's only when neither is given."""
+    db, other = str(tmp_path / "jobs.db"), str(tmp_path / "other.db")
+    add = run_cli("track", "--db", db, "add", REFS[0], env=server_env)
+    assert add.returncode == 0, add.stderr
+    assert os.path.exists(db)  # noqa: PTH110  # a plain check, Path is for type hints here
+    listed = run_cli("track", "--db", db, "ls", "--json", env={**server_env, "DOCSTATUS_TRACK_DB": other})
+    assert listed.returncode == 0, listed.stderr
+    assert [job["ref"] for job in statuses(listed.stdout)] == [REFS[0]]
+    later = run_cli("track", "--db", db, "ls", "--db", other, env=server_env)
+    assert later.returncode == 0, later.stderr  # an empty list: nothing is tracked there
+    assert f"no tracking database at {other}" in later.stderr
+
+
 def test_a_leading_double_dash_still_ends_the_options():
     result = run_cli("status", "--", "-x")
     assert result.returncode == 2
