@@ -67,6 +67,7 @@ from ._exceptions import (
     BadRequest,
     ConfigurationError,
     DocstatusError,
+    InsecureCredentialWarning,
     JobFailed,
     JobNotFound,
     MalformedResponse,
@@ -132,6 +133,8 @@ def error_code(error: BaseException) -> int:
         return EXIT_JOB_FAILED
     if isinstance(error, DocstatusError):
         return EXIT_PROVIDER
+    if isinstance(error, Warning):  # made an error by `-W error` or PYTHONWARNINGS: the run's own choice
+        return EXIT_USAGE
     return EXIT_INTERNAL
 
 
@@ -199,6 +202,10 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
     message (it may hold a credential or a whole body)."""
     place = f"{shorten(where)}: " if where is not None else ""
     name = f"docstatus {command}" if command else "docstatus"
+    if isinstance(exc, Warning):  # made an error by -W or PYTHONWARNINGS; docstatus's own text holds no body
+        said = one_line(mask(str(exc))) if isinstance(exc, InsecureCredentialWarning) else "a warning"
+        say(f"{name}: {place}{said} ({type(exc).__name__}, an error in this process by -W or PYTHONWARNINGS)")
+        return
     say(
         f"{name}: {place}internal error ({type(exc).__name__}); this is a bug in docstatus, "
         "please report it with the command that caused it"
@@ -341,7 +348,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return _output_closed()
     except Exception as exc:  # the last resort: never a traceback
         internal_error(command or "", None, exc)
-        return EXIT_INTERNAL
+        return error_code(exc)
     return code
 
 

@@ -24,7 +24,6 @@ import sys
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ._cli import (
-    EXIT_INTERNAL,
     EXIT_MALFORMED,
     EXIT_OK,
     EXIT_USAGE,
@@ -205,7 +204,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 continue
             except Exception as exc:  # one bad document never stops the others
                 internal_error("normalize", _where(name, document), exc)
-                code = combine((code, EXIT_INTERNAL))
+                code = combine((code, error_code(exc)))
                 continue
             write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
@@ -289,7 +288,7 @@ def _status(args: argparse.Namespace) -> int:
                 continue
             except Exception as exc:  # one bad job never stops the others
                 internal_error("status", text, exc)
-                code = combine((code, EXIT_INTERNAL))
+                code = combine((code, error_code(exc)))
                 continue
             if args.format == "json":
                 emit(status.to_json())

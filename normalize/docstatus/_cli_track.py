@@ -58,7 +58,6 @@ from typing import TYPE_CHECKING, Any, Final, Self
 from . import _cli, _cli_metrics
 from ._cli import (
     EXIT_AUTH_OR_NOT_FOUND,
-    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_JOB_FAILED,
     EXIT_MALFORMED,
@@ -634,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cli._output_closed()  # noqa: SLF001
     except Exception as exc:
         internal_error(args.command, None, exc)
-        return EXIT_INTERNAL
+        return error_code(exc)
     return code
 
 

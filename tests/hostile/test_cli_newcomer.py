@@ -5,12 +5,14 @@ error invites it, was "unrecognized arguments"), ``docstatus --version`` and
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import os
 import re
 import subprocess
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 import docstatus
@@ -154,6 +156,15 @@ def test_version_is_the_installed_distributions():
     assert docstatus.__version__ == installed
 
 
+def test_python_dash_m_docstatus_is_the_cli():
+    """``python -m docstatus`` (an environment whose scripts are not on PATH) is ``docstatus``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "docstatus", "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"docstatus {importlib.metadata.version('docstatus')}\n"
+
+
 def test_the_version_is_read_only_when_asked_for():
     """``import docstatus`` stays cheap: importlib.metadata (a scan of the import path) is loaded
     by the first ``docstatus.__version__``, not by the import."""
@@ -180,3 +191,45 @@ def test_docstatus_celery_is_reachable_after_a_plain_import():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["docstatus.celery", "True"]  # ...but on first use
+
+
+# --- warnings made errors (`python -W error`, PYTHONWARNINGS=error) are the run's choice, not a bug
+
+PLAIN_HTTP = {"DOCSTATUS_ARTOS_BASE_URL": "http://example.invalid", "DOCSTATUS_ARTOS_TOKEN": TOKEN}
+
+
+@pytest.mark.parametrize("command", [("status",), ("wait", "--timeout", "5"), ("track", "run")])
+def test_a_warning_made_an_error_is_a_usage_error_that_says_so_not_a_bug(command, tmp_path):
+    """Under ``PYTHONWARNINGS=error`` the plain-http credential warning stops the command with
+    exit 2 and its own words (no token), not "internal error ... a bug in docstatus" (exit 70)."""
+    env = {**PLAIN_HTTP, "PYTHONWARNINGS": "error", "DOCSTATUS_TRACK_DB": str(tmp_path / "t.db")}
+    if command[0] == "track":
+        assert run_cli("track", "add", REFS[0], env=env).returncode == 0
+    result = run_cli(*command, *([] if command[0] == "track" else [REFS[0]]), env=env)
+    assert "credential is sent over plain http:// to example.invalid" in result.stderr, result.stderr
+    assert "InsecureCredentialWarning, an error in this process by -W or PYTHONWARNINGS" in result.stderr
+    assert "bug in docstatus" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert result.returncode == 2, result.stderr
+
+
+def test_watch_many_under_warnings_as_errors_ends_the_job_with_a_configuration_error():
+    """The library's fleet too: the job ends with a ``ConfigurationError`` in the warning's words
+    (not "an unexpected InsecureCredentialWarning (a bug in docstatus)"); ``wait`` raises the
+    warning itself, as any call does under ``-W error``."""
+    host = "watch-many.example.invalid"  # a host of this test's own: the warning is once per host
+    config = docstatus.ProviderConfig(provider="artos", base_url=f"http://{host}", token=TOKEN)
+
+    async def updates() -> list[docstatus.JobUpdate]:
+        return [u async for u in docstatus.watch_many(list(REFS), config=config, timeout=5)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ended = asyncio.run(updates())
+    assert sorted(u.ref for u in ended) == sorted(REFS)
+    for update in ended:  # both jobs: a warning made an error is not spent by the first one
+        assert update.done
+        assert isinstance(update.error, docstatus.ConfigurationError), repr(update.error)
+        assert f"plain http:// to {host}" in str(update.error)
+        assert TOKEN not in str(update.error)

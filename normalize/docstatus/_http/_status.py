@@ -281,13 +281,13 @@ def _warn_plain_http(cfg: ProviderConfig) -> None:
     host = _remote_plain_host(cfg.base_url)
     if host is None or (cfg.provider, host) in _warned_plain:
         return
-    _warned_plain.add((cfg.provider, host))
     warnings.warn(
         f"the {cfg.provider} credential is sent over plain http:// to {host}, readable on the way; "
         f"use an https:// base URL (DOCSTATUS_{cfg.provider.upper()}_BASE_URL)",
         InsecureCredentialWarning,
         stacklevel=4,
     )
+    _warned_plain.add((cfg.provider, host))  # after: a warning made an error stops every request, not the first
 
 
 @lru_cache(maxsize=256)

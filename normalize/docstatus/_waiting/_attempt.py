@@ -42,6 +42,7 @@ from docstatus._exceptions import (
     BadRequest,
     ConfigurationError,
     DocstatusError,
+    InsecureCredentialWarning,
     JobNotFound,
     MalformedResponse,
     ProviderError,
@@ -145,7 +146,15 @@ def abandoned(job: JobRef, limit: float) -> TransportError:
 
 def unexpected(job: JobRef, exc: Exception) -> DocstatusError:
     """The error of docstatus's own poll that raised something other than a ``DocstatusError``
-    (its text is not kept: it may hold server data or a credential; the traceback is logged, masked)."""
+    (its text is not kept: it may hold server data or a credential; the traceback is logged, masked).
+    A warning made an error in this process (``-W error``, ``PYTHONWARNINGS``) is no bug: it is a
+    ``ConfigurationError`` (docstatus's own ``InsecureCredentialWarning`` keeps its text)."""
+    if isinstance(exc, Warning):
+        said = str(exc) if isinstance(exc, InsecureCredentialWarning) else "a warning"
+        return ConfigurationError(
+            f"polling {job} stopped: {said} ({type(exc).__name__}, an error in this process by -W or "
+            "PYTHONWARNINGS); waiting on this job stops"
+        )
     logger.error("polling %s failed unexpectedly", job, exc_info=exc)
     return DocstatusError(
         f"polling {job} failed with an unexpected {type(exc).__name__} (a bug in docstatus: please report it); "
