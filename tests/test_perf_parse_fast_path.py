@@ -94,17 +94,3 @@ def test_parse_decodes_a_body_as_json_loads_does(raw: bytes | str) -> None:
             return ("error", (type(exc), str(exc)))
 
     assert outcome(_loads) == outcome(json.loads)
-
-
-def test_the_cli_encoder_writes_what_to_json_writes() -> None:
-    from docstatus._cli_status import _json_line  # noqa: PLC0415
-
-    status = docstatus.parse(
-        "sarvam_docai",
-        '{"job_id": "j\\u202e\\u0007é", "status": "failed", "pipeline": "p", "error": {"message": "x\\u001b"},'
-        ' "usage": {"pages_total": 3, "pages_processed": 1}, "created_at": "2026-07-31T12:20:11+02:00",'
-        ' "updated_at": "2026-07-31T12:20:15.5Z"}',
-    )
-    assert _json_line(status.to_dict()) == status.to_json()
-    assert status.to_dict()["created_at"] == "2026-07-31T10:20:11Z"
-    assert status.to_dict()["updated_at"] == "2026-07-31T12:20:15.500000Z"

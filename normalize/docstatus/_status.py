@@ -7,6 +7,7 @@ Schema in ``specs/job-status.schema.json``. Field names are never renamed; field
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -49,10 +50,31 @@ _TERMINAL: Final = frozenset({State.SUCCEEDED, State.PARTIALLY_SUCCEEDED, State.
 _FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CANCELLED})
 
 
+#: The text each UTC instant was last read from (``_common.utc`` notes it, ``noted``), so that
+#: ``_iso`` writes a timestamp as the provider sent it when that text is already the form it
+#: writes (``_CANONICAL``, checked where it is used), without formatting the instant again
+#: (``datetime.isoformat`` is most of the cost of a status's ``to_dict``). Emptied when full.
+_TEXTS: Final[dict[datetime, str]] = {}
+_TEXTS_MAX: Final = 1024
+#: The form ``_iso`` writes: whole seconds, or six digits of a fraction that is not zero, and Z.
+_CANONICAL: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!0{6})[0-9]{6})?Z")
+
+
+def noted(stamp: datetime, text: str) -> datetime:
+    """``stamp``, an instant in UTC just read from ``text``, with ``text`` noted for ``_iso``."""
+    if len(_TEXTS) >= _TEXTS_MAX:
+        _TEXTS.clear()
+    _TEXTS[stamp] = text
+    return stamp
+
+
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is UTC:  # how parse gives them: no conversion, and "+00:00" is its end
+        text = _TEXTS.get(value)  # equal: the same instant, so the same form
+        if text is not None and _CANONICAL.fullmatch(text) is not None:
+            return text
         return f"{value.isoformat()[:-6]}Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -249,7 +271,10 @@ class JobStatus:
 
     def to_json(self) -> str:
         """``to_dict()`` as compact JSON, one line."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        try:
+            return _json_form(self)
+        except _Unusual:  # a value of a type the parsers never give (built by hand): json decides
+            return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
@@ -376,6 +401,74 @@ def shed(status: JobStatus, body: int, items: int) -> JobStatus:
         if pages is not None:
             changes["pages"] = attrs.evolve(pages, errors=pages.errors[:items])
     return attrs.evolve(status, **changes)
+
+
+class _Unusual(Exception):  # a signal inside to_json, never shown
+    """A value ``_json_form`` does not write itself (``json.dumps`` of ``to_dict()`` then does)."""
+
+
+#: json's own string writer (``ensure_ascii=False``, in C where this Python has it): what
+#: ``json.dumps`` writes a string with.
+_quote: Final = json.encoder.encode_basestring
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _quote(value)
+    raise _Unusual
+
+
+def _json_count(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    raise _Unusual
+
+
+def _json_stamp(value: datetime | None) -> str:
+    return "null" if value is None else f'"{_iso(value)}"'  # digits, "-", ":", ".", "T", "Z": nothing to escape
+
+
+def _json_form(status: JobStatus) -> str:
+    """``json.dumps(status.to_dict(), separators=(",", ":"), ensure_ascii=False)``, the same text
+    written directly (about half the time: no dict, no encoder walking one); ``_Unusual`` for a
+    value of another type than the parsers give (a float that is not finite, an int subclass...).
+    tests/test_status_json.py holds the two to the same text."""
+    state, progress, error, pages = status.state, status.progress, status.error, status.pages
+    if progress is None:
+        progress_text = "null"
+    elif type(progress) is float and progress - progress == 0.0:  # finite
+        progress_text = float.__repr__(progress)
+    else:
+        raise _Unusual
+    if error is None:
+        error_text = "null"
+    else:
+        error_text = f'{{"code":{_json_text(error.code)},"message":{_json_text(error.message)}}}'
+    if pages is None:
+        pages_text = "null"
+    else:
+        errors = ",".join(
+            f'{{"page":{_json_count(e.page)},"code":{_json_text(e.code)},"message":{_json_text(e.message)}}}'
+            for e in pages.errors
+        )
+        pages_text = (
+            f'{{"total":{_json_count(pages.total)},"processed":{_json_count(pages.processed)},'
+            f'"succeeded":{_json_count(pages.succeeded)},"failed":{_json_count(pages.failed)},"errors":[{errors}]}}'
+        )
+    outputs = ",".join(f'{{"name":{_json_text(o.name)},"uri":{_json_text(o.uri)}}}' for o in status.outputs)
+    return (
+        f'{{"provider":{_json_text(status.provider)},"job_id":{_json_text(status.job_id)},'
+        f'"state":{_json_text(state.value)},"provider_state":{_json_text(status.provider_state)},'
+        f'"terminal":{"true" if state in _TERMINAL else "false"},"progress":{progress_text},'
+        f'"step":{_json_text(status.step)},"created_at":{_json_stamp(status.created_at)},'
+        f'"started_at":{_json_stamp(status.started_at)},"updated_at":{_json_stamp(status.updated_at)},'
+        f'"completed_at":{_json_stamp(status.completed_at)},"error":{error_text},"pages":{pages_text},'
+        f'"outputs":[{outputs}]}}'
+    )
 
 
 def _fast_init(cls: type) -> Any:
