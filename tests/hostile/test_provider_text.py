@@ -85,20 +85,24 @@ def encodable(text: str) -> None:
 # --- made safe where bodies are decoded
 
 
-@pytest.mark.parametrize("mode", MODES)
-async def test_a_lone_surrogate_in_a_body_becomes_u_fffd_on_every_transport(mode: str) -> None:
-    with RawServer(answer(200, failed_body("doc-1"))) as server:
+async def fetched(mode: str, raw: bytes) -> docstatus.JobStatus:
+    """The status of ``artos:doc-1`` from a raw server answering ``raw``, through one transport."""
+    with RawServer(answer(200, raw)) as server:
         cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
         if mode == "sync":
-            status = docstatus.get_status("artos:doc-1", config=cfg)
-        elif mode == "async":
-            status = await docstatus.get_status_async("artos:doc-1", config=cfg)
-        else:
-            session = FleetSession(2)
-            try:
-                status = (await fetch_async("artos:doc-1", cfg, session)).status
-            finally:
-                await session.aclose()
+            return docstatus.get_status("artos:doc-1", config=cfg)
+        if mode == "async":
+            return await docstatus.get_status_async("artos:doc-1", config=cfg)
+        session = FleetSession(2)
+        try:
+            return (await fetch_async("artos:doc-1", cfg, session)).status
+        finally:
+            await session.aclose()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_lone_surrogate_in_a_body_becomes_u_fffd_on_every_transport(mode: str) -> None:
+    status = await fetched(mode, failed_body("doc-1"))
     assert status.error is not None
     assert status.error.message == CLEAN
     encodable(status.to_json())
@@ -147,18 +151,7 @@ def raw_body(task_id: str, encoding: str) -> bytes:
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_surrogate_written_raw_in_a_body_becomes_u_fffd_on_every_transport(mode: str, encoding: str) -> None:
     assert "\ud800" in json.loads(raw_body("doc-1", encoding))["error"]  # what json alone gives
-    with RawServer(answer(200, raw_body("doc-1", encoding))) as server:
-        cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
-        if mode == "sync":
-            status = docstatus.get_status("artos:doc-1", config=cfg)
-        elif mode == "async":
-            status = await docstatus.get_status_async("artos:doc-1", config=cfg)
-        else:
-            session = FleetSession(2)
-            try:
-                status = (await fetch_async("artos:doc-1", cfg, session)).status
-            finally:
-                await session.aclose()
+    status = await fetched(mode, raw_body("doc-1", encoding))
     assert status.error is not None
     assert status.error.message == RAW_CLEAN
     encodable(status.to_json())
