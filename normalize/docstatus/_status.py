@@ -50,11 +50,13 @@ _TERMINAL: Final = frozenset({State.SUCCEEDED, State.PARTIALLY_SUCCEEDED, State.
 _FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CANCELLED})
 
 
-#: The text each UTC instant was last read from (``_common.utc`` notes it, ``noted``), so that
-#: ``_iso`` writes a timestamp as the provider sent it when that text is already the form it
-#: writes (``_CANONICAL``, checked where it is used), without formatting the instant again
-#: (``datetime.isoformat`` is most of the cost of a status's ``to_dict``). Emptied when full.
-_TEXTS: Final[dict[datetime, str]] = {}
+#: The text each timestamp was just read from, by the ``id`` of the datetime read (``_common.utc``
+#: notes it: ``noted``), so that ``_iso`` writes a timestamp as the provider sent it when that
+#: text is already the form it writes (``_CANONICAL``, checked where it is used), without
+#: formatting it again (``datetime.isoformat`` was most of a status's ``to_dict``). Each entry
+#: holds its datetime, so the ``id`` is not reused while it is here, and is used only for that
+#: very object (``is``); emptied when full.
+_TEXTS: Final[dict[int, tuple[datetime, str]]] = {}
 _TEXTS_MAX: Final = 1024
 #: The form ``_iso`` writes: whole seconds, or six digits of a fraction that is not zero, and Z.
 _CANONICAL: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!0{6})[0-9]{6})?Z")
@@ -64,7 +66,7 @@ def noted(stamp: datetime, text: str) -> datetime:
     """``stamp``, an instant in UTC just read from ``text``, with ``text`` noted for ``_iso``."""
     if len(_TEXTS) >= _TEXTS_MAX:
         _TEXTS.clear()
-    _TEXTS[stamp] = text
+    _TEXTS[id(stamp)] = (stamp, text)
     return stamp
 
 
@@ -72,9 +74,9 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is UTC:  # how parse gives them: no conversion, and "+00:00" is its end
-        text = _TEXTS.get(value)  # equal: the same instant, so the same form
-        if text is not None and _CANONICAL.fullmatch(text) is not None:
-            return text
+        seen = _TEXTS.get(id(value))
+        if seen is not None and seen[0] is value and _CANONICAL.fullmatch(seen[1]) is not None:
+            return seen[1]
         return f"{value.isoformat()[:-6]}Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
