@@ -430,8 +430,8 @@ def _json_count(value: object) -> str:
     raise _Unusual
 
 
-def _json_stamp(value: datetime | None) -> str:
-    return "null" if value is None else f'"{_iso(value)}"'  # digits, "-", ":", ".", "T", "Z": nothing to escape
+def _json_stamp(value: datetime) -> str:
+    return f'"{_iso(value)}"'  # digits, "-", ":", ".", "T", "Z": nothing to escape (None: see the caller)
 
 
 def _json_form(status: JobStatus) -> str:
@@ -439,7 +439,14 @@ def _json_form(status: JobStatus) -> str:
     written directly (about half the time: no dict, no encoder walking one); ``_Unusual`` for a
     value of another type than the parsers give (a float that is not finite, an int subclass...).
     tests/test_status_json.py holds the two to the same text."""
-    state, progress, error, pages = status.state, status.progress, status.error, status.pages
+    state, progress, error, pages, outputs = status.state, status.progress, status.error, status.pages, status.outputs
+    step, created, started, updated, completed = (
+        status.step,
+        status.created_at,
+        status.started_at,
+        status.updated_at,
+        status.completed_at,
+    )
     if progress is None:
         progress_text = "null"
     elif type(progress) is float and progress - progress == 0.0:  # finite
@@ -453,23 +460,32 @@ def _json_form(status: JobStatus) -> str:
     if pages is None:
         pages_text = "null"
     else:
-        errors = ",".join(
-            f'{{"page":{_json_count(e.page)},"code":{_json_text(e.code)},"message":{_json_text(e.message)}}}'
-            for e in pages.errors
+        page_errors = pages.errors
+        errors = (
+            ""
+            if page_errors == ()  # (no generator for none)
+            else ",".join(
+                f'{{"page":{_json_count(e.page)},"code":{_json_text(e.code)},"message":{_json_text(e.message)}}}'
+                for e in page_errors
+            )
         )
         pages_text = (
             f'{{"total":{_json_count(pages.total)},"processed":{_json_count(pages.processed)},'
             f'"succeeded":{_json_count(pages.succeeded)},"failed":{_json_count(pages.failed)},"errors":[{errors}]}}'
         )
-    outputs = ",".join(f'{{"name":{_json_text(o.name)},"uri":{_json_text(o.uri)}}}' for o in status.outputs)
+    outputs_text = (
+        "" if outputs == () else ",".join(f'{{"name":{_json_text(o.name)},"uri":{_json_text(o.uri)}}}' for o in outputs)
+    )
     return (
         f'{{"provider":{_json_text(status.provider)},"job_id":{_json_text(status.job_id)},'
         f'"state":{_json_text(state.value)},"provider_state":{_json_text(status.provider_state)},'
         f'"terminal":{"true" if state in _TERMINAL else "false"},"progress":{progress_text},'
-        f'"step":{_json_text(status.step)},"created_at":{_json_stamp(status.created_at)},'
-        f'"started_at":{_json_stamp(status.started_at)},"updated_at":{_json_stamp(status.updated_at)},'
-        f'"completed_at":{_json_stamp(status.completed_at)},"error":{error_text},"pages":{pages_text},'
-        f'"outputs":[{outputs}]}}'
+        f'"step":{"null" if step is None else _json_text(step)},'
+        f'"created_at":{"null" if created is None else _json_stamp(created)},'
+        f'"started_at":{"null" if started is None else _json_stamp(started)},'
+        f'"updated_at":{"null" if updated is None else _json_stamp(updated)},'
+        f'"completed_at":{"null" if completed is None else _json_stamp(completed)},'
+        f'"error":{error_text},"pages":{pages_text},"outputs":[{outputs_text}]}}'
     )
 
 
