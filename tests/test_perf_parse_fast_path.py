@@ -80,6 +80,16 @@ def test_the_fast_constructors_build_what_the_classes_build():
         b"",
         b"  ",
         b"[1]",
+        b'{"a": 1}\n',  # a JSON Lines line
+        b'{"a": 1} \t\r\n ',
+        b' {"a": 1}',  # a value after whitespace
+        b'{"a": 1}\x0c',  # whitespace to str.isspace, not to JSON
+        b'{"a": 1}\xc2\xa0',
+        b'{"a": 1}{"b": 2}',
+        b'{"a": [1, 2}',
+        b'{"a": NaN, "b": -Infinity}',
+        b'{"a": "\x01"}',  # a raw control character in a string
+        b"\xef\xbb\xbf",
         '{"a": 1}',
         '\ufeff{"a": 1}',  # a str with a byte-order mark: json refuses it
     ],
