@@ -156,7 +156,7 @@ def parser(provider: str, job_id: str | None = None) -> Callable[[Body], JobStat
 
 #: ``json.loads``' own scanner (the same options: its default decoder's, in C where this Python has
 #: it), which reads one value at an index; ``decode`` wraps it in two regular-expression matches.
-_scan: Final = json.JSONDecoder().scan_once
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in its __init__; typeshed leaves it out
 #: JSON's whitespace: what may follow the value.
 _JSON_SPACE: Final = " \t\n\r"
 #: The first bytes after which ``json.loads`` reads bytes as something else than plain UTF-8.
