@@ -57,7 +57,7 @@ _FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CAN
 #: holds its datetime, so the ``id`` is not reused while it is here, and is used only for that
 #: very object (``is``); emptied when full.
 _TEXTS: Final[dict[int, tuple[datetime, str]]] = {}
-_TEXTS_MAX: Final = 1024
+_TEXTS_MAX: Final = 256
 #: The form ``_iso`` writes: whole seconds, or six digits of a fraction that is not zero, and Z.
 _CANONICAL: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!0{6})[0-9]{6})?Z")
 
