@@ -16,12 +16,11 @@ not final counts as success (0): the command succeeded in reporting it.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import stat
 import sys
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING
 
 from ._cli import (
     EXIT_MALFORMED,
@@ -43,8 +42,6 @@ from ._secrets import mask
 from ._text import json_for_humans
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ._status import JobStatus
 
 _NORMALIZE_EPILOG = f"""\
@@ -206,7 +203,7 @@ def _normalize(args: argparse.Namespace) -> int:
                 internal_error("normalize", _where(name, document), exc)
                 code = combine((code, error_code(exc)))
                 continue
-            write(json_for_humans(mask(_json_line(status.to_dict()))) + "\n")  # emit(); for a file, flushed as it fills
+            write(json_for_humans(mask(status.to_json())) + "\n")  # emit(); for a file, flushed as it fills
             if each_line:
                 out.flush()
             if codes[status.state] != EXIT_OK:
@@ -221,26 +218,6 @@ def _normalize(args: argparse.Namespace) -> int:
         if stream is not sys.stdin.buffer:
             stream.close()
     return code
-
-
-def _encoder() -> Callable[[dict[str, Any]], str]:
-    """``JobStatus.to_json()`` of a ``to_dict()``, its encoder made once: ``json.dumps`` with
-    options makes one per call, and so does ``JSONEncoder.encode`` (a third of a small status's
-    line); the C encoder it makes, made here once, when this Python has it."""
-    options = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return options.encode
-    # What JSONEncoder.iterencode(o, _one_shot=True) makes: no circular-reference markers (a
-    # to_dict() is a fresh tree), json's own string escaping, its separators, NaN allowed.
-    sort_keys, skip_keys, allow_nan = False, False, True  # json.dumps' defaults
-    escape = json.encoder.encode_basestring
-    encode = make(None, options.default, escape, None, ":", ",", sort_keys, skip_keys, allow_nan)
-    join = "".join
-    return lambda data: join(encode(data, 0))
-
-
-_json_line: Final = _encoder()
 
 
 def _where(name: str, document: Document) -> str:

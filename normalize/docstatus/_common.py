@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from ._secrets import logger as _secrets_logger
-from ._status import ErrorInfo, State, new_error_info
+from ._status import ErrorInfo, State, new_error_info, noted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -245,7 +245,8 @@ def iso_stamp(value: Any) -> datetime | None:
         return None
     if type(value) is not str:
         raise TypeError(value)
-    return utc(datetime.fromisoformat(value), "")
+    stamp = datetime.fromisoformat(value)
+    return noted(stamp, value) if stamp.tzinfo is UTC else utc(stamp, "")
 
 
 def utc(value: Any, field: str) -> datetime | None:
@@ -258,7 +259,7 @@ def utc(value: Any, field: str) -> datetime | None:
             pass  # empty, blank, RFC 3339's lower case or leap second: the general path below
         else:
             if stamp.tzinfo is UTC:
-                return stamp
+                return noted(stamp, value)
     if type(value) is datetime:
         stamp = value
     else:

@@ -7,6 +7,7 @@ Schema in ``specs/job-status.schema.json``. Field names are never renamed; field
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -49,10 +50,33 @@ _TERMINAL: Final = frozenset({State.SUCCEEDED, State.PARTIALLY_SUCCEEDED, State.
 _FAILURES: Final = frozenset({State.PARTIALLY_SUCCEEDED, State.FAILED, State.CANCELLED})
 
 
+#: The text each timestamp was just read from, by the ``id`` of the datetime read (``_common.utc``
+#: notes it: ``noted``), so that ``_iso`` writes a timestamp as the provider sent it when that
+#: text is already the form it writes (``_CANONICAL``, checked where it is used), without
+#: formatting it again (``datetime.isoformat`` was most of a status's ``to_dict``). Each entry
+#: holds its datetime, so the ``id`` is not reused while it is here, and is used only for that
+#: very object (``is``); emptied when full.
+_TEXTS: Final[dict[int, tuple[datetime, str]]] = {}
+_TEXTS_MAX: Final = 256
+#: The form ``_iso`` writes: whole seconds, or six digits of a fraction that is not zero, and Z.
+_CANONICAL: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!0{6})[0-9]{6})?Z")
+
+
+def noted(stamp: datetime, text: str) -> datetime:
+    """``stamp``, an instant in UTC just read from ``text``, with ``text`` noted for ``_iso``."""
+    if len(_TEXTS) >= _TEXTS_MAX:
+        _TEXTS.clear()
+    _TEXTS[id(stamp)] = (stamp, text)
+    return stamp
+
+
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is UTC:  # how parse gives them: no conversion, and "+00:00" is its end
+        seen = _TEXTS.get(id(value))
+        if seen is not None and seen[0] is value and _CANONICAL.fullmatch(seen[1]) is not None:
+            return seen[1]
         return f"{value.isoformat()[:-6]}Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -249,7 +273,10 @@ class JobStatus:
 
     def to_json(self) -> str:
         """``to_dict()`` as compact JSON, one line."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        try:
+            return _json_form(self)
+        except _Unusual:  # a value of a type the parsers never give (built by hand): json decides
+            return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
@@ -376,6 +403,90 @@ def shed(status: JobStatus, body: int, items: int) -> JobStatus:
         if pages is not None:
             changes["pages"] = attrs.evolve(pages, errors=pages.errors[:items])
     return attrs.evolve(status, **changes)
+
+
+class _Unusual(Exception):  # a signal inside to_json, never shown
+    """A value ``_json_form`` does not write itself (``json.dumps`` of ``to_dict()`` then does)."""
+
+
+#: json's own string writer (``ensure_ascii=False``, in C where this Python has it): what
+#: ``json.dumps`` writes a string with.
+_quote: Final = json.encoder.encode_basestring
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _quote(value)
+    raise _Unusual
+
+
+def _json_count(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    raise _Unusual
+
+
+def _json_stamp(value: datetime) -> str:
+    return f'"{_iso(value)}"'  # digits, "-", ":", ".", "T", "Z": nothing to escape (None: see the caller)
+
+
+def _json_form(status: JobStatus) -> str:
+    """``json.dumps(status.to_dict(), separators=(",", ":"), ensure_ascii=False)``, the same text
+    written directly (about half the time: no dict, no encoder walking one); ``_Unusual`` for a
+    value of another type than the parsers give (a float that is not finite, an int subclass...).
+    tests/test_status_json.py holds the two to the same text."""
+    state, progress, error, pages, outputs = status.state, status.progress, status.error, status.pages, status.outputs
+    step, created, started, updated, completed = (
+        status.step,
+        status.created_at,
+        status.started_at,
+        status.updated_at,
+        status.completed_at,
+    )
+    if progress is None:
+        progress_text = "null"
+    elif type(progress) is float and progress - progress == 0.0:  # finite
+        progress_text = float.__repr__(progress)
+    else:
+        raise _Unusual
+    if error is None:
+        error_text = "null"
+    else:
+        error_text = f'{{"code":{_json_text(error.code)},"message":{_json_text(error.message)}}}'
+    if pages is None:
+        pages_text = "null"
+    else:
+        page_errors = pages.errors
+        errors = (
+            ""
+            if page_errors == ()  # (no generator for none)
+            else ",".join(
+                f'{{"page":{_json_count(e.page)},"code":{_json_text(e.code)},"message":{_json_text(e.message)}}}'
+                for e in page_errors
+            )
+        )
+        pages_text = (
+            f'{{"total":{_json_count(pages.total)},"processed":{_json_count(pages.processed)},'
+            f'"succeeded":{_json_count(pages.succeeded)},"failed":{_json_count(pages.failed)},"errors":[{errors}]}}'
+        )
+    outputs_text = (
+        "" if outputs == () else ",".join(f'{{"name":{_json_text(o.name)},"uri":{_json_text(o.uri)}}}' for o in outputs)
+    )
+    return (
+        f'{{"provider":{_json_text(status.provider)},"job_id":{_json_text(status.job_id)},'
+        f'"state":{_json_text(state.value)},"provider_state":{_json_text(status.provider_state)},'
+        f'"terminal":{"true" if state in _TERMINAL else "false"},"progress":{progress_text},'
+        f'"step":{"null" if step is None else _json_text(step)},'
+        f'"created_at":{"null" if created is None else _json_stamp(created)},'
+        f'"started_at":{"null" if started is None else _json_stamp(started)},'
+        f'"updated_at":{"null" if updated is None else _json_stamp(updated)},'
+        f'"completed_at":{"null" if completed is None else _json_stamp(completed)},'
+        f'"error":{error_text},"pages":{pages_text},"outputs":[{outputs_text}]}}'
+    )
 
 
 def _fast_init(cls: type) -> Any:

@@ -7,8 +7,11 @@ stored row is untrusted. Two rules, each written once, here:
   surrogate (``"bad \\ud800"``), which ``json.loads`` accepts and no UTF-8 writer takes (stdout,
   SQLite, Redis, a log file). Where a body is decoded, each lone surrogate becomes U+FFFD
   (``REPLACEMENT``), the same character a UTF-8 decoder puts for bytes it cannot read. A valid
-  surrogate pair (an emoji spelled ``\\ud83d\\ude00``) is kept. Nothing else changes: the bytes
-  of a body with no lone surrogate are returned as they are (the same object).
+  surrogate pair (an emoji spelled ``\\ud83d\\ude00``) is kept. A surrogate written raw, which
+  ``json`` decodes too (it reads bytes with ``surrogatepass``: a surrogate spelled in UTF-8, or
+  a lone one in UTF-16 or UTF-32), becomes U+FFFD as well. Nothing else changes: the bytes of a
+  body with no lone surrogate are returned as they are (the same object), and the common body
+  (ASCII, no backslash) costs a few checks in C, no scan in Python.
 - **Harmless on a terminal** (``printable``): C0 and C1 control characters (ESC, so CSI and OSC
   sequences; CR; backspace; BEL), Unicode format characters (the bidi overrides and isolates,
   zero-width characters) and surrogates are shown escaped (``\\x1b``, ``\\u202e``), whitespace
@@ -39,6 +42,12 @@ _ESCAPES_S: Final = re.compile(
 )
 #: UTF-16 byte-order marks (UTF-32's begin with one of them too).
 _WIDE_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+#: A surrogate spelled in UTF-8 (as CESU-8 and WTF-8 write them), which ``json`` decodes (it reads
+#: bytes with ``surrogatepass``) and no UTF-8 writer takes; and what it becomes: U+FFFD in UTF-8.
+_UTF8_SURROGATE: Final = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
+_REPLACEMENT_UTF8: Final = REPLACEMENT.encode()
+_ED: Final = 0xED
+_BACKSLASH: Final = ord("\\")
 _HINT_B: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _HINT_S: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -71,10 +80,18 @@ def clean_json(raw: bytes | str) -> bytes | str:
     (``\\ud800``) becomes ``\\ufffd``, and a ``str`` loses its raw lone surrogates too. Returns
     ``raw`` itself when there is nothing to change (the common case costs one scan)."""
     if isinstance(raw, bytes):
-        head = raw[:4]
-        if (b"\x00" in head or head[:2] in _WIDE_BOMS) and json.detect_encoding(raw).startswith(("utf-16", "utf-32")):
-            return _from_wide(raw)
-        if b"\\u" not in raw or _HINT_B.search(raw) is None:
+        # (An int is looked for in bytes, not a bytes: ``b"x" in raw`` first tries the needle as
+        # an int, and raises and clears a TypeError, which costs more than the search.)
+        if raw.isascii():  # no byte-order mark, no raw surrogate: UTF-16/32 of ASCII has a NUL up front
+            if 0 in raw[:4] and _wide(raw):
+                return _from_wide(raw)
+        else:
+            head = raw[:4]
+            if (0 in head or head[:2] in _WIDE_BOMS) and _wide(raw):
+                return _from_wide(raw)
+            if _ED in raw and _UTF8_SURROGATE.search(raw) is not None:
+                raw = _UTF8_SURROGATE.sub(_REPLACEMENT_UTF8, raw)
+        if _BACKSLASH not in raw or _HINT_B.search(raw) is None:
             return raw
         fixed = _ESCAPES_B.sub(_fix_b, raw)
         return raw if fixed == raw else fixed
@@ -85,12 +102,17 @@ def clean_json(raw: bytes | str) -> bytes | str:
     return text if fixed_text == text else fixed_text
 
 
+def _wide(raw: bytes) -> bool:
+    """True when ``json.loads`` reads ``raw`` as UTF-16 or UTF-32 (it detects them from the first bytes)."""
+    return json.detect_encoding(raw).startswith(("utf-16", "utf-32"))
+
+
 def _from_wide(raw: bytes) -> bytes:
-    """A body ``json.loads`` would read as UTF-16 or UTF-32 (it detects them from the first
-    bytes), as UTF-8 JSON made safe like any other; as it is when it does not decode (``json``
-    then refuses it)."""
+    """A body ``json.loads`` would read as UTF-16 or UTF-32, as UTF-8 JSON made safe like any
+    other (decoded as ``json`` decodes it, lone surrogates kept, then made U+FFFD); as it is when
+    it does not decode (``json`` then refuses it)."""
     try:
-        text = raw.decode(json.detect_encoding(raw))
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     except (UnicodeDecodeError, LookupError):
         return raw
     return clean_json(text.removeprefix("\ufeff")).encode("utf-8", "surrogatepass")

@@ -85,20 +85,24 @@ def encodable(text: str) -> None:
 # --- made safe where bodies are decoded
 
 
-@pytest.mark.parametrize("mode", MODES)
-async def test_a_lone_surrogate_in_a_body_becomes_u_fffd_on_every_transport(mode: str) -> None:
-    with RawServer(answer(200, failed_body("doc-1"))) as server:
+async def fetched(mode: str, raw: bytes) -> docstatus.JobStatus:
+    """The status of ``artos:doc-1`` from a raw server answering ``raw``, through one transport."""
+    with RawServer(answer(200, raw)) as server:
         cfg = ProviderConfig(provider="artos", base_url=server.url, token=TOKEN)
         if mode == "sync":
-            status = docstatus.get_status("artos:doc-1", config=cfg)
-        elif mode == "async":
-            status = await docstatus.get_status_async("artos:doc-1", config=cfg)
-        else:
-            session = FleetSession(2)
-            try:
-                status = (await fetch_async("artos:doc-1", cfg, session)).status
-            finally:
-                await session.aclose()
+            return docstatus.get_status("artos:doc-1", config=cfg)
+        if mode == "async":
+            return await docstatus.get_status_async("artos:doc-1", config=cfg)
+        session = FleetSession(2)
+        try:
+            return (await fetch_async("artos:doc-1", cfg, session)).status
+        finally:
+            await session.aclose()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_lone_surrogate_in_a_body_becomes_u_fffd_on_every_transport(mode: str) -> None:
+    status = await fetched(mode, failed_body("doc-1"))
     assert status.error is not None
     assert status.error.message == CLEAN
     encodable(status.to_json())
@@ -128,6 +132,55 @@ def test_a_body_without_surrogates_is_not_copied() -> None:
 
     body_bytes = b'{"a": "caf\\u00e9 \\\\ud800"}'
     assert clean_json(body_bytes) is body_bytes
+
+
+#: Surrogates written raw, not as escapes, which ``json.loads`` decodes all the same (it reads bytes
+#: with ``surrogatepass``): lone ones spelled in UTF-8 (as CESU-8 and WTF-8 write them), and lone
+#: ones in a UTF-16 or UTF-32 body; a real character beside them stays.
+RAW_TEXT = "bad \ud800 and \udc00, fine \U0001f600"
+RAW_CLEAN = "bad \ufffd and \ufffd, fine \U0001f600"
+RAW_ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32", "utf-32-le"]
+
+
+def raw_body(task_id: str, encoding: str) -> bytes:
+    text = json.dumps({"task_id": task_id, "status": "Failed", "error": RAW_TEXT}, ensure_ascii=False)
+    return text.encode(encoding, "surrogatepass")
+
+
+@pytest.mark.parametrize("encoding", RAW_ENCODINGS)
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_surrogate_written_raw_in_a_body_becomes_u_fffd_on_every_transport(mode: str, encoding: str) -> None:
+    assert "\ud800" in json.loads(raw_body("doc-1", encoding))["error"]  # what json alone gives
+    status = await fetched(mode, raw_body("doc-1", encoding))
+    assert status.error is not None
+    assert status.error.message == RAW_CLEAN
+    encodable(status.to_json())
+    encodable(status.model.error)
+
+
+@pytest.mark.parametrize("encoding", RAW_ENCODINGS)
+def test_parse_and_stored_values_make_a_surrogate_written_raw_u_fffd(encoding: str) -> None:
+    from docstatus._text import loads  # noqa: PLC0415  # how stored rows and queue messages are read
+
+    raw = raw_body("doc-1", encoding)
+    for given in (raw, bytearray(raw), memoryview(raw)):
+        status = docstatus.parse("artos", given)
+        assert status.error is not None
+        assert status.error.message == RAW_CLEAN, type(given)
+        encodable(status.to_json())
+        encodable(status.model.error)
+    assert loads(raw)["error"] == RAW_CLEAN
+
+
+def test_normalize_writes_a_surrogate_written_raw_as_u_fffd(tmp_path: Path) -> None:
+    lines = [json.dumps(body("artos", "Pending", task_id="doc-0")).encode(), raw_body("doc-1", "utf-8")]
+    (tmp_path / "bodies.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    result = cli(["normalize", "artos", str(tmp_path / "bodies.jsonl")])
+    assert result.returncode == 1, result.stderr  # doc-1 failed: 1, not 70
+    out = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert [o["job_id"] for o in out] == ["doc-0", "doc-1"]
+    assert out[1]["error"]["message"] == RAW_CLEAN
+    assert "internal error" not in result.stderr.decode("utf-8")
 
 
 def test_status_and_wait_report_every_job_after_a_poisoned_one(tmp_path: Path) -> None:
