@@ -204,10 +204,10 @@ class Hooks:
         hooks, checks = self.hooks, self.checks
         if len(hooks) == 1:  # the common cases, without a tuple
             return self if self._on(hooks[0], checks[0]) else None
-        key = tuple(self._on(hook, check) for hook, check in zip(hooks, checks, strict=True))
-        if all(key):
+        key = tuple([self._on(hook, check) for hook, check in zip(hooks, checks, strict=True)])
+        if False not in key:
             return self
-        if not any(key):
+        if True not in key:
             return None
         part = self.parts.get(key)
         if part is None:

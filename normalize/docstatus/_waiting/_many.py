@@ -398,9 +398,11 @@ class Fleet:
         ``jobs`` is emptied once read (the jobs then cost only their own state)."""
         policy = self.policy
         deadline = start + policy.timeout  # one float for all: a job's state is kept small
+        live = None if self.hooks is None else self.hooks.live()  # asked once: the jobs start together
         for ref, names in jobs.items():
             waiter = Waiter(ref=names[0], policy=policy, started=start, deadline=deadline, draw=draw)
-            self.add(ref, names, waiter, waiter.first(), start, self.host(ref, configs, host_concurrency, host_rate))
+            host = self.host(ref, configs, host_concurrency, host_rate)
+            self._add(ref, names, waiter, waiter.first(), start, host, None, live)
         jobs.clear()
 
     def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
@@ -426,6 +428,20 @@ class Fleet:
         """Wait on one more job (also while ``run`` goes on): its next poll is ``step``, at
         ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
         resumed after its deadline still gets its last poll)."""
+        return self._add(ref, names, waiter, step, due, host, expiry, None if self.hooks is None else self.hooks.live())
+
+    def _add(
+        self,
+        ref: JobRef,
+        names: Iterable[str],
+        waiter: Waiter,
+        step: Step,
+        due: float,
+        host: HostBudget,
+        expiry: float | None,
+        live: Hooks | None,
+    ) -> FleetJob:
+        """``add``, with the hooks enabled now (``Hooks.live()``) already asked for."""
         self.pending += 1
         name, *aliases = names
         job = FleetJob(
@@ -438,8 +454,8 @@ class Fleet:
             expiry=expiry if expiry is not None and expiry > waiter.deadline else None,
             due=due,
         )
-        if self.hooks is not None:
-            job.trace = JobTrace.start(self.hooks, ref, host_of(host.key))
+        if live is not None:
+            job.trace = JobTrace.begin(live, ref, host_of(host.key))
             if job.trace is not None:
                 self.traced.add(job)
         heapq.heappush(self.heap, job)
