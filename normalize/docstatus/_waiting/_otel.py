@@ -122,7 +122,8 @@ class OpenTelemetryHook:
         self.labels: dict[tuple[str, str | None, str, str | None], dict[str, Any]] = {}
 
     def enabled(self) -> bool:
-        """A tracer or meter provider other than the API's no-op is in use (asked once per job)."""
+        """A tracer or meter provider other than the API's no-op is in use (asked when waiting on a
+        job starts; once for the jobs a ``watch_many`` starts together)."""
         if self._tracing():
             return True
         meter = metrics.get_meter_provider() if self.meter_provider is None else self.meter_provider
