@@ -402,7 +402,7 @@ class Fleet:
         for ref, names in jobs.items():
             waiter = Waiter(ref=names[0], policy=policy, started=start, deadline=deadline, draw=draw)
             host = self.host(ref, configs, host_concurrency, host_rate)
-            self._add(ref, names, waiter, waiter.first(), start, host, None, live)
+            self.add(ref, names, waiter, waiter.first(), start, host, asked=True, live=live)
         jobs.clear()
 
     def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
@@ -424,24 +424,16 @@ class Fleet:
         host: HostBudget,
         *,
         expiry: float | None = None,
+        asked: bool = False,
+        live: Hooks | None = None,
     ) -> FleetJob:
         """Wait on one more job (also while ``run`` goes on): its next poll is ``step``, at
         ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
-        resumed after its deadline still gets its last poll)."""
-        return self._add(ref, names, waiter, step, due, host, expiry, None if self.hooks is None else self.hooks.live())
-
-    def _add(
-        self,
-        ref: JobRef,
-        names: Iterable[str],
-        waiter: Waiter,
-        step: Step,
-        due: float,
-        host: HostBudget,
-        expiry: float | None,
-        live: Hooks | None,
-    ) -> FleetJob:
-        """``add``, with the hooks enabled now (``Hooks.live()``) already asked for."""
+        resumed after its deadline still gets its last poll). ``asked``: the hooks were asked
+        already which are enabled now (``live``, from ``Hooks.live()``: jobs that start
+        together ask once); else they are asked here."""
+        if not asked and self.hooks is not None:
+            live = self.hooks.live()
         self.pending += 1
         name, *aliases = names
         job = FleetJob(
