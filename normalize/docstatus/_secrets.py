@@ -82,14 +82,21 @@ def scrub(text: str, tokens: Iterable[str | None]) -> str:
     return text
 
 
+@lru_cache(maxsize=256)
+def _byte_forms(token: str) -> tuple[bytes, ...]:
+    """``forms(token)`` in UTF-8 (made once per token: every answer of a poll is scrubbed)."""
+    return tuple(form.encode("utf-8", "surrogateescape") for form in forms(token))
+
+
+_MASK_BYTES: Final = MASK.encode()
+
+
 def scrub_bytes(body: bytes, tokens: Iterable[str | None]) -> bytes:
     """``body`` with every spelling of each of ``tokens`` (UTF-8) replaced by ``***``."""
     for token in tokens:
         if token:
-            for form in forms(token):
-                encoded = form.encode("utf-8", "surrogateescape")
-                if encoded in body:
-                    body = body.replace(encoded, MASK.encode())
+            for encoded in _byte_forms(token):
+                body = body.replace(encoded, _MASK_BYTES)  # cheaper than `in` first (the same object when absent)
     return body
 
 

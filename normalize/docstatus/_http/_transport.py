@@ -165,7 +165,8 @@ class Body:
     def start(cls, headers: Mapping[str, str], cap: int) -> Body:
         """The body of an answer with ``headers``, to be fed its raw chunks."""
         body = cls(cap)
-        codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+        encoding = headers.get("content-encoding")
+        codings = [c.strip().lower() for c in encoding.split(",")] if encoding else []  # none: the common case
         for coding in reversed([c for c in codings if c and c != "identity"]):
             if coding in ("gzip", "x-gzip"):
                 body.decoders.append(zlib.decompressobj(16 + zlib.MAX_WBITS))

@@ -22,7 +22,8 @@ Package-internal interface (what the drivers use; documented here, not public AP
   then ``result, error = attempt.call(poll, own=..., abandon=...)`` or
   ``await attempt.call_async(poll, limit, guard, own=...)``, then
   ``step = attempt.conclude(result, error, now)``;
-- ``JobTrace.start(hooks, job, host)`` when waiting on a job starts (``None`` without hooks),
+- ``JobTrace.start(hooks, job, host)`` when waiting on a job starts (``None`` without hooks;
+  ``JobTrace.begin(hooks.live(), ...)`` for jobs started together, the hooks asked once),
   ``trace.end(step_or_error)`` / ``trace.release()`` when it ends or is let go;
 - ``host_key(ref, configs)``: the budget key of a job's host; ``settle``, ``abandoned``.
 """
@@ -220,9 +221,15 @@ class JobTrace:
         cls, hooks: Hooks | None, job: JobRef, host: str | None, *, started: float | None = None
     ) -> JobTrace | None:
         """Report that waiting on ``job`` starts (``started``: when it did, wall clock; default now)."""
-        if hooks is None:
-            return None
-        hooks = hooks.live()  # the hooks that record anything now (none: the job costs nothing)
+        return cls.begin(None if hooks is None else hooks.live(), job, host, started=started)
+
+    @classmethod
+    def begin(
+        cls, live: Hooks | None, job: JobRef, host: str | None, *, started: float | None = None
+    ) -> JobTrace | None:
+        """As ``start``, with the hooks enabled now already asked for (``Hooks.live()``: the jobs
+        a driver starts together ask once; ``None``: none is, the job costs nothing)."""
+        hooks = live
         if hooks is None:
             return None
         now, wall = time.monotonic(), time.time()

@@ -18,7 +18,8 @@ raises is logged once per hook and then left alone (it never fails a poll).
 
 What a hook costs when it would do nothing: a hook may define ``enabled()`` (``LoggingHook``: its
 logger is enabled for DEBUG; ``OpenTelemetryHook``: a tracer or meter provider other than the
-API's no-op is set, globally or given). It is asked once when waiting on each job starts; a job
+API's no-op is set, globally or given). It is asked once when waiting on each job starts (once
+for the jobs one ``watch_many`` starts together, at one instant); a job
 no hook is enabled for is not traced at all (no record built, no URL formatted, no span, no
 lock: the attempt only settles the job). A provider set or a logger turned to DEBUG later is
 seen from the next job on.
@@ -204,10 +205,10 @@ class Hooks:
         hooks, checks = self.hooks, self.checks
         if len(hooks) == 1:  # the common cases, without a tuple
             return self if self._on(hooks[0], checks[0]) else None
-        key = tuple(self._on(hook, check) for hook, check in zip(hooks, checks, strict=True))
-        if all(key):
+        key = tuple([self._on(hook, check) for hook, check in zip(hooks, checks, strict=True)])
+        if False not in key:
             return self
-        if not any(key):
+        if True not in key:
             return None
         part = self.parts.get(key)
         if part is None:

@@ -398,9 +398,11 @@ class Fleet:
         ``jobs`` is emptied once read (the jobs then cost only their own state)."""
         policy = self.policy
         deadline = start + policy.timeout  # one float for all: a job's state is kept small
+        live = None if self.hooks is None else self.hooks.live()  # asked once: the jobs start together
         for ref, names in jobs.items():
             waiter = Waiter(ref=names[0], policy=policy, started=start, deadline=deadline, draw=draw)
-            self.add(ref, names, waiter, waiter.first(), start, self.host(ref, configs, host_concurrency, host_rate))
+            host = self.host(ref, configs, host_concurrency, host_rate)
+            self.add(ref, names, waiter, waiter.first(), start, host, asked=True, live=live)
         jobs.clear()
 
     def host(self, ref: JobRef, configs: Configs | None, concurrency: int, rate: float | None) -> HostBudget:
@@ -422,10 +424,16 @@ class Fleet:
         host: HostBudget,
         *,
         expiry: float | None = None,
+        asked: bool = False,
+        live: Hooks | None = None,
     ) -> FleetJob:
         """Wait on one more job (also while ``run`` goes on): its next poll is ``step``, at
         ``due``; it ends at its waiter's deadline, or at ``expiry`` when that is later (a job
-        resumed after its deadline still gets its last poll)."""
+        resumed after its deadline still gets its last poll). ``asked``: the hooks were asked
+        already which are enabled now (``live``, from ``Hooks.live()``: jobs that start
+        together ask once); else they are asked here."""
+        if not asked and self.hooks is not None:
+            live = self.hooks.live()
         self.pending += 1
         name, *aliases = names
         job = FleetJob(
@@ -438,8 +446,8 @@ class Fleet:
             expiry=expiry if expiry is not None and expiry > waiter.deadline else None,
             due=due,
         )
-        if self.hooks is not None:
-            job.trace = JobTrace.start(self.hooks, ref, host_of(host.key))
+        if live is not None:
+            job.trace = JobTrace.begin(live, ref, host_of(host.key))
             if job.trace is not None:
                 self.traced.add(job)
         heapq.heappush(self.heap, job)

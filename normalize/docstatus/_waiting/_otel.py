@@ -73,12 +73,9 @@ class _Job:
         self.provider = provider
 
 
-def _no_op_tracer(provider: Any) -> bool:
-    return isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
-
-
-def _no_op_meter(provider: Any) -> bool:
-    return isinstance(provider, (_ProxyMeterProvider, metrics.NoOpMeterProvider))
+#: The API's own tracer and meter providers, which record nothing (no SDK configured).
+_NO_OP_TRACERS: Final = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_OP_METERS: Final = (_ProxyMeterProvider, metrics.NoOpMeterProvider)
 
 
 class OpenTelemetryHook:
@@ -125,13 +122,16 @@ class OpenTelemetryHook:
         self.labels: dict[tuple[str, str | None, str, str | None], dict[str, Any]] = {}
 
     def enabled(self) -> bool:
-        """A tracer or meter provider other than the API's no-op is in use (asked once per job)."""
-        return self._tracing() or not _no_op_meter(
-            metrics.get_meter_provider() if self.meter_provider is None else self.meter_provider
-        )
+        """A tracer or meter provider other than the API's no-op is in use (asked when waiting on a
+        job starts; once for the jobs a ``watch_many`` starts together)."""
+        if self._tracing():
+            return True
+        meter = metrics.get_meter_provider() if self.meter_provider is None else self.meter_provider
+        return not isinstance(meter, _NO_OP_METERS)
 
     def _tracing(self) -> bool:
-        return not _no_op_tracer(trace.get_tracer_provider() if self.tracer_provider is None else self.tracer_provider)
+        provider = trace.get_tracer_provider() if self.tracer_provider is None else self.tracer_provider
+        return not isinstance(provider, _NO_OP_TRACERS)
 
     def job_started(self, job: JobRecord) -> Any:
         attributes = self._job_attributes(job)
