@@ -61,18 +61,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any, Final
 
-from ._exceptions import (
-    ActionRequired,
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    DocstatusError,
-    InsecureCredentialWarning,
-    JobFailed,
-    JobNotFound,
-    MalformedResponse,
-    WaitTimeout,
-)
+from . import _exceptions as errors
 from ._secrets import mask, remember_environment
 from ._status import State
 from ._text import LINE_LIMIT, json_for_humans, printable
@@ -118,20 +107,20 @@ WHERE_LIMIT: Final = 120
 
 def error_code(error: BaseException) -> int:
     """The exit code of an error that stopped handling one job or document."""
-    if isinstance(error, ConfigurationError | BadRequest):
+    if isinstance(error, errors.ConfigurationError | errors.BadRequest):
         return EXIT_USAGE
-    if isinstance(error, AuthenticationError | JobNotFound):
+    if isinstance(error, errors.AuthenticationError | errors.JobNotFound):
         return EXIT_AUTH_OR_NOT_FOUND
-    if isinstance(error, MalformedResponse):
+    if isinstance(error, errors.MalformedResponse):
         return EXIT_MALFORMED
-    if isinstance(error, WaitTimeout):
+    if isinstance(error, errors.WaitTimeout):
         cause = error.__cause__
-        if isinstance(cause, DocstatusError):  # the polls were failing when the deadline came
-            return EXIT_MALFORMED if isinstance(cause, MalformedResponse) else EXIT_PROVIDER
+        if isinstance(cause, errors.DocstatusError):  # the polls were failing when the deadline came
+            return EXIT_MALFORMED if isinstance(cause, errors.MalformedResponse) else EXIT_PROVIDER
         return EXIT_TIMEOUT
-    if isinstance(error, ActionRequired | JobFailed):
+    if isinstance(error, errors.ActionRequired | errors.JobFailed):
         return EXIT_JOB_FAILED
-    if isinstance(error, DocstatusError):
+    if isinstance(error, errors.DocstatusError):
         return EXIT_PROVIDER
     if isinstance(error, Warning):  # made an error by `-W error` or PYTHONWARNINGS: the run's own choice
         return EXIT_USAGE
@@ -203,7 +192,7 @@ def internal_error(command: str, where: str | None, exc: BaseException) -> None:
     place = f"{shorten(where)}: " if where is not None else ""
     name = f"docstatus {command}" if command else "docstatus"
     if isinstance(exc, Warning):  # made an error by -W or PYTHONWARNINGS; docstatus's own text holds no body
-        said = one_line(mask(str(exc))) if isinstance(exc, InsecureCredentialWarning) else "a warning"
+        said = one_line(mask(str(exc))) if isinstance(exc, errors.InsecureCredentialWarning) else "a warning"
         say(f"{name}: {place}{said} ({type(exc).__name__}, an error in this process by -W or PYTHONWARNINGS)")
         return
     say(

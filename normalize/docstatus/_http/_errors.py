@@ -39,19 +39,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from docstatus import _exceptions as errors
 from docstatus import _secrets
-from docstatus._exceptions import (
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    DocstatusError,
-    JobNotFound,
-    MalformedResponse,
-    ProviderError,
-    ProviderServerError,
-    RateLimited,
-    TransportError,
-)
 from docstatus._refs import FORMS
 from docstatus._status import JobStatus
 
@@ -242,12 +231,12 @@ def transport_error(
     request: str = "status request",
     url: str | None = None,
     closed: bool = False,
-) -> TransportError:
+) -> errors.TransportError:
     """The ``TransportError`` of a request (to ``url``, default the base URL) that got no usable
     HTTP answer: what happened and what to do, in docstatus's words (``what_failed``)."""
     what, todo = what_failed(exc, url or cfg.base_url, closed=closed)
     env = f"DOCSTATUS_{cfg.provider.upper()}_BASE_URL"
-    return TransportError(
+    return errors.TransportError(
         scrub(
             f"the {request} for {job} to {cfg.provider} failed: {what}; {todo} (the base URL is {cfg.base_url}: "
             f"ProviderConfig(base_url=...) or {env})",
@@ -258,7 +247,7 @@ def transport_error(
     )
 
 
-def too_large(job: JobRef, cfg: ProviderConfig, content: bytes) -> MalformedResponse:
+def too_large(job: JobRef, cfg: ProviderConfig, content: bytes) -> errors.MalformedResponse:
     return malformed(
         job,
         cfg,
@@ -268,9 +257,9 @@ def too_large(job: JobRef, cfg: ProviderConfig, content: bytes) -> MalformedResp
     )
 
 
-def malformed(job: JobRef, cfg: ProviderConfig, reason: str, content: bytes) -> MalformedResponse:
+def malformed(job: JobRef, cfg: ProviderConfig, reason: str, content: bytes) -> errors.MalformedResponse:
     reason = " ".join(reason.split())[:300]
-    return MalformedResponse(
+    return errors.MalformedResponse(
         scrub(
             f"{cfg.provider} answered HTTP 200 for {job} with a body that is not a job status: {reason}; "
             f"check the base URL ({cfg.base_url}) points at the {cfg.provider} API",
@@ -352,7 +341,7 @@ def error_for_status(
     content: bytes,
     headers: Mapping[str, str],
     parsed: Any,
-) -> ProviderError:
+) -> errors.ProviderError:
     code, message = envelope(parsed, content)
     said = f"HTTP {status_code}" + (f": {message}" if message else "")
     p, env = cfg.provider, f"DOCSTATUS_{cfg.provider.upper()}"
@@ -363,31 +352,31 @@ def error_for_status(
         "code": code,
         "body": scrub_body(content, cfg),
     }
-    build: Callable[..., ProviderError]
+    build: Callable[..., errors.ProviderError]
     if status_code in (404, 410):
-        build = JobNotFound
+        build = errors.JobNotFound
         text = (
             f"{p} has no job {job} ({said}); check the id, and that the credentials belong to "
             "the account that created it"
         )
     elif status_code in (401, 403):
-        build = AuthenticationError
+        build = errors.AuthenticationError
         text = f"{p} refused the credentials for {job} ({said}); check {env}_TOKEN or ProviderConfig(token=...)"
     elif status_code == 429:
         retry_after = parse_retry_after(headers)
-        build = RateLimited
+        build = errors.RateLimited
         kwargs["retry_after"] = retry_after
         wait = f"retry after {retry_after:g} s" if retry_after is not None else "slow down and retry later"
         text = f"{p} rate-limited the status request for {job} ({said}); {wait}"
     elif status_code >= 500 or status_code == 408 or not _standard(status_code):
-        build = ProviderServerError
+        build = errors.ProviderServerError
         kwargs["retry_after"] = parse_retry_after(headers)
         text = f"{p} failed to answer for {job} ({said}); retrying later may help"
     elif 400 <= status_code < 500:
-        build = BadRequest
+        build = errors.BadRequest
         text = f"{p} rejected the status request for {job} ({said}); the id should have the form {FORMS[p]}"
     else:
-        build = ProviderError
+        build = errors.ProviderError
         where = headers.get("location")
         text = f"{p} answered the status request for {job} with an unexpected HTTP {status_code}" + (
             f" (to {where}); check the base URL ({cfg.base_url})" if where else "; expected 200"
@@ -411,7 +400,7 @@ def _is(exc: BaseException, library: str, *names: str) -> bool:
 
 def timeout_error(
     job: JobRef, cfg: ProviderConfig, seconds: float, *, request: str = "status request"
-) -> TransportError:
+) -> errors.TransportError:
     """The ``TransportError`` of a request whose whole-request deadline (``seconds``) passed."""
     if request == "status request":
         text = (
@@ -423,7 +412,7 @@ def timeout_error(
             f"the {request} for {job} timed out after {seconds:g} s (the whole request); "
             "retry later, or raise ProviderConfig(timeout=...)"
         )
-    return TransportError(text, provider=cfg.provider, ref=str(job))
+    return errors.TransportError(text, provider=cfg.provider, ref=str(job))
 
 
 def timed_out(exc: BaseException) -> bool:
@@ -433,14 +422,14 @@ def timed_out(exc: BaseException) -> bool:
 
 def failure(
     job: JobRef, cfg: ProviderConfig, exc: BaseException, seconds: float, *, closed: bool
-) -> DocstatusError | None:
+) -> errors.DocstatusError | None:
     """The docstatus error for what sending a status request raised (``None``: not an error of
     the request, such as ``KeyboardInterrupt`` or a cancellation). ``closed``: the caller's
     client is closed (``Transport.closed``)."""
     if timed_out(exc):
         return timeout_error(job, cfg, seconds)
     if _is(exc, "httpx", "InvalidURL") or _is(exc, "aiohttp", "InvalidURL"):
-        return ConfigurationError(
+        return errors.ConfigurationError(
             scrub(
                 f"the status URL for {job} at {cfg.base_url} is not a valid URL; check the base URL "
                 "(its host: a name or an IP address) and the job id",
@@ -452,7 +441,7 @@ def failure(
     return None
 
 
-def translate_malformed(job: JobRef, cfg: ProviderConfig, exc: Exception, answer: Answer) -> ProviderError:
+def translate_malformed(job: JobRef, cfg: ProviderConfig, exc: Exception, answer: Answer) -> errors.ProviderError:
     """The generated client could not parse the body into its model (for any status)."""
     status_code = int(getattr(exc, "status_code", 0) or 0)
     content: bytes = getattr(exc, "content", b"") or b""

@@ -37,21 +37,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from docstatus._exceptions import (
-    ActionRequired,
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    DocstatusError,
-    InsecureCredentialWarning,
-    JobNotFound,
-    MalformedResponse,
-    ProviderError,
-    ProviderServerError,
-    RateLimited,
-    TransportError,
-    WaitTimeout,
-)
+from docstatus import _exceptions as errors
 from docstatus._secrets import logger as _secrets_logger
 from docstatus._secrets import mask
 
@@ -94,7 +80,7 @@ def host_of(key: str) -> str | None:
     return key.partition(" ")[2] or None
 
 
-def outcome_of(error: DocstatusError | None) -> str:
+def outcome_of(error: errors.DocstatusError | None) -> str:
     """The outcome class of an attempt (one of ``_hooks.OUTCOMES``)."""
     if error is None:
         return "ok"
@@ -105,29 +91,31 @@ def outcome_of(error: DocstatusError | None) -> str:
 
 
 _CLASSES: Final = (
-    (RateLimited, "rate_limited"),
-    (ProviderServerError, "server_error"),
-    (TransportError, "transport"),
-    (MalformedResponse, "malformed"),
-    (JobNotFound, "not_found"),
-    (AuthenticationError, "auth"),
-    (BadRequest, "bad_request"),
-    (ConfigurationError, "config"),
+    (errors.RateLimited, "rate_limited"),
+    (errors.ProviderServerError, "server_error"),
+    (errors.TransportError, "transport"),
+    (errors.MalformedResponse, "malformed"),
+    (errors.JobNotFound, "not_found"),
+    (errors.AuthenticationError, "auth"),
+    (errors.BadRequest, "bad_request"),
+    (errors.ConfigurationError, "config"),
 )
 
 
-def charge(budget: Budget, error: DocstatusError | None, now: float, policy: WaitPolicy, epoch: int) -> None:
+def charge(budget: Budget, error: errors.DocstatusError | None, now: float, policy: WaitPolicy, epoch: int) -> None:
     """Update ``budget`` with one poll's outcome: a 429 (or a 5xx with a hint) throttles the
     host; any other answer of the host counts as one (a transport failure, no answer, neither)."""
     if error is None:
         budget.answered(epoch)
-    elif isinstance(error, RateLimited) or (isinstance(error, ProviderServerError) and error.retry_after is not None):
+    elif isinstance(error, errors.RateLimited) or (
+        isinstance(error, errors.ProviderServerError) and error.retry_after is not None
+    ):
         budget.throttle(now, error.retry_after, policy, epoch)
-    elif isinstance(error, ProviderError):
+    elif isinstance(error, errors.ProviderError):
         budget.answered(epoch)
 
 
-def settle(waiter: Waiter, now: float, result: Any, error: DocstatusError | None) -> Step:
+def settle(waiter: Waiter, now: float, result: Any, error: errors.DocstatusError | None) -> Step:
     """Hand one poll's outcome to ``waiter``: its ``error``, else what the poll function
     returned (a ``JobStatus`` or a ``FetchResult``-like object, whose hint is read)."""
     if error is not None:
@@ -136,28 +124,28 @@ def settle(waiter: Waiter, now: float, result: Any, error: DocstatusError | None
     return waiter.on_status(status, now, retry_after=hint)
 
 
-def abandoned(job: JobRef, limit: float) -> TransportError:
+def abandoned(job: JobRef, limit: float) -> errors.TransportError:
     """The error of a poll that overran its outer timeout ``limit`` and was abandoned."""
-    return TransportError(
+    return errors.TransportError(
         f"the status poll for {job} took longer than {limit:g} s and was abandoned; it is retried within the deadline",
         provider=job.provider,
         ref=str(job),
     )
 
 
-def unexpected(job: JobRef, exc: Exception) -> DocstatusError:
+def unexpected(job: JobRef, exc: Exception) -> errors.DocstatusError:
     """The error of docstatus's own poll that raised something other than a ``DocstatusError``
     (its text is not kept: it may hold server data or a credential; the traceback is logged, masked).
     A warning made an error in this process (``-W error``, ``PYTHONWARNINGS``) is no bug: it is a
     ``ConfigurationError`` (docstatus's own ``InsecureCredentialWarning`` keeps its text)."""
     if isinstance(exc, Warning):
-        said = str(exc) if isinstance(exc, InsecureCredentialWarning) else "a warning"
-        return ConfigurationError(
+        said = str(exc) if isinstance(exc, errors.InsecureCredentialWarning) else "a warning"
+        return errors.ConfigurationError(
             f"polling {job} stopped: {said} ({type(exc).__name__}, an error in this process by -W or "
             "PYTHONWARNINGS); waiting on this job stops"
         )
     logger.error("polling %s failed unexpectedly", job, exc_info=exc)
-    return DocstatusError(
+    return errors.DocstatusError(
         f"polling {job} failed with an unexpected {type(exc).__name__} (a bug in docstatus: please report it); "
         "waiting on this job stops"
     )
@@ -170,15 +158,15 @@ def job_outcome(step: Step) -> str:
     return error_outcome(step.error)
 
 
-def error_outcome(error: DocstatusError | None) -> str:
+def error_outcome(error: errors.DocstatusError | None) -> str:
     """The ``JobRecord.outcome`` of an end by ``error``."""
-    if isinstance(error, WaitTimeout):
+    if isinstance(error, errors.WaitTimeout):
         return "timed_out"
-    if isinstance(error, ActionRequired):
+    if isinstance(error, errors.ActionRequired):
         return "action_required"
-    if isinstance(error, JobNotFound):
+    if isinstance(error, errors.JobNotFound):
         return "not_found"
-    if isinstance(error, AuthenticationError):
+    if isinstance(error, errors.AuthenticationError):
         return "auth_failed"
     return "error"
 
@@ -300,14 +288,14 @@ class Attempt:
 
     def call(
         self, poll: Callable[[JobRef, float], Any], *, own: bool = False, abandon: bool = False
-    ) -> tuple[Any, DocstatusError | None]:
+    ) -> tuple[Any, errors.DocstatusError | None]:
         """Call ``poll(job, timeout)`` here (sync): what it returned, or its error. ``own``:
         docstatus's own poll (another exception is this job's error); ``abandon``: a
         ``TimeoutError`` it raises is ``abandoned``. Anything else it raises propagates."""
         self._begin()
         try:
             return poll(self.job, self.timeout), None
-        except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
+        except errors.DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
             return None, exc
         except TimeoutError:
             if not abandon:
@@ -325,7 +313,7 @@ class Attempt:
         guard: Callable[[float], AbstractContextManager[Any] | AbstractAsyncContextManager[Any]],
         *,
         own: bool = False,
-    ) -> tuple[Any, DocstatusError | None]:
+    ) -> tuple[Any, errors.DocstatusError | None]:
         """``await poll(job, timeout)`` under ``guard(limit)`` (``asyncio.timeout`` or
         ``anyio.fail_after``): what it returned, or its error (an overrun is ``abandoned``).
         ``own`` as for ``call``."""
@@ -337,7 +325,7 @@ class Attempt:
                     return await poll(self.job, self.timeout), None
             with scope:  # anyio.fail_after
                 return await poll(self.job, self.timeout), None
-        except DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
+        except errors.DocstatusError as exc:  # before TimeoutError: WaitTimeout is both
             return None, exc
         except TimeoutError:
             return None, abandoned(self.job, limit)
@@ -347,7 +335,7 @@ class Attempt:
             return None, unexpected(self.job, exc)
 
     def conclude(
-        self, result: Any, error: DocstatusError | None, now: float, *, budget_now: float | None = None
+        self, result: Any, error: errors.DocstatusError | None, now: float, *, budget_now: float | None = None
     ) -> Step:
         """The attempt's outcome at ``now`` (the waiter's clock): the budget updated (at
         ``budget_now`` on its own clock, default ``now``), the job settled (its next ``Step``),
