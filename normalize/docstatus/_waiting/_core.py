@@ -27,7 +27,10 @@ Rules (the ``WaitPolicy`` attributes name the knobs):
   unlikely to end (within ``max_delay``), densely where it is likely to (never closer than
   ``lag_target``), and with the backoff again past the latest durations (and after an error).
   A server hint, the deadline, a grace's end and progress still come first. A job that ends
-  teaches the model the time its wait took (see ``_durations``).
+  teaches the model the time its wait took (see ``_durations``). A job is polled by a kind only
+  if the kind was warm when the job was first seen (``Waiter.warm``): jobs that start together
+  never poll by what their own siblings taught (the first to end, the shortest), so a burst on
+  a cold model waits exactly as without one.
 - **Progress.** When the job's progress moves, the next poll comes sooner if the job should be
   done sooner at its observed rate; once three readings show a steady rate, waiting sleeps half
   the time the job should still need (within ``[min_delay, max_delay]``, and past the lag
@@ -82,7 +85,7 @@ from docstatus._registry import load
 from docstatus._status import JobStatus, State, shed
 from docstatus._text import clean
 
-from ._durations import Durations
+from ._durations import BUCKETS, Durations
 from ._stored import read_stored
 
 if TYPE_CHECKING:
@@ -198,6 +201,9 @@ class WaitPolicy:
             its kind is seen within ``max_delay``), densely where it is likely to, and with the
             backoff past its kind's latest durations and after an error. A server hint, the
             deadline, a grace's end, ``min_delay`` and the job's progress still come first.
+            A job polls by a kind only if the kind was warm when the job was first seen: jobs
+            started together do not poll by what the first of them to end (the shortest)
+            taught, so a burst on a cold model waits exactly as with ``None``.
         lag_target: Where a model says a job is likely to end, polls come no closer than this
             (seconds); they come closer than the backoff's.
     """
@@ -324,6 +330,9 @@ class Waiter:
         delay: The last delay scheduled (seconds), or ``None`` before the first answer.
         due: When the next poll is due (the caller's clock), or ``None`` before the first answer.
         request_timeout: The next poll's request timeout, or ``None`` before the first answer.
+        warm: The kinds of the job's provider whose duration model was warm when the job was
+            first seen (``Durations.warm_kinds``, bits), the only ones it polls by; ``None``
+            before the first status.
     """
 
     ref: str
@@ -344,6 +353,7 @@ class Waiter:
     delay: float | None = None
     due: float | None = None
     request_timeout: float | None = None
+    warm: int | None = None
 
     @property
     def samples(self) -> tuple[tuple[float, float], ...]:
@@ -405,6 +415,7 @@ class Waiter:
             delay=self.delay,
             due=None if self.due is None else self.due + shift,
             request_timeout=self.request_timeout,
+            warm=self.warm,
         )
 
     @classmethod
@@ -423,6 +434,9 @@ class Waiter:
         shift = now - wall
         last = None if state.last is None else JobStatus.from_dict(state.last)
         kept = None if last is None else shed(last, KEEP_BODY, KEEP_ITEMS)
+        warm = state.warm
+        if warm is None and last is not None:  # a state from before ``warm``: the model as it is
+            warm = 0 if policy.durations is None else policy.durations.warm_kinds(last.provider)
         return cls(
             ref=state.ref,
             policy=policy,
@@ -442,6 +456,7 @@ class Waiter:
             delay=state.delay,
             due=None if state.due is None else state.due + shift,
             request_timeout=state.request_timeout,
+            warm=warm,
         )
 
     def resume(self, now: float, *, spread: float = RESUME_SPREAD) -> Step:
@@ -470,6 +485,9 @@ class Waiter:
         self.last_error = None
         self.hint = retry_after
         previous = self.last
+        if self.warm is None:  # the first status: the kinds this job may poll by, for good
+            durations = self.policy.durations
+            self.warm = 0 if durations is None else durations.warm_kinds(status.provider)
         moved = previous is None or previous.state is not status.state or previous.step != status.step
         self.streak = 1 if moved else self.streak + 1
         if self.whole is None:
@@ -618,9 +636,9 @@ class Waiter:
         if hint is not None:
             return policy.clamp_hint(hint)
         durations, last = policy.durations, self.last
-        model = None  # where the jobs of this kind end, if that is known (and no error)
-        if durations is not None and last is not None and self.errors == 0:
-            model = durations.delay(last, now - self.started, policy.lag_target, policy.jitter, self.draw)
+        model = None  # where the jobs of this kind end, if that was known before this job (and no error)
+        if durations is not None and last is not None and self.errors == 0 and self.warm:
+            model = durations.delay(last, now - self.started, policy.lag_target, policy.jitter, self.draw, self.warm)
         if model is not None:
             delay = min(policy.max_delay, max(policy.min_delay, model))
         else:
@@ -774,6 +792,9 @@ class WaitState:
         delay: The last delay scheduled (seconds), or ``None`` before the first answer.
         due: When the next poll is due, or ``None`` before the first answer.
         request_timeout: The next poll's request timeout (seconds), or ``None``.
+        warm: The kinds the job polls by (``Waiter.warm``: bits, decided at its first status),
+            or ``None`` (written only when set; added within v1: a state without it, with a
+            status, polls by the kinds warm where it is restored).
     """
 
     ref: str
@@ -792,6 +813,7 @@ class WaitState:
     delay: float | None = None
     due: float | None = None
     request_timeout: float | None = None
+    warm: int | None = None
 
     @property
     def last_status(self) -> JobStatus | None:
@@ -820,6 +842,8 @@ class WaitState:
         }
         if self.last_not_found is not None:
             data["last_not_found"] = dict(self.last_not_found)
+        if self.warm is not None:
+            data["warm"] = self.warm
         return data
 
     @classmethod
@@ -899,7 +923,18 @@ class WaitState:
             delay=_finite("delay", data.get("delay"), optional=True, low=0.0),
             due=_finite("due", data.get("due"), optional=True),
             request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True, low=0.0),
+            warm=_warm(data.get("warm")),
         )
+
+
+def _warm(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << (BUCKETS + 2):
+        raise ValueError(
+            f"WaitState.warm must be a whole number of {BUCKETS + 2} bits (the warm kinds), or null, not {value!r:.80}"
+        )
+    return value
 
 
 def _status_code(name: str, value: object) -> None:

@@ -23,6 +23,16 @@ range. A kind's size is fixed (``BINS`` numbers, ~3 kB, whatever it has seen); a
 most ``MAX_KINDS`` kinds. A kind is used once its samples weigh ``WARM``; before that, waiting
 is exactly what it is without a model.
 
+**Only a model that was warm before the job.** A job is scheduled by a kind only if that kind
+was already warm when the job was first seen (``warm_kinds`` at its first status; the caller
+keeps the answer, ``Waiter.warm``). Jobs that start together teach the model nothing but their
+shortest durations at first (the first to end are the shortest: the longer ones are still
+running, unseen), so a model learned from a job's own siblings would poll every job of a burst
+densely where the short ones ended, again and again as the latest ending moves on (a cold
+burst of 3,000 jobs of ~30 s made 25 polls a job against 16 without a model). A job of a burst
+is polled as without a model; jobs seen later, or under a model that came warm (a tracker's
+file, the Celery fleet's Redis, ``record``), use it.
+
 **The schedule** (``Durations.delay``). The hazard ``h(t)``, the chance per second that a job
 still running at ``t`` ends now (read from the histogram mixed with a small log-uniform prior,
 ``PRIOR``: a job may end anywhere), sets how densely to poll: ``sqrt(h / (2 * w))`` polls a
@@ -355,12 +365,14 @@ class Durations:
     (``record``).
     """
 
-    __slots__ = ("__weakref__", "_kinds", "_lock", "_slots")
+    __slots__ = ("__weakref__", "_kinds", "_lock", "_slots", "_warm")
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[str, int], _Kind] = {}
         #: The same kinds by provider, then by page bucket + 1 (0: no pages): the poll's lookup.
         self._slots: dict[str, list[_Kind | None]] = {}
+        #: ``warm_kinds`` by provider, as last worked out (emptied when a kind may have warmed).
+        self._warm: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def _set_kinds(self, kinds: dict[tuple[str, int], _Kind]) -> None:
@@ -368,7 +380,7 @@ class Durations:
         slots: dict[str, list[_Kind | None]] = {}
         for (provider, bucket), kind in kinds.items():
             slots.setdefault(provider, [None] * (BUCKETS + 2))[bucket + 1] = kind
-        self._kinds, self._slots = kinds, slots
+        self._kinds, self._slots, self._warm = kinds, slots, {}
 
     def _new_kind(self, key: tuple[str, int]) -> _Kind | None:
         """A new kind in this model (under the lock), or ``None`` when it has ``MAX_KINDS``."""
@@ -432,7 +444,10 @@ class Durations:
         with self._lock:
             kind = self._kinds.get(key) or self._new_kind(key)
             if kind is not None:
+                warm = kind.warm
                 kind.add(position)
+                if kind.warm is not warm:
+                    self._warm = {}
 
     # --- what it knows
 
@@ -467,6 +482,22 @@ class Durations:
 
     # --- the schedule
 
+    def warm_kinds(self, provider: str) -> int:
+        """The kinds of ``provider`` this model uses now, as a set of bits (bit 0: the kind
+        without a page count, bit ``1 + b``: page bucket ``b``), for ``delay(warm=...)``: what a
+        job's first status is given, so that the job is never scheduled by a kind that warmed
+        while it ran, from its own siblings (see the module docstring)."""
+        found = self._warm.get(provider)
+        if found is None:
+            slots = self._slots.get(provider)
+            found = 0
+            if slots is not None:
+                for i, kind in enumerate(slots):
+                    if kind is not None and kind.warm:
+                        found |= 1 << i
+            self._warm[provider] = found
+        return found
+
     def delay(
         self,
         status: JobStatus,
@@ -474,23 +505,24 @@ class Durations:
         lag_target: float,
         jitter: float,
         draw: Callable[[], float],
+        warm: int = -1,
     ) -> float | None:
         """Seconds from now to the next poll of a job whose last status is ``status``, ``waited``
         seconds into its wait, or ``None`` where the model has nothing to say (a kind not yet
-        warm, past its ``LATE`` quantile, or beyond the bins): then the caller backs off as it
-        would without a model. Never below ``lag_target``; ``jitter`` (a fraction, with one
-        ``draw()`` in [0, 1)) moves the poll by up to half that fraction of a poll interval
-        either way. The caller applies its own bounds (``min_delay``, ``max_delay``)."""
+        warm, or not among ``warm``, the kinds that were warm when the job was first seen:
+        ``warm_kinds``, all by default; past its ``LATE`` quantile, or beyond the bins): then
+        the caller backs off as it would without a model. Never below ``lag_target``;
+        ``jitter`` (a fraction, with one ``draw()`` in [0, 1)) moves the poll by up to half
+        that fraction of a poll interval either way. The caller applies its own bounds
+        (``min_delay``, ``max_delay``)."""
         slots = self._slots.get(status.provider)
         if slots is None:
             return None
         pages = status.pages
         total = None if pages is None else pages.total
-        if total is None or total < 1:
-            kind = slots[0]
-        else:
-            kind = slots[1 + _SMALL[total] if total < 4096 else 1 + _bucket_of(total)]
-        if kind is None or not kind.warm:
+        i = 0 if total is None or total < 1 else (1 + _SMALL[total] if total < 4096 else 1 + _bucket_of(total))
+        kind = slots[i]
+        if kind is None or not kind.warm or not (warm >> i) & 1:
             return None
         plan = kind.plans.get(lag_target) or kind.plan(lag_target)
         if plan is None or not waited < plan.late:
@@ -585,6 +617,7 @@ class Durations:
                 raise AssertionError
             kind.add_weights(weights, count)
             kind.fresh_count = 0
+        model._warm = {}
         return model
 
     def merge(self, other: Durations) -> None:
@@ -600,6 +633,7 @@ class Durations:
                 kind = self._kinds.get(key) or self._new_kind(key)
                 if kind is not None:
                     kind.add_weights([w / scale for w in weights], count)
+            self._warm = {}
 
     def drain(self) -> Durations:
         """The samples recorded (``record``, or jobs that ended) since the last ``drain``, as a
