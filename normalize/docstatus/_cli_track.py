@@ -190,20 +190,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     track.add_argument("--db", metavar="PATH", help=db_help)
     sub = track.add_subparsers(dest="track_command", required=True, metavar="ACTION")
 
-    add = sub.add_parser("add", parents=[common], help="track jobs (idempotent)", epilog=_EPILOG, formatter_class=raw)
+    def action(name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, parents=[common], help=summary, description=description, epilog=_EPILOG, formatter_class=raw
+        )
+
+    add = action("add", "track jobs (idempotent)")
     add.add_argument("refs", nargs="+", metavar="REF", help="job reference, or - to read them from stdin")
     add.add_argument("--meta", action="append", type=_meta_item, default=[], metavar="K=V", help="kept with each job")
     add.add_argument("--deadline", type=parse_duration, metavar="D", help="from now: 90s, 15m, 2h, 1d (default 1h)")
     add.set_defaults(handler=_add)
 
-    run = sub.add_parser(
+    run = action(
         "run",
-        parents=[common],
-        help="poll until no job is left",
-        description="Poll the tracked jobs until none is left active. The exit code covers the jobs this run "
+        "poll until no job is left",
+        "Poll the tracked jobs until none is left active. The exit code covers the jobs this run "
         "ended; the last stderr line counts the whole database (ended succeeded, ended otherwise, active).",
-        epilog=_EPILOG,
-        formatter_class=raw,
     )
     run.add_argument("--once", action="store_true", help="poll each job that is due once, then stop")
     run.add_argument("--json", action="store_true", help="one completion JSON line per job that ends")
@@ -214,14 +216,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _cli_metrics.add_options(run)
     run.set_defaults(handler=_run)
 
-    ls = sub.add_parser(
+    ls = action(
         "ls",
-        parents=[common],
-        help="list tracked jobs",
-        description="List tracked jobs, a page at a time (the first line comes at once however many there are): "
+        "list tracked jobs",
+        "List tracked jobs, a page at a time (the first line comes at once however many there are): "
         "in the order they were added, or with --due-within soonest due first.",
-        epilog=_EPILOG,
-        formatter_class=raw,
     )
     ls.add_argument("--state", metavar="S", help="active, done, or a state (running, succeeded, timed_out, ...)")
     ls.add_argument(
@@ -235,17 +234,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(handler=_ls)
 
-    counts = sub.add_parser(
-        "counts", parents=[common], help="how many jobs in each state", epilog=_EPILOG, formatter_class=raw
-    )
+    counts = action("counts", "how many jobs in each state")
     counts.add_argument("--json", action="store_true", help="one JSON object")
     counts.set_defaults(handler=_counts)
 
-    show = sub.add_parser("show", parents=[common], help="one job as JSON", epilog=_EPILOG, formatter_class=raw)
+    show = action("show", "one job as JSON")
     show.add_argument("ref", metavar="REF")
     show.set_defaults(handler=_show)
 
-    forget = sub.add_parser("forget", parents=[common], help="stop tracking jobs", epilog=_EPILOG, formatter_class=raw)
+    forget = action("forget", "stop tracking jobs")
     forget.add_argument("refs", nargs="+", metavar="REF")
     forget.set_defaults(handler=_forget)
 
