@@ -986,7 +986,9 @@ class _Session:
     """One run: the jobs it holds, their leases, and what it does after each of their steps.
 
     ``held`` is changed by the event loop only, under ``lock`` (the heartbeat thread reads it
-    under that lock); it holds at most ``tracker.window`` jobs (see ``fill``). ``valid_until``
+    under that lock); it holds at most ``tracker.window`` jobs (see ``fill``). ``unsaved``: the
+    jobs held whose last poll's state is queued, not committed yet (``before_poll`` commits it
+    before their next poll). ``valid_until``
     (wall clock): every lease held was confirmed in the database until at least then. ``lost``:
     leases a renewal found taken by another run (or the job ended or forgotten), each
     ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
@@ -1012,6 +1014,7 @@ class _Session:
     report: bool = False
     lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
+    unsaved: set[str] = attrs.Factory(set)
     ended: builtins.list[Completion] = attrs.Factory(list)
     claim_wanted: bool = True
     done: builtins.list[Completion] = attrs.Factory(list)
@@ -1081,6 +1084,8 @@ class _Session:
         entry = self.held.get(ref)
         if entry is None or entry.job is not job:
             return False
+        if ref in self.unsaved:  # its last poll's state is not committed yet: no poll from it before
+            self.commit()
         if not self.fresh():
             self.renew(self.tracker.store, if_stale=True)
         self.collect_lost()
@@ -1141,6 +1146,7 @@ class _Session:
         gone is dropped; an end written is queued for delivery (``ended``)."""
         store = self.tracker.store
         store.flush()
+        self.unsaved.clear()
         ends = 0
         for kind, ok, tag in store.take_results():
             if kind == "finish":
@@ -1409,6 +1415,7 @@ class _Session:
                 side = entry.side if last is None else len(last) > INLINE_LIMIT
                 with self.lock:
                     self.held[ref] = entry._replace(side=side, due=due)
+                self.unsaved.add(ref)
             self._flush_if(report=step.changed is not None)
             return
         completion = self._completion(job, step, entry, wall)
