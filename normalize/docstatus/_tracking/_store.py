@@ -1140,9 +1140,13 @@ def _with_gen(row: sqlite3.Row) -> dict[str, Any]:
     return data
 
 
+#: ``dumps``'s encoder, made once (``json.dumps`` with options makes one at every call).
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any, secrets: Iterable[str] = ()) -> str:
     """Compact JSON with every spelling of each of ``secrets`` replaced by ``***`` (the one masker),
     and every lone surrogate U+FFFD: a status from a poll function of the caller's own has not been
     made safe where a body is decoded, and SQLite takes only valid UTF-8."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = _ENCODER.encode(value)
     return scrub(text if text.isascii() else clean(text), secrets)
