@@ -483,7 +483,7 @@ def _claimed(row: Mapping[str, Any]) -> tuple[JobRef, str, str, dict[str, Any], 
         return None
     try:
         job = parse_ref(ref)
-        meta = loads(meta_text)
+        meta = {} if meta_text == "{}" else loads(meta_text)  # most jobs have none: no decoder for those
     except (ValueError, DocstatusError):
         return None
     if str(job) != ref or not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
