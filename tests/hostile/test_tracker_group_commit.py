@@ -1,19 +1,26 @@
-"""The tracker's group commit against ``kill -9``: a run queues each poll's waiting state and
-commits a group of them at once (one transaction per loop turn, not one per poll). The promise
-at that boundary: every poll's state is committed before the next poll of that job is made
-from it. So a ``kill -9`` at any moment costs each job at most its one last poll (in flight,
-or answered but not committed yet), and a restart goes on from the last state committed, never
-from an older one and never counting a poll twice.
+"""Two ways a tracker run saves work, against what it promises.
+
+Group commit against ``kill -9``: a run queues each poll's waiting state and commits a group of
+them at once (one transaction per loop turn, not one per poll). The promise at that boundary:
+every poll's state is committed before the next poll of that job is made from it. So a ``kill
+-9`` at any moment costs each job at most its one last poll (in flight, or answered but not
+committed yet), and a restart goes on from the last state committed, never from an older one
+and never counting a poll twice. The jobs poll again every few milliseconds (``Retry-After:
+0``, ``min_delay`` 2 ms): faster than a group is committed, so a run that made a job's next
+poll before its last one was committed would show it at once.
+
+Parked jobs: a run that gives a job back to make room keeps it as it was held, and takes it
+again without decoding its row only when nobody claimed it meanwhile; a job another run polled
+in between is taken from its row.
 
 Real ``Tracker`` processes (``test_tracker_scale.RUN``), a real SQLite file, a real HTTP server
-on 127.0.0.1 counting every request per job, real SIGKILLs. The jobs poll again every few
-milliseconds (``Retry-After: 0``, ``min_delay`` 2 ms): faster than a group is committed, so a
-run that made a job's next poll before its last one was committed would show it at once.
+on 127.0.0.1 counting every request per job, real SIGKILLs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import sqlite3
 import sys
@@ -21,7 +28,7 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
-from test_tracker_scale import Stub, _add, _run
+from test_tracker_scale import OTHER, TOKEN, Stub, _add, _run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,3 +108,51 @@ def test_kill_9_between_group_commits_loses_at_most_each_jobs_last_poll_and_repl
         outbox = conn.execute("SELECT count(*), count(DISTINCT ref) FROM outbox").fetchone()
     assert rows == [("done", "succeeded")] * JOBS
     assert tuple(outbox) == (JOBS, JOBS)  # each ended once
+
+
+def test_a_job_given_back_and_polled_by_another_run_is_taken_again_from_its_row_not_from_memory(
+    tmp_path: Path,
+) -> None:
+    """Two runs holding 40 jobs each over 100 jobs due at once, each job answering ``Retry-After:
+    2`` three times, then ended: the runs give jobs back to make room all the time and take
+    each other's. A run that took a job again from what it kept in memory, after the other run
+    had polled it meanwhile, would poll it from a stale state: too soon, or once too often.
+    Every job is polled exactly 4 times, each poll at least the hint after the one before, and
+    its row counts the 4 polls."""
+    counts: dict[str, int] = {}
+
+    def answer(job: str) -> tuple[str, float | None]:
+        counts[job] = counts.get(job, 0) + 1
+        return ("Ingesting", 2.0) if counts[job] <= 3 else ("Ready", None)
+
+    refs = [f"artos:back-{i:03d}" for i in range(100)]
+    db = tmp_path / "shared.db"
+    policy = {"initial_delay": 0.5, "min_delay": 0.5, "max_delay": 5.0, "jitter": 0.0, "timeout": 3600.0}
+    options = {"policy": policy, "capacity": 40, "host_rate": None, "spread": 0.0, "refresh": 0.2}
+    with Stub(answer) as stub:
+        _add(stub, db, refs)
+        a = _run(stub, db, TOKEN, **options)
+        b = _run(stub, db, OTHER, **options)
+        try:
+            assert a.wait(timeout=300) == 0
+            assert b.wait(timeout=300) == 0
+        finally:
+            for proc in (a, b):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=30)
+        requests = list(stub.requests)
+    times: dict[str, list[tuple[float, str]]] = {}
+    for job, at, token in requests:
+        times.setdefault(job, []).append((at, token))
+    assert len(times) == len(refs)
+    both = sum(1 for polls in times.values() if len({token for _, token in polls}) == 2)
+    print(f"{both} of {len(refs)} jobs polled by both runs")
+    assert both > 0  # the runs did take each other's jobs
+    for job, polls in times.items():
+        assert len(polls) == 4, (job, polls)
+        gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(polls)]
+        assert min(gaps) >= 1.9, (job, gaps)  # each from the state the poll before left
+    with contextlib.closing(sqlite3.connect(str(db))) as conn:
+        rows = conn.execute("SELECT status, polls FROM jobs").fetchall()
+    assert rows == [("done", 4)] * len(refs)
