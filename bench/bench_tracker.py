@@ -38,11 +38,13 @@ Every measurement is repeated (fresh jobs and files each time, the two sides int
 reported as min and median. The simulator runs in its own process (in a thread of this one,
 client and server would take turns on the GIL and measure that).
 
-Run: ``python bench/bench_tracker.py`` (or ``nox -s bench -- tracker``). Needs the simulator extra.
+Run: ``python bench/bench_tracker.py`` (or ``nox -s bench -- tracker``); ``--only full_run --budgets none``
+runs one section with one budget (``--help``). Needs the simulator extra.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -533,6 +535,8 @@ HOLD = 10.0
 RUN_BUDGET = 800.0
 #: Repeats of the full run (each side).
 RUN_REPEATS = int(os.environ.get("DOCSTATUS_BENCH_RUN_REPEATS", "1"))
+#: The host budgets of the full run (``None``: none, the CPU binds); ``--budgets`` changes them.
+RUN_BUDGETS: list[float | None] = [None, RUN_BUDGET]
 #: Due jobs of ``track run --once``.
 ONCE_JOBS = 100_000
 #: Seconds between two polls of a job of the full run (its server's ``Retry-After``).
@@ -933,7 +937,7 @@ def full_run(server: Server) -> list[str]:  # noqa: ARG001  # a section's signat
             listing = Path(tmp) / "refs.txt"
             refs = "\n".join(f"artos:m{i}-{1 + i % 3}" for i in range(n))
             listing.write_text(refs, "utf-8")
-            for budget in (None, RUN_BUDGET):
+            for budget in RUN_BUDGETS:
                 for repeat in range(RUN_REPEATS):  # interleaved
                     results.setdefault((budget, "watch_many"), []).append(_full(stub, "watch_many", listing, n, budget))
                     db = Path(tmp) / f"run-{repeat}.db"
@@ -985,11 +989,29 @@ def full_run(server: Server) -> list[str]:  # noqa: ARG001  # a section's signat
     return out
 
 
-def main() -> int:
+SECTIONS = (ended_jobs, short_jobs, restart, writes, scale_file, once, full_run)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="The tracker against watch_many, as ratios from one run.")
+    parser.add_argument(
+        "--only", nargs="+", choices=[s.__name__ for s in SECTIONS], help="run only these sections (default: all)"
+    )
+    parser.add_argument(
+        "--budgets",
+        nargs="+",
+        default=None,
+        help=f"the full run's host budgets, polls/s or 'none' (default: none {RUN_BUDGET:g})",
+    )
+    args = parser.parse_args(argv)
+    if args.budgets is not None:
+        RUN_BUDGETS[:] = [None if b == "none" else float(b) for b in args.budgets]
     print(f"Python {platform.python_version()}, {platform.machine()}, docstatus bench_tracker\n")
     server = Server()
     try:
-        for section in (ended_jobs, short_jobs, restart, writes, scale_file, once, full_run):
+        for section in SECTIONS:
+            if args.only and section.__name__ not in args.only:
+                continue
             start = time.perf_counter()
             print("\n".join(section(server)))
             print(f"\n({section.__name__}: {time.perf_counter() - start:.1f} s)\n", flush=True)
@@ -999,4 +1021,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

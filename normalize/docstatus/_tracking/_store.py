@@ -64,7 +64,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec
 
 from docstatus._exceptions import DocstatusError
 from docstatus._secrets import scrub
@@ -72,6 +72,8 @@ from docstatus._text import clean, loads
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
+
+P = ParamSpec("P")
 
 #: The schema version this docstatus writes.
 SCHEMA_VERSION: Final = 4
@@ -335,7 +337,11 @@ def _view(path: str) -> tuple[int, int, Schema]:
     with ``immutable=1``: no lock, no ``-wal``/``-shm``, nothing written (a ``-wal``'s content is
     not seen)."""
     uri = Path(path).resolve().as_uri() + "?immutable=1"
-    conn = sqlite3.connect(uri, uri=True)
+    return _read_view(sqlite3.connect(uri, uri=True))
+
+
+def _read_view(conn: sqlite3.Connection) -> tuple[int, int, Schema]:
+    """``user_version``, ``application_id`` and schema read on ``conn``, which is then closed."""
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         app = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -351,13 +357,7 @@ def _view_with_wal(path: str, wal: Path) -> tuple[int, int, Schema]:
         copy = Path(folder) / "copy.db"
         shutil.copyfile(path, copy)
         shutil.copyfile(wal, f"{copy}-wal")
-        conn = sqlite3.connect(copy)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            app = conn.execute("PRAGMA application_id").fetchone()[0]
-            return version, app, tuple(conn.execute(_SCHEMA_SQL).fetchall())
-        finally:
-            conn.close()
+        return _read_view(sqlite3.connect(copy))
 
 
 def _size(path: Path) -> int:
@@ -479,6 +479,19 @@ def fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> lis
         return list(cursor.fetchall())
     finally:
         conn.text_factory = str
+
+
+def _in_write(
+    step: Callable[Concatenate[Store, sqlite3.Connection, P], bool],
+) -> Callable[Concatenate[Store, P], bool]:
+    """``step(store, conn, ...)`` as a method that runs it in a ``write()`` transaction of its own."""
+
+    @functools.wraps(step)
+    def run(store: Store, /, *args: P.args, **options: P.kwargs) -> bool:
+        with store.write() as conn:
+            return step(store, conn, *args, **options)
+
+    return run
 
 
 class Store:
@@ -858,59 +871,24 @@ class Store:
 
     def release(self, owner: str, leases: Sequence[tuple[str, int]]) -> None:
         """Give up leases, each ``(ref, lease_gen)`` (another run may take the jobs at once)."""
-        if not leases:
-            return
-        with self.write() as conn:
-            conn.executemany(
-                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE ref = ? AND owner = ? AND lease_gen = ?",
-                [(ref, owner, gen) for ref, gen in leases],
-            )
+        self._each(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE ref = ? AND owner = ? AND lease_gen = ?",
+            [(ref, owner, gen) for ref, gen in leases],
+        )
 
     def release_rows(self, owner: str, rowids: Sequence[int]) -> None:
         """Give up the leases of rows read by rowid (a damaged row whose ref cannot be trusted)."""
-        if not rowids:
-            return
-        with self.write() as conn:
-            conn.executemany(
-                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE rowid = ? AND owner = ?",
-                [(rowid, owner) for rowid in rowids],
-            )
+        self._each(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE rowid = ? AND owner = ?",
+            [(rowid, owner) for rowid in rowids],
+        )
 
-    def save(
-        self,
-        owner: str,
-        ref: str,
-        gen: int,
-        *,
-        state: str,
-        wait: str,
-        last: str | None,
-        side: bool,
-        next_due: float,
-        polls: int,
-        now: float,
-        release: bool = False,
-    ) -> bool:
-        """Persist one poll's waiting state, and its last status when ``last`` is given (it
-        changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
-        (``side``: it is there now). With ``release``, the lease is given up in the same
-        statement (the job goes back to its row: any run may take it when it falls due). False
-        when ``owner`` no longer holds the job's lease ``gen``."""
-        with self.write() as conn:
-            return self._save(
-                conn,
-                owner,
-                ref,
-                gen,
-                state=state,
-                wait=wait,
-                last=last,
-                side=side,
-                next_due=next_due,
-                polls=polls,
-                now=now,
-                release=release,
-            )
+    def _each(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``sql`` once for each of ``rows`` (its parameters), in one write transaction; none
+        when there are no rows."""
+        if rows:
+            with self.write() as conn:
+                conn.executemany(sql, rows)
 
     def _save(
         self,
@@ -928,6 +906,12 @@ class Store:
         now: float,
         release: bool = False,
     ) -> bool:
+        """Persist one poll's waiting state, and its last status when ``last`` is given (it
+        changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
+        (``side``: it is there now). With ``release``, the lease is given up in the same
+        statement (the job goes back to its row: any run may take it when it falls due). False
+        when ``owner`` no longer holds the job's lease ``gen``. ``save``: the same in a
+        transaction of its own."""
         where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
         sets = "state = ?, wait = ?, next_due = ?, polls = ?, updated = ?"
         if release:
@@ -949,8 +933,9 @@ class Store:
             conn.execute("DELETE FROM statuses WHERE ref = ?", (ref,))
         return True
 
-    def finish(
+    def _finish(
         self,
+        conn: sqlite3.Connection,
         owner: str,
         ref: str,
         gen: int,
@@ -968,39 +953,7 @@ class Store:
         nothing written) when ``owner`` no longer holds its lease ``gen`` or it ended already.
         With ``lease``, the outbox row is claimed by ``owner`` for that many seconds, to deliver
         it at once. Its last status is deleted (``side``: it may be in ``statuses``): the
-        outcome holds the final one."""
-        with self.write() as conn:
-            return self._finish(
-                conn,
-                owner,
-                ref,
-                gen,
-                key,
-                state=state,
-                wait=wait,
-                outcome=outcome,
-                polls=polls,
-                now=now,
-                lease=lease,
-                side=side,
-            )
-
-    def _finish(
-        self,
-        conn: sqlite3.Connection,
-        owner: str,
-        ref: str,
-        gen: int,
-        key: str,
-        *,
-        state: str,
-        wait: str,
-        outcome: str,
-        polls: int,
-        now: float,
-        lease: float | None,
-        side: bool = True,
-    ) -> bool:
+        outcome holds the final one. ``finish``: the same in a transaction of its own."""
         cursor = conn.execute(
             "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
             "updated = ?, owner = NULL, lease_until = NULL "
@@ -1016,6 +969,9 @@ class Store:
             (key, ref, outcome, now, None if lease is None else owner, None if lease is None else now + lease),
         )
         return True
+
+    save = _in_write(_save)
+    finish = _in_write(_finish)
 
     def counts(self) -> dict[tuple[bool, str], int]:
         """How many jobs per (done, state), read from the ``jobs_state`` index alone."""
@@ -1108,21 +1064,18 @@ class Store:
             conn.execute("UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?", (owner,))
 
     def unclaim(self, owner: str, keys: Sequence[str]) -> None:
-        with self.write() as conn:
-            conn.executemany(
-                "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE key = ? AND claim_owner = ?",
-                [(k, owner) for k in keys],
-            )
+        """Give up delivery claims by key."""
+        self._each(
+            "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE key = ? AND claim_owner = ?",
+            [(k, owner) for k in keys],
+        )
 
     def unclaim_rows(self, owner: str, rowids: Sequence[int]) -> None:
         """Give up delivery claims by rowid (a damaged row whose key cannot be trusted)."""
-        if not rowids:
-            return
-        with self.write() as conn:
-            conn.executemany(
-                "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
-                [(rowid, owner) for rowid in rowids],
-            )
+        self._each(
+            "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
+            [(rowid, owner) for rowid in rowids],
+        )
 
 
 def _due_time(value: object) -> float:
@@ -1140,9 +1093,13 @@ def _with_gen(row: sqlite3.Row) -> dict[str, Any]:
     return data
 
 
+#: ``dumps``'s encoder, made once (``json.dumps`` with options makes one at every call).
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any, secrets: Iterable[str] = ()) -> str:
     """Compact JSON with every spelling of each of ``secrets`` replaced by ``***`` (the one masker),
     and every lone surrogate U+FFFD: a status from a poll function of the caller's own has not been
     made safe where a body is decoded, and SQLite takes only valid UTF-8."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = _ENCODER.encode(value)
     return scrub(text if text.isascii() else clean(text), secrets)

@@ -483,7 +483,7 @@ def _claimed(row: Mapping[str, Any]) -> tuple[JobRef, str, str, dict[str, Any], 
         return None
     try:
         job = parse_ref(ref)
-        meta = loads(meta_text)
+        meta = {} if meta_text == "{}" else loads(meta_text)  # most jobs have none: no decoder for those
     except (ValueError, DocstatusError):
         return None
     if str(job) != ref or not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
@@ -986,7 +986,10 @@ class _Session:
     """One run: the jobs it holds, their leases, and what it does after each of their steps.
 
     ``held`` is changed by the event loop only, under ``lock`` (the heartbeat thread reads it
-    under that lock); it holds at most ``tracker.window`` jobs (see ``fill``). ``valid_until``
+    under that lock); it holds at most ``tracker.window`` jobs (see ``fill``). ``parked``: as
+    many again at most, the jobs given back to make room, each as it was held (the event loop
+    only; see ``enlist``). ``unsaved``: the jobs held whose last poll's state is queued, not
+    committed yet (``before_poll`` commits it before their next poll). ``valid_until``
     (wall clock): every lease held was confirmed in the database until at least then. ``lost``:
     leases a renewal found taken by another run (or the job ended or forgotten), each
     ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
@@ -1012,6 +1015,9 @@ class _Session:
     report: bool = False
     lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
+    parked: dict[str, _Held] = attrs.Factory(dict)
+    unsaved: set[str] = attrs.Factory(set)
+    tokens: tuple[int, builtins.list[str]] = attrs.Factory(lambda: (-1, []))  # (len(Configs.cache), its tokens)
     ended: builtins.list[Completion] = attrs.Factory(list)
     claim_wanted: bool = True
     done: builtins.list[Completion] = attrs.Factory(list)
@@ -1030,11 +1036,17 @@ class _Session:
         return max(1, min(CLAIM_BATCH, self.tracker.window // 4))
 
     def secrets(self) -> builtins.list[str]:
-        """The configured tokens, scrubbed from whatever is written."""
-        if self.configs is None:
+        """The configured tokens, scrubbed from whatever is written (read again only when a
+        provider's configuration was added: ``Configs.cache`` only grows)."""
+        configs = self.configs
+        if configs is None:
             return []
-        tokens = [c.token for c in (*self.configs.cache.values(), *self.configs.given.values())]
-        return [t for t in tokens if t]
+        seen, tokens = self.tokens
+        if seen != len(configs.cache):
+            found = [c.token for c in (*configs.cache.values(), *configs.given.values())]
+            seen, tokens = len(configs.cache), [t for t in found if t]
+            self.tokens = (seen, tokens)
+        return tokens
 
     # --- leases
 
@@ -1081,6 +1093,8 @@ class _Session:
         entry = self.held.get(ref)
         if entry is None or entry.job is not job:
             return False
+        if ref in self.unsaved:  # its last poll's state is not committed yet: no poll from it before
+            self.commit()
         if not self.fresh():
             self.renew(self.tracker.store, if_stale=True)
         self.collect_lost()
@@ -1141,6 +1155,7 @@ class _Session:
         gone is dropped; an end written is queued for delivery (``ended``)."""
         store = self.tracker.store
         store.flush()
+        self.unsaved.clear()
         ends = 0
         for kind, ok, tag in store.take_results():
             if kind == "finish":
@@ -1236,7 +1251,7 @@ class _Session:
                 self.calm_at = now  # nothing overdue waits in the database
             take = min(room, len(dues))
             if take < len(dues):
-                for due, ref in self._waiting_latest_first():
+                for due, ref in self._waiting_latest(len(dues) - take):
                     if take >= len(dues) or dues[take] >= due:
                         break
                     evict.append(ref)
@@ -1256,22 +1271,31 @@ class _Session:
             self._give_back(evict[:over])
         return len(rows)
 
-    def _waiting_latest_first(self) -> builtins.list[tuple[float, str]]:
-        """The jobs held that wait for their next poll (not due yet, not in flight), each with
-        when its row says it is due, the latest first."""
-        fleet = self.fleet
-        waiting = [(entry.due, ref) for ref, entry in self.held.items() if fleet.next_poll(entry.job) is not None]
-        waiting.sort(reverse=True)
-        return waiting
+    def _waiting_latest(self, count: int) -> builtins.list[tuple[float, str]]:
+        """Up to ``count`` of the jobs held that wait for their next poll (not due yet, not in
+        flight), each with when its row says it is due, the latest first."""
+        now = self.fleet.clock()
+        waiting = (  # ``Fleet.next_poll`` is not None, inline: this reads every job held
+            (entry.due, ref)
+            for ref, entry in self.held.items()
+            if not (job := entry.job).ended and not job.inflight and job.due > now
+        )
+        return heapq.nlargest(count, waiting)
 
     def _give_back(self, refs: Iterable[str]) -> None:
         """Let go of held jobs that wait for their next poll: their rows hold their waiting
-        state already (written after their last poll, or as they were claimed)."""
+        state already (written after their last poll, or as they were claimed). Each is kept in
+        ``parked`` (the oldest forgotten past ``window`` of them), so that claiming it again
+        needs no decoding when nobody claimed it meanwhile (see ``enlist``)."""
         leases = []
+        parked, window = self.parked, self.tracker.window
         for ref in refs:
             entry = self._drop(ref, wake=False)
             if entry is not None:
                 leases.append((ref, entry.gen))
+                parked[ref] = entry
+                if len(parked) > window:
+                    del parked[next(iter(parked))]
         self.tracker.store.release(self.owner, leases)
 
     def _active_left(self) -> bool:
@@ -1288,19 +1312,62 @@ class _Session:
         own interval when shorter) counted from ``calm_at``, the last time the run saw nothing
         overdue: after a restart, the polls that fell due meanwhile come at about the pace they
         had, not as a burst; a backlog the run is still working through (the spread over) is
-        polled at once, soonest due first, as the budgets allow. With ``once``, no spread."""
+        polled at once, soonest due first, as the budgets allow. With ``once``, no spread.
+
+        A job this run gave back (``parked``) whose row nobody claimed since (its ``key`` and
+        ``rowid`` the same, its ``lease_gen`` one more than the one this run let go) holds what
+        its waiter holds: that waiter goes on, nothing of the row is decoded again."""
         tracker, fleet = self.tracker, self.fleet
+        text = row["ref"]
+        parked = self.parked.pop(text, None) if isinstance(text, str) else None
+        now, wall = fleet.clock(), time.time()
+        if (
+            parked is not None
+            and parked.gen + 1 == row["lease_gen"]
+            and parked.key == row["key"]
+            and parked.rowid == row["rowid"]
+        ):
+            ref, names, waiter = parked.job.ref, parked.job.names, parked.job.waiter
+            key, meta, side = parked.key, parked.meta, parked.side
+        else:
+            restored = self._restore(row, now, wall)
+            if restored is None:
+                return
+            ref, names, waiter, key, meta, side = restored
+        stored_due = _stored_due(row["next_due"], wall)
+        if waiter.due is not None and waiter.due > now:  # not due yet: polled when due
+            step = waiter.resume(now, spread=0.0)
+            at = now + step.delay
+        else:
+            step = waiter.resume(now, spread=0.0 if self.once else tracker.spread)
+            at = self.calm_at + step.delay
+            if at <= now:  # no spread left: in due order (its true due, in the past, is its heap key)
+                at = min(now, now - (wall - stored_due))
+        host = fleet.host(ref, self.configs, tracker.host_concurrency, tracker.host_rate)
+        old = self.held.get(text)
+        if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
+            fleet.drop(old.job)
+        job = fleet.add(ref, names, waiter, step, at, host, expiry=max(at, now))
+        with self.lock:
+            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side, stored_due)
+
+    def _restore(
+        self, row: Mapping[str, Any], now: float, wall: float
+    ) -> tuple[JobRef, tuple[str, ...], Waiter, str, dict[str, Any], bool] | None:
+        """A claimed row's job, decoded: its ref, names, waiter (from its saved state, or a fresh
+        one when that cannot be read), key, meta and whether its last status is in
+        ``statuses``; ``None`` for a row that cannot be polled (skipped)."""
         claimed = _claimed(row)
         if claimed is None:
             self._skip(row)
-            return
+            return None
         ref, name, key, meta, added, deadline = claimed
         text = row["ref"]
         if self.configs is not None:
             try:
                 self.configs.for_ref(ref)
             except DocstatusError:
-                tracker.store.release(self.owner, [(text, row["lease_gen"])])
+                self.tracker.store.release(self.owner, [(text, row["lease_gen"])])
                 raise
         side = _get(row, "side_last")
         state = None
@@ -1317,24 +1384,8 @@ class _Session:
             state = WaitState(ref=name, started=added, deadline=deadline)
         else:
             state = attrs.evolve(state, deadline=deadline)
-        now, wall = fleet.clock(), time.time()
-        stored_due = _stored_due(row["next_due"], wall)
         waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw)
-        if waiter.due is not None and waiter.due > now:  # not due yet: polled when due
-            step = waiter.resume(now, spread=0.0)
-            at = now + step.delay
-        else:
-            step = waiter.resume(now, spread=0.0 if self.once else tracker.spread)
-            at = self.calm_at + step.delay
-            if at <= now:  # no spread left: in due order (its true due, in the past, is its heap key)
-                at = min(now, now - (wall - stored_due))
-        host = fleet.host(ref, self.configs, tracker.host_concurrency, tracker.host_rate)
-        old = self.held.get(text)
-        if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
-            fleet.drop(old.job)
-        job = fleet.add(ref, [name], waiter, step, at, host, expiry=max(at, now))
-        with self.lock:
-            self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side is not None, stored_due)
+        return ref, (name,), waiter, key, meta, side is not None
 
     def _skip(self, row: Mapping[str, Any]) -> None:
         """A claimed row a run cannot poll: said once, left as it is, its lease given up."""
@@ -1409,6 +1460,7 @@ class _Session:
                 side = entry.side if last is None else len(last) > INLINE_LIMIT
                 with self.lock:
                     self.held[ref] = entry._replace(side=side, due=due)
+                self.unsaved.add(ref)
             self._flush_if(report=step.changed is not None)
             return
         completion = self._completion(job, step, entry, wall)
