@@ -111,12 +111,13 @@ def test_a_restarted_track_run_starts_warm_from_the_duration_model_in_its_file(t
     gaps = [times[1] - times[0] for times in cold.values() if len(times) > 1]
     print(f"median {median:.2f} s; requests per job: cold {cold_counts}, warm {warm_counts}")
     print(f"cold: first to second poll {[round(g, 2) for g in gaps]}; warm: second poll {second} s after made")
-    # The warm run polled its jobs by the file's model: fewer requests, and its second poll (the
-    # first the model places: a job's kind is known from its first status) aimed where the kind
-    # ends, not after the backoff's first delay (WaitPolicy.initial_delay, 1 s, + a tenth of the
-    # time waited: the cold run's came 0.9-1.6 s after its first here). A loaded machine only
-    # makes it later.
-    assert statistics.mean(warm_counts) <= statistics.mean(cold_counts) - 1, (cold_counts, warm_counts)
+    # The warm run polled its jobs by the file's model: its second poll (the first the model
+    # places: a job's kind is known from its first status) aimed where the kind ends, not after
+    # the backoff's first delay (WaitPolicy.initial_delay, 1 s, + a tenth of the time waited: the
+    # cold run's came 0.9-1.6 s after its first here), and no more requests than the cold run,
+    # which waits exactly as without a model (its jobs start together: tests/test_durations_burst.py).
+    # A loaded machine only makes the second poll later.
+    assert statistics.mean(warm_counts) <= statistics.mean(cold_counts), (cold_counts, warm_counts)
     assert len(second) == len(warm_refs), warm
     assert min(second) >= 0.6 * median, (second, median)
     # the file's model adds up both runs' samples (the second run's own, from its 4 jobs)
