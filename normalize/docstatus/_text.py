@@ -122,13 +122,21 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
+#: ``loads``'s decoder, made once (``json.loads`` with an option makes one at every call).
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def loads(raw: bytes | bytearray | str) -> Any:
     """``json.loads`` of untrusted JSON (a stored row, a queue message): strings made encodable
     (``clean_json``); ``NaN``/``Infinity``, which ``json`` accepts and no writer of docstatus's
     writes, and JSON nested too deeply to decode are ``ValueError``."""
     data = clean_json(bytes(raw) if isinstance(raw, bytearray) else raw)
     try:
-        return json.loads(data, parse_constant=_no_constant)
+        if isinstance(data, str):
+            if data.startswith("\ufeff"):  # as ``json.loads`` says it
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+            return _DECODER.decode(data)
+        return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     except RecursionError:
         raise ValueError("JSON nested too deeply to decode") from None
 

@@ -411,3 +411,39 @@ async def test_watch_many_updates_carry_safe_text() -> None:
     assert update.status is not None
     assert update.status.error is not None
     assert update.status.error.message == CLEAN
+
+
+def _json_outcome(call: Any, raw: Any) -> tuple[str, Any]:
+    try:
+        return "value", call(raw)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError: both ValueError
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.parametrize("encoding", RAW_ENCODINGS)
+def test_stored_json_reads_as_json_loads_reads_it_in_every_encoding(encoding: str) -> None:
+    """``_text.loads`` (stored rows, queue messages) decodes what ``json.loads`` decodes and
+    refuses what it refuses, with the same error (it keeps one decoder instead of one a call)."""
+    from docstatus._text import loads  # noqa: PLC0415
+
+    def reference(raw: Any) -> Any:
+        return json.loads(raw, parse_constant=lambda name: pytest.fail(f"{name} decoded"))
+
+    value = {"a": [1, 2.5, None, True], "b": "caf\u00e9 \U0001f600", "c": {}}
+    text = json.dumps(value, ensure_ascii=False)
+    cases: list[Any] = [
+        text,
+        text.encode(encoding),
+        "\ufeff" + text,  # a str with a byte-order mark: json refuses it
+        b"\xff" + text.encode(encoding),  # bytes that do not decode
+        text.encode(encoding)[:-1],  # cut short
+        "[1, 2",
+        b"",
+        "",
+    ]
+    for raw in cases:
+        assert _json_outcome(loads, raw) == _json_outcome(reference, raw), (encoding, raw)
+        assert _json_outcome(loads, raw) == _json_outcome(loads, bytearray(raw) if isinstance(raw, bytes) else raw)
+    for constant in ("NaN", b"[Infinity]", "-Infinity"):
+        with pytest.raises(ValueError, match="RFC 8259 has no NaN or Infinity"):
+            loads(constant)
