@@ -13,7 +13,6 @@ Environment variables, ``PROVIDER`` being the provider's name in upper case (a `
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -22,7 +21,7 @@ from urllib.parse import SplitResult, urlsplit
 import attrs
 
 from ._exceptions import ConfigurationError
-from ._registry import View, known, load, mapper, names
+from ._registry import View, imported, known, load, mapper, names
 
 if TYPE_CHECKING:
     from ._status import Provider
@@ -35,7 +34,7 @@ def auth_schemes(provider: str) -> tuple[Any, ...]:
     """How ``provider`` takes a credential: the security schemes its spec declares (its generated
     client's ``AUTH_SCHEMES``, each with a ``kind``, ``header`` and ``prefix``), the first the
     default; ``()`` when it needs none. The one source of whether a token is needed."""
-    schemes: tuple[Any, ...] = importlib.import_module(f"{mapper(provider).CLIENT}.client").AUTH_SCHEMES
+    schemes: tuple[Any, ...] = imported(f"{mapper(provider).CLIENT}.client").AUTH_SCHEMES
     return schemes
 
 

@@ -12,7 +12,6 @@ Both give the same status: the fast mapping declines whatever it is not sure of.
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import json
 import time
@@ -28,7 +27,7 @@ from docstatus._config import ProviderConfig, auth_schemes
 from docstatus._exceptions import ConfigurationError, InsecureCredentialWarning
 from docstatus._parse import _PARSE_ERRORS, MAX_TEXT, bounded
 from docstatus._refs import JobRef, parse_ref
-from docstatus._registry import mapper
+from docstatus._registry import imported, mapper
 from docstatus._secrets import remember
 
 from ._errors import (
@@ -107,7 +106,7 @@ def status_url(ref: JobRef, config: ProviderConfig) -> str:
     """The URL of ``ref`` (a canonical ``JobRef``)'s status request under ``config`` (no
     credential: those go in headers), for hooks: only the operation's path, no request built."""
     module, args = mapper(ref.provider).operation(ref, dict(config.options))
-    return _url(config, importlib.import_module(module)._get_kwargs(**args))  # noqa: SLF001  # the generated request's path
+    return _url(config, imported(module)._get_kwargs(**args))  # noqa: SLF001  # the generated request's path
 
 
 def _url(config: ProviderConfig, kwargs: dict[str, Any]) -> str:
@@ -160,7 +159,7 @@ class Plan:
             remember(cfg.require_token())  # masked in every log line and CLI output from now on
             _warn_plain_http(cfg)
         limit = cfg.timeout if timeout is None else min(cfg.timeout, timeout)
-        return cls(job, cfg, provider, importlib.import_module(module), args, auth, limit)
+        return cls(job, cfg, provider, imported(module), args, auth, limit)
 
     def request(self) -> Request:
         """The generated operation's request (its ``_get_kwargs``), with the credential, to send now."""
@@ -232,7 +231,7 @@ class Plan:
 
     def _parse_error(self, exc: Exception, answer: Answer, *, closed: bool) -> Exception | None:
         """The docstatus error for what parsing ``answer`` raised."""
-        errors: Any = importlib.import_module(f"{self.provider.CLIENT}.errors")
+        errors: Any = imported(f"{self.provider.CLIENT}.errors")
         if isinstance(exc, errors.MalformedResponse):
             return translate_malformed(self.job, self.cfg, exc, answer)
         if isinstance(exc, RecursionError):  # JSON nested too deep to decode
