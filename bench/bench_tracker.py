@@ -310,8 +310,8 @@ async def count(request):
     polls.append(time.perf_counter())
 
 real_enlist = tracking._Session.enlist
-def enlist(self, row):
-    real_enlist(self, row)
+def enlist(self, *args):
+    real_enlist(self, *args)
     enlisted.append(time.perf_counter())
 tracking._Session.enlist = enlist
 

@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from docstatus._config import ProviderConfig
     from docstatus._refs import JobRef
     from docstatus._waiting._core import Step
+    from docstatus._waiting._hooks import Hooks
     from docstatus._waiting._many import Fleet, FleetJob
     from docstatus._waiting._poll import AsyncPollFn, Configs
 
@@ -1264,8 +1265,9 @@ class _Session:
                 self.valid_until = wall + tracker.lease
             if not peeked and (not rows or _stored_due(rows[0]["next_due"], wall) > wall):
                 self.calm_at = now
+            live = None if fleet.hooks is None or not rows else fleet.hooks.live()  # asked once: they start together
             for row in rows:
-                self.enlist(row)
+                self.enlist(row, live)
         over = len(self.held) - tracker.window
         if over > 0:
             self._give_back(evict[:over])
@@ -1303,9 +1305,10 @@ class _Session:
         rows = self.tracker.store.query("SELECT rowid FROM jobs WHERE status = 'active' LIMIT ?", (len(self.skip) + 1,))
         return any(r[0] not in self.skip for r in rows)
 
-    def enlist(self, row: Mapping[str, Any]) -> None:
+    def enlist(self, row: Mapping[str, Any], live: Hooks | None) -> None:
         """Wait on a claimed job, from where its saved state was (a damaged row: skipped, or
-        its waiting started over).
+        its waiting started over); ``live``: the hooks enabled for the jobs of its claim
+        (``Hooks.live()``, asked once for them, as ``watch_many`` asks for the jobs it starts).
 
         Its next poll comes when its saved state says. One that is overdue (it fell due while
         no run held it) is spread, as ``Waiter.resume`` says, over up to ``spread`` seconds (its
@@ -1347,7 +1350,7 @@ class _Session:
         old = self.held.get(text)
         if old is not None:  # claimed again by this run (its lease had lapsed, nobody took it)
             fleet.drop(old.job)
-        job = fleet.add(ref, names, waiter, step, at, host, expiry=max(at, now))
+        job = fleet.add(ref, names, waiter, step, at, host, expiry=max(at, now), asked=True, live=live)
         with self.lock:
             self.held[text] = _Held(job, key, meta, row["lease_gen"], row["rowid"], side, stored_due)
 
