@@ -95,7 +95,7 @@ def test_the_fast_constructors_build_what_the_classes_build():
     ],
 )
 def test_parse_decodes_a_body_as_json_loads_does(raw: bytes | str) -> None:
-    from docstatus._parse import _loads  # noqa: PLC0415
+    from docstatus._parse import json_loads  # noqa: PLC0415
 
     def outcome(load: Any) -> tuple[str, Any]:
         try:
@@ -103,4 +103,4 @@ def test_parse_decodes_a_body_as_json_loads_does(raw: bytes | str) -> None:
         except ValueError as exc:
             return ("error", (type(exc), str(exc)))
 
-    assert outcome(_loads) == outcome(json.loads)
+    assert outcome(json_loads) == outcome(json.loads)

@@ -73,7 +73,7 @@ def parse(provider: str, body: Body, *, job_id: str | None = None) -> JobStatus:
         # A copy (theirs may change), made safe where it enters (``_text``: lone surrogates -> U+FFFD).
         source: bytes | str = clean_json(given if kind is bytes or kind is str else bytes(given))
         try:
-            data: Any = _loads(source)
+            data: Any = json_loads(source)
         except (ValueError, TypeError, RecursionError) as exc:
             raise _malformed(provider, body, f"not JSON ({_one_line(exc)})") from exc
         if type(data) is dict:
@@ -137,7 +137,7 @@ def parser(provider: str, job_id: str | None = None) -> Callable[[Body], JobStat
         if type(body) is bytes:
             source = clean_json(body)
             try:
-                data = _loads(source)
+                data = json_loads(source)
             except (ValueError, TypeError, RecursionError):
                 data = None  # parse says why
             if type(data) is dict:
@@ -163,7 +163,7 @@ _JSON_SPACE: Final = " \t\n\r"
 _NOT_PLAIN: Final = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
-def _loads(source: bytes | str) -> Any:
+def json_loads(source: bytes | str) -> Any:
     """``json.loads(source)``: the same value or the same error, faster for the common body
     (UTF-8 bytes without a byte-order mark, the value from the first byte on), which skips its
     encoding detection and whitespace matching. Anything else, or any error, is ``json.loads``'
