@@ -542,7 +542,7 @@ ONCE_JOBS = 100_000
 #: Seconds between two polls of a job of the full run (its server's ``Retry-After``).
 RUN_HINT = 5.0
 #: The full run's policy: the hint decides every delay (no jitter), the deadline far off.
-RUN_POLICY = {"initial_delay": 1.0, "min_delay": 0.5, "max_delay": 30.0, "jitter": 0.0, "timeout": 3600.0}
+RUN_POLICY = {"initial_delay": 1.0, "min_delay": 0.5, "max_delay": 30.0, "jitter": 0.0, "timeout": 86400.0}
 
 #: Artos statuses on 127.0.0.1, in a process of its own (asyncio, HTTP/1.1 keep-alive): job
 #: ``m<i>-<k>`` answers ``Ingesting`` with ``Retry-After: <hint>`` until its k-th poll, then
@@ -916,7 +916,7 @@ def _full(stub: Stub, mode: str, path: Path, n: int, budget: float | None) -> di
     took, rss, _ = _measured(
         [sys.executable, "-c", _RUNNER, mode, str(path), stub.url, json.dumps(options)],
         _env(stub, path),
-        timeout=1800,
+        timeout=max(1800, n // 100),  # a million jobs: over 30 minutes a side on 2 cores
     )
     stats = stub.get("/_stats")
     assert stats["never"] == 0, stats
@@ -941,7 +941,7 @@ def full_run(server: Server) -> list[str]:  # noqa: ARG001  # a section's signat
                 for repeat in range(RUN_REPEATS):  # interleaved
                     results.setdefault((budget, "watch_many"), []).append(_full(stub, "watch_many", listing, n, budget))
                     db = Path(tmp) / f"run-{repeat}.db"
-                    _measured(_track("add", "-"), _env(stub, db), stdin=refs, timeout=900)
+                    _measured(_track("add", "-", "--deadline", "1d"), _env(stub, db), stdin=refs, timeout=900)
                     results.setdefault((budget, "tracker"), []).append(_full(stub, "tracker", db, n, budget))
                     for old in Path(tmp).glob("run-*"):
                         old.unlink()
