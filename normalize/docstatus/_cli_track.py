@@ -327,9 +327,20 @@ class _Refused(Exception):
     """Some refs given to ``track add`` do not parse: none is added (each was said)."""
 
 
-def _add_body(args: argparse.Namespace) -> int:
+def _parses(command: str, ref: str, codes: list[int]) -> bool:
+    """True when ``ref`` parses; else says why, for ``command``, and adds its exit code to ``codes``."""
     from ._refs import parse_ref  # noqa: PLC0415
 
+    try:
+        parse_ref(ref)
+    except DocstatusError as exc:
+        fail(command, ref, exc)
+        codes.append(error_code(exc))
+        return False
+    return True
+
+
+def _add_body(args: argparse.Namespace) -> int:
     bad: list[int] = []
     for key, value in args.meta:  # an argument that was not UTF-8 (kept as lone surrogates by Python)
         if not (key + value).isascii() and clean(key + value) != key + value:
@@ -337,11 +348,7 @@ def _add_body(args: argparse.Namespace) -> int:
             bad.append(EXIT_USAGE)
     for ref in args.refs:  # refs given as arguments are checked before the file is opened (or made)
         if ref != "-":
-            try:
-                parse_ref(ref)
-            except DocstatusError as exc:
-                fail("track add", ref, exc)
-                bad.append(error_code(exc))
+            _parses("track add", ref, bad)
     given = 0
 
     def refs() -> Iterator[str]:
@@ -356,13 +363,7 @@ def _add_body(args: argparse.Namespace) -> int:
                 continue
             for line in sys.stdin:
                 ref = line.strip()
-                if not ref:
-                    continue
-                try:
-                    parse_ref(ref)
-                except DocstatusError as exc:
-                    fail("track add", ref, exc)
-                    bad.append(error_code(exc))
+                if not ref or not _parses("track add", ref, bad):
                     continue
                 if not bad:
                     given += 1
@@ -588,9 +589,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _forget_body(args: argparse.Namespace) -> int:
-    from ._refs import parse_ref  # noqa: PLC0415
-
-    codes = []
+    codes: list[int] = []
     opened = _open(args)
     if opened is None:
         for ref in args.refs:
@@ -598,11 +597,7 @@ def _forget_body(args: argparse.Namespace) -> int:
         return EXIT_AUTH_OR_NOT_FOUND
     with opened as tracker:
         for ref in args.refs:
-            try:
-                parse_ref(ref)
-            except DocstatusError as exc:
-                fail("track forget", ref, exc)
-                codes.append(error_code(exc))
+            if not _parses("track forget", ref, codes):
                 continue
             if not tracker.forget(ref):
                 fail("track forget", ref, "not tracked")
