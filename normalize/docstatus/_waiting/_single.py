@@ -98,16 +98,18 @@ class _Loop:
         left: Polls left before the loop gives up (``max_polls``: a clock that never moves).
         trace: What the hooks keep of the job (``None``: no hooks).
         host: The provider host polled (``host:port``; ``None``: a poll function of your own).
-        url: The status URL of the job, for the hooks (docstatus's own HTTP poll).
+        url: The status URL of the job, for the hooks (``None``: a poll function of your own).
+
+    ``start`` makes it, with every attribute.
     """
 
     job: JobRef
     waiter: Waiter
     step: Step
     left: int
-    trace: JobTrace | None = None
-    host: str | None = None
-    url: Callable[[JobRef], str] | None = None
+    trace: JobTrace | None
+    host: str | None
+    url: Callable[[JobRef], str] | None
 
     @classmethod
     def start(
