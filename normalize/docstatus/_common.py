@@ -23,13 +23,11 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from ._secrets import logger as _secrets_logger
+from ._secrets import logger
 from ._status import ErrorInfo, State, new_error_info, noted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 _warned: set[tuple[str, str]] = set()
 _warned_lock: Final = threading.Lock()

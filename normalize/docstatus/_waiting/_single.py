@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 
 from ._attempt import Attempt, JobTrace, host_key, host_of
 from ._core import Action, Step, Waiter, WaitPolicy
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn, PollFn
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Extra seconds an async poll may take past its request timeout before it is abandoned.
 POLL_GRACE: Final = 1.0
