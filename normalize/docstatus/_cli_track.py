@@ -77,7 +77,7 @@ from ._secrets import remember_environment
 from ._text import clean, printable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from ._tracking import Completion, TrackedJob, Tracker
 
@@ -190,19 +190,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     track.add_argument("--db", metavar="PATH", help=db_help)
     sub = track.add_subparsers(dest="track_command", required=True, metavar="ACTION")
 
-    def action(name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
-        return sub.add_parser(
+    def action(
+        name: str, handler: Callable[[argparse.Namespace], int], summary: str, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        parser = sub.add_parser(
             name, parents=[common], help=summary, description=description, epilog=_EPILOG, formatter_class=raw
         )
+        parser.set_defaults(handler=handler)
+        return parser
 
-    add = action("add", "track jobs (idempotent)")
+    add = action("add", _add, "track jobs (idempotent)")
     add.add_argument("refs", nargs="+", metavar="REF", help="job reference, or - to read them from stdin")
     add.add_argument("--meta", action="append", type=_meta_item, default=[], metavar="K=V", help="kept with each job")
     add.add_argument("--deadline", type=parse_duration, metavar="D", help="from now: 90s, 15m, 2h, 1d (default 1h)")
-    add.set_defaults(handler=_add)
 
     run = action(
         "run",
+        _run,
         "poll until no job is left",
         "Poll the tracked jobs until none is left active. The exit code covers the jobs this run "
         "ended; the last stderr line counts the whole database (ended succeeded, ended otherwise, active).",
@@ -214,10 +218,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--lease", type=_lease, default=30.0, metavar="S", help=argparse.SUPPRESS)
     run.add_argument("--capacity", type=_count, metavar="N", help=argparse.SUPPRESS)  # jobs held in memory at most
     _cli_metrics.add_options(run)
-    run.set_defaults(handler=_run)
 
     ls = action(
         "ls",
+        _ls,
         "list tracked jobs",
         "List tracked jobs, a page at a time (the first line comes at once however many there are): "
         "in the order they were added, or with --due-within soonest due first.",
@@ -232,19 +236,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--after", metavar="REF", help="start after this job (the last one of the page before)")
     ls.add_argument("--limit", type=_count, metavar="N", help="at most N jobs")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
-    ls.set_defaults(handler=_ls)
 
-    counts = action("counts", "how many jobs in each state")
+    counts = action("counts", _counts, "how many jobs in each state")
     counts.add_argument("--json", action="store_true", help="one JSON object")
-    counts.set_defaults(handler=_counts)
 
-    show = action("show", "one job as JSON")
+    show = action("show", _show, "one job as JSON")
     show.add_argument("ref", metavar="REF")
-    show.set_defaults(handler=_show)
 
-    forget = action("forget", "stop tracking jobs")
+    forget = action("forget", _forget, "stop tracking jobs")
     forget.add_argument("refs", nargs="+", metavar="REF")
-    forget.set_defaults(handler=_forget)
 
 
 # --- outcomes
@@ -327,9 +327,20 @@ class _Refused(Exception):
     """Some refs given to ``track add`` do not parse: none is added (each was said)."""
 
 
-def _add_body(args: argparse.Namespace) -> int:
+def _parses(command: str, ref: str, codes: list[int]) -> bool:
+    """True when ``ref`` parses; else says why, for ``command``, and adds its exit code to ``codes``."""
     from ._refs import parse_ref  # noqa: PLC0415
 
+    try:
+        parse_ref(ref)
+    except DocstatusError as exc:
+        fail(command, ref, exc)
+        codes.append(error_code(exc))
+        return False
+    return True
+
+
+def _add_body(args: argparse.Namespace) -> int:
     bad: list[int] = []
     for key, value in args.meta:  # an argument that was not UTF-8 (kept as lone surrogates by Python)
         if not (key + value).isascii() and clean(key + value) != key + value:
@@ -337,11 +348,7 @@ def _add_body(args: argparse.Namespace) -> int:
             bad.append(EXIT_USAGE)
     for ref in args.refs:  # refs given as arguments are checked before the file is opened (or made)
         if ref != "-":
-            try:
-                parse_ref(ref)
-            except DocstatusError as exc:
-                fail("track add", ref, exc)
-                bad.append(error_code(exc))
+            _parses("track add", ref, bad)
     given = 0
 
     def refs() -> Iterator[str]:
@@ -356,13 +363,7 @@ def _add_body(args: argparse.Namespace) -> int:
                 continue
             for line in sys.stdin:
                 ref = line.strip()
-                if not ref:
-                    continue
-                try:
-                    parse_ref(ref)
-                except DocstatusError as exc:
-                    fail("track add", ref, exc)
-                    bad.append(error_code(exc))
+                if not ref or not _parses("track add", ref, bad):
                     continue
                 if not bad:
                     given += 1
@@ -588,9 +589,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _forget_body(args: argparse.Namespace) -> int:
-    from ._refs import parse_ref  # noqa: PLC0415
-
-    codes = []
+    codes: list[int] = []
     opened = _open(args)
     if opened is None:
         for ref in args.refs:
@@ -598,11 +597,7 @@ def _forget_body(args: argparse.Namespace) -> int:
         return EXIT_AUTH_OR_NOT_FOUND
     with opened as tracker:
         for ref in args.refs:
-            try:
-                parse_ref(ref)
-            except DocstatusError as exc:
-                fail("track forget", ref, exc)
-                codes.append(error_code(exc))
+            if not _parses("track forget", ref, codes):
                 continue
             if not tracker.forget(ref):
                 fail("track forget", ref, "not tracked")

@@ -19,16 +19,15 @@ from __future__ import annotations
 import math
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from ._secrets import logger as _secrets_logger
+from ._secrets import logger
 from ._status import ErrorInfo, State, new_error_info, noted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 _warned: set[tuple[str, str]] = set()
 _warned_lock: Final = threading.Lock()
@@ -51,12 +50,16 @@ def folded_table(table: Mapping[str, State]) -> Mapping[str, State]:
     return MappingProxyType(folded)
 
 
-def lookups(table: Mapping[str, State]) -> tuple[Mapping[str, State], dict[str, State], dict[str, str]]:
-    """The three lookups a provider module reads its ``STATES`` through: the table keyed by
-    ``fold(value)`` (``match_state``'s second try), a plain dict of it (the fast path's first
-    lookup), and each documented value as a key of itself (a status then holds that one string,
-    not a copy per body)."""
-    return folded_table(table), dict(table), {name: name for name in table}
+def lookups(
+    provider: str, table: Mapping[str, State]
+) -> tuple[Callable[[str], State], dict[str, State], dict[str, str]]:
+    """The three lookups a provider module reads its ``STATES`` through: ``match(raw)``, which is
+    ``match_state`` bound once to the provider, the table and the table keyed by ``fold(value)``;
+    a plain dict of the table (the fast path's first lookup, made inline before ``match``); and
+    each documented value as a key of itself (a status then holds that one string, not a copy
+    per body)."""
+    exact = dict(table)
+    return partial(match_state, provider, exact, folded_table(table)), exact, {name: name for name in table}
 
 
 def envelope_or(envelope: Any, plain: Any) -> Callable[[Mapping[str, Any]], Any]:
@@ -69,8 +72,9 @@ def envelope_or(envelope: Any, plain: Any) -> Callable[[Mapping[str, Any]], Any]
     return from_dict
 
 
-def match_state(provider: str, raw: str, table: Mapping[str, State], folded: Mapping[str, State]) -> State:
-    """Map a provider's state value: exact, then folded, else ``UNKNOWN`` (warned once)."""
+def match_state(provider: str, table: Mapping[str, State], folded: Mapping[str, State], raw: str) -> State:
+    """Map a provider's state value ``raw``: exact, then folded, else ``UNKNOWN`` (warned once).
+    A provider module calls it through ``lookups``' ``match``, which binds all but ``raw``."""
     state = table.get(raw)
     if state is not None:
         return state

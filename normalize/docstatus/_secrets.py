@@ -9,7 +9,7 @@ the same list of spellings (``forms``): as it is and stripped, repr-, ascii- and
 percent-encoded (``quote`` and ``quote_plus``), and base64 of it alone, of ``Bearer <it>`` and
 inside any longer text (its three alignments).
 
-Log records of the ``docstatus`` logger (``logger()``) are masked by a filter on that logger, so
+Log records of the ``docstatus`` logger (``logger``) are masked by a filter on that logger, so
 a provider's text that carries a credential (an unknown state echoing it) never reaches a log
 handler in clear, and neither does a formatted traceback.
 """
@@ -153,10 +153,6 @@ class _MaskRecords(logging.Filter):
         return True
 
 
-_LOGGER: Final = logging.getLogger("docstatus")
-_LOGGER.addFilter(_MaskRecords())
-
-
-def logger() -> logging.Logger:
-    """The ``docstatus`` logger, whose records are masked (every module logs through it)."""
-    return _LOGGER
+#: The ``docstatus`` logger, whose records are masked (every module logs through it).
+logger: Final = logging.getLogger("docstatus")
+logger.addFilter(_MaskRecords())

@@ -99,8 +99,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without the
         f"docstatus.celery needs the 'celery' extra ({exc.name} is missing): pip install 'docstatus[celery]'"
     ) from exc
 
-import logging
-
 import attrs
 
 from docstatus._celery import _delivery, _url
@@ -120,6 +118,7 @@ from docstatus._celery._task import (
     run_step,
     sweep,
 )
+from docstatus._secrets import logger
 from docstatus._waiting._core import WaitPolicy, WaitState
 
 if TYPE_CHECKING:
@@ -359,7 +358,7 @@ def _warn_of_known_bad_celery() -> None:
     version = str(getattr(_celery_module, "__version__", ""))
     if version in _KNOWN_BAD_CELERY and not _warned:
         _warned.append(True)
-        logging.getLogger("docstatus").warning(
+        logger.warning(
             "docstatus.celery: celery %s's worker exits (\"Unrecoverable error: AttributeError(... 'hostname')\") "
             "whenever the Redis broker restarts; install celery<5.7 (the docstatus[celery] extra excludes %s), "
             "or run every worker under a supervisor that starts it again",
@@ -382,7 +381,7 @@ def _sweeper(task: Any, runtime: Runtime, grace: float) -> type:
         try:
             sweep(task, runtime, grace)
         except Exception as exc:  # Redis away, say: the next tick tries again
-            logging.getLogger("docstatus").warning(
+            logger.warning(
                 "docstatus.poll: a sweep for lost steps failed (%s: %s); the next one tries again",
                 type(exc).__name__,
                 reason(exc),

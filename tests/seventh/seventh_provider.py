@@ -25,7 +25,6 @@ from docstatus._common import (
     finish_progress,
     from_percent,
     lookups,
-    match_state,
     pick_job_id,
     text,
 )
@@ -64,7 +63,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "failed": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 
 
 def _outputs(names: Any) -> tuple[Output, ...]:
@@ -78,7 +77,7 @@ def _outputs(names: Any) -> tuple[Output, ...]:
 def normalize(model: SeventhStatus, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Seventh status; ``job_id`` is used only when the body's is empty."""
     raw = enum_value(model.state, "state")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     return JobStatus(
         provider=PROVIDER,  # type: ignore[arg-type]  # a registered provider: not in the built-ins' Literal
         job_id=pick_job_id(model.job_id, job_id, "job_id"),
@@ -100,7 +99,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
         return None
     if names and not all(type(name) is str for name in names):
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     return new_status(
         provider=PROVIDER,
         job_id=pick_job_id(data["job_id"], job_id, "job_id"),

@@ -21,13 +21,13 @@ rate, no pause) with one log line naming the host, and the poll goes on.
 
 from __future__ import annotations
 
-import logging
 import math
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from docstatus._secrets import logger
 from docstatus._waiting._aimd import Throttling, floor, on_429, on_answer, recovered
 
 from ._store import damaged, describe, reason
@@ -42,7 +42,6 @@ _T = TypeVar("_T")
 MAX_PAUSE: Final = 86400.0
 #: Transactions tried at most for one change of a host's hash while other workers change it.
 MAX_TRIES: Final = 64
-logger: Final = logging.getLogger("docstatus")
 
 #: Redis key prefix of everything docstatus keeps there (besides Celery's own keys).
 PREFIX: Final = "docstatus:"

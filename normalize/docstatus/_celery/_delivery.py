@@ -25,11 +25,12 @@ the callback runs (at least once beats never).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
+
+from docstatus._secrets import logger
 
 from ._budget import PREFIX
 from ._store import damaged, describe, reason
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ._task import Runtime
-
-logger: Final = logging.getLogger("docstatus")
 
 #: How long the worker that ran a callback retries recording it while Redis is away (seconds).
 CONFIRM_PATIENCE: Final = 60.0

@@ -42,7 +42,6 @@ counts and weights, and each kind's quantiles: about 4 kB a kind, at most ``MAX_
 from __future__ import annotations
 
 import json
-import logging
 import random
 import threading
 import time
@@ -50,12 +49,11 @@ import uuid
 from importlib import import_module
 from typing import Any, Final
 
+from docstatus._secrets import logger
 from docstatus._waiting._durations import MAX_STORED, Durations, Exchange
 
 from ._budget import PREFIX
 from ._store import damaged, describe, read_json, reason
-
-logger: Final = logging.getLogger("docstatus")
 
 #: The fleet's duration model (``Durations.to_dict()``'s JSON form).
 KEY: Final = f"{PREFIX}durations"

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import os
 import time
 import uuid
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from docstatus._secrets import logger
 from docstatus._waiting._attempt import Attempt, JobTrace, error_outcome, host_key, host_of
 from docstatus._waiting._core import Action, Step, Waiter, WaitPolicy, WaitState
 from docstatus._waiting._durations import Durations
@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 
     from docstatus._exceptions import DocstatusError
     from docstatus._refs import JobRef
-
-logger: Final = logging.getLogger("docstatus")
 
 #: The version of the task's message form.
 MESSAGE_VERSION: Final = 1

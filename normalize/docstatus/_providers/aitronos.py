@@ -28,7 +28,6 @@ from docstatus._common import (
     from_percent,
     iso_stamp,
     lookups,
-    match_state,
     text,
     utc,
 )
@@ -93,7 +92,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "failed": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 
 
 #: A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``.
@@ -109,13 +108,13 @@ def normalize(model: FileProcessingStatus | ProcessingStatusEnvelope, *, job_id:
     if isinstance(model, ProcessingStatusEnvelope):  # the SDK's envelope: no progress or step
         data = model.data
         raw = enum_value(data.status, "data.status")
-        state = match_state(PROVIDER, raw, STATES, _FOLDED)
+        state = _match(raw)
         started = utc(data.processing_started_at, "data.processing_started_at")
         completed = utc(data.processing_completed_at, "data.processing_completed_at")
         error = error_info(None, data.error_message, "data.error_message")
     else:
         raw = enum_value(model.status, "status")
-        state = match_state(PROVIDER, raw, STATES, _FOLDED)
+        state = _match(raw)
         progress = from_percent(model.progress_percent, "progress_percent")
         step = text(model.current_step, "current_step")
         started = utc(model.started_at, "started_at")
@@ -143,7 +142,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     raw = data["status"]
     if type(raw) is not str:
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     return new_status(
         provider=PROVIDER,
         job_id=job_id,

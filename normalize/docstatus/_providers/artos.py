@@ -19,7 +19,6 @@ from docstatus._common import (
     fold,
     from_percent,
     lookups,
-    match_state,
     pick_job_id,
 )
 from docstatus._providers._kit import Demo, as_given, one_model, status_operation
@@ -54,7 +53,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Failed": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 #: States whose name is also the step under way, by folded value -> documented spelling.
 _STEPS: Final = MappingProxyType({"ingesting": "Ingesting", "generating": "Generating"})
 _STEPS_EXACT: Final = {"Ingesting": "Ingesting", "Generating": "Generating"}  # the fast path's first lookup
@@ -63,7 +62,7 @@ _STEPS_EXACT: Final = {"Ingesting": "Ingesting", "Generating": "Generating"}  # 
 def normalize(model: TaskStatusResponse, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Artos status; ``job_id`` is used only when ``task_id`` is empty."""
     raw = enum_value(model.status, "status")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     step = _STEPS.get(fold(raw)) if state is State.RUNNING else None
     return JobStatus(
         provider=PROVIDER,
@@ -83,7 +82,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     raw = data["status"]
     if type(raw) is not str or "task_id" not in data:
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     return new_status(
         provider=PROVIDER,
         job_id=pick_job_id(data["task_id"], job_id, "task_id"),

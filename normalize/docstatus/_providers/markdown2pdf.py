@@ -25,7 +25,6 @@ from docstatus._common import (
     finish_progress,
     from_fraction,
     lookups,
-    match_state,
     shared,
     text,
 )
@@ -60,7 +59,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Error": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 #: The name of the output whose URI is the metadata URL (``path``), not the file
 #: (``resolve_output`` reads what it answers).
 METADATA: Final = "metadata"
@@ -83,7 +82,7 @@ def resolve_output(content: bytes) -> Output:
 def normalize(model: M2PJobStatus, *, job_id: str | None = None) -> JobStatus:  # noqa: ARG001  # one signature for all
     """Map a parsed markdown2pdf status (the body always carries its ``id``; ``job_id`` is unused)."""
     raw = enum_value(model.status, "status")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     meta = text(model.status_meta, "status_meta")
     path = text(model.path, "path")
     return JobStatus(
@@ -109,7 +108,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     raw, body_id = data["status"], data["id"]
     if type(raw) is not str or type(body_id) is not str or _CANONICAL_UUID.fullmatch(body_id) is None:
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     meta = text(data.get("status_meta"), "")
     path = text(data.get("path"), "")
     return new_status(

@@ -28,7 +28,6 @@ from docstatus._common import (
     finish_progress,
     iso_stamp,
     lookups,
-    match_state,
     pick_job_id,
     text,
     utc,
@@ -74,7 +73,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "failed": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 
 
 #: A decoded 200 body -> its model: the envelope when it has ``data`` and no ``status``.
@@ -87,7 +86,7 @@ def normalize(model: DocumentStatusResponse | DocumentStatusEnvelope, *, job_id:
     if isinstance(model, DocumentStatusEnvelope):
         model = model.data
     raw = enum_value(model.status, "status")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     total = count(model.total_pages, "total_pages")
 
     outputs: list[Output] = []
@@ -130,7 +129,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     raw = data["status"]
     if type(raw) is not str or "success" not in data or "document_id" not in data:
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     total = count(data.get("total_pages"), "total_pages")
     outputs: list[Output] = []
     results = data.get("results")

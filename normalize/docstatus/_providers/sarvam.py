@@ -37,7 +37,6 @@ from docstatus._common import (
     finish_progress,
     integer,
     lookups,
-    match_state,
     pick_job_id,
     shared,
     text,
@@ -109,13 +108,13 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "Failed": State.FAILED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 
 
 def normalize(model: DocDigitizationJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Sarvam status (the body's ``job_id`` wins; ``job_id`` stands in for a blank one)."""
     raw = enum_value(model.job_state, "job_state")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     details = () if absent(model.job_details) else model.job_details
     if not isinstance(details, list | tuple):
         raise Malformed(f"job_details is {type(details).__name__}, not an array")
@@ -198,7 +197,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     details = data.get("job_details", ())
     if type(details) is not list and details != ():
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     pages: Pages | None = None
     progress: float | None = None
     error: ErrorInfo | None = error_info(None, data.get("error_message"), "error_message")

@@ -28,7 +28,6 @@ from docstatus._common import (
     enum_value,
     finish_progress,
     lookups,
-    match_state,
     pick_job_id,
     text,
     utc,
@@ -71,7 +70,7 @@ STATES: Final[Mapping[str, State]] = MappingProxyType(
         "accepted": State.QUEUED,
     }
 )
-_FOLDED, _EXACT, _NAMES = lookups(STATES)  # see lookups
+_match, _EXACT, _NAMES = lookups(PROVIDER, STATES)  # see lookups
 
 
 def _stamp(value: Any, field: str) -> datetime | None:
@@ -100,7 +99,7 @@ def _progress(value: Any) -> float | None:
 def normalize(model: DocAiJobStatusResponse, *, job_id: str | None = None) -> JobStatus:
     """Map a parsed Document AI status; ``job_id`` is used only when the body's is empty."""
     raw = enum_value(model.status, "status")
-    state = match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _match(raw)
     text(model.pipeline, "pipeline")  # strings in the spec, unused: checked, not mapped
     text(model.type_, "type")
 
@@ -140,7 +139,7 @@ def fast(data: Mapping[str, Any], job_id: str | None, model: Any) -> JobStatus |
     raw = data["status"]
     if type(raw) is not str or "job_id" not in data:
         return None
-    state = _EXACT.get(raw) or match_state(PROVIDER, raw, STATES, _FOLDED)
+    state = _EXACT.get(raw) or _match(raw)
     text(data.get("pipeline"), "pipeline")
     text(data.get("type"), "type")
     pages: Pages | None = None

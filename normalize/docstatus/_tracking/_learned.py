@@ -37,14 +37,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 from docstatus._text import loads
 from docstatus._waiting._durations import MAX_STORED, Durations, Exchange
 
 if TYPE_CHECKING:
     from ._store import Store
-
-logger: Final = _secrets_logger()
 
 #: The ``learned`` row that holds the duration model.
 NAME: Final = "durations"

@@ -68,7 +68,7 @@ from docstatus._exceptions import (
     WaitTimeout,
 )
 from docstatus._refs import parse_ref
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 from docstatus._status import JobStatus
 from docstatus._text import clean, clean_tree, loads, printable
 from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
@@ -91,8 +91,6 @@ if TYPE_CHECKING:
     from docstatus._waiting._hooks import Hooks
     from docstatus._waiting._many import Fleet, FleetJob
     from docstatus._waiting._poll import AsyncPollFn, Configs
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Seconds a run's lease on a job lasts without renewal (renewed every third of it).
 DEFAULT_LEASE: Final = 30.0

@@ -38,8 +38,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from docstatus import _exceptions as errors
-from docstatus._secrets import logger as _secrets_logger
-from docstatus._secrets import mask
+from docstatus._secrets import logger, mask
 
 from ._core import Action, Step, Waiter
 from ._hooks import AttemptRecord, Hooks, JobRecord
@@ -53,8 +52,6 @@ if TYPE_CHECKING:
 
     from ._core import WaitPolicy
     from ._poll import Configs
-
-logger: Final = _secrets_logger()
 
 
 class Budget(Protocol):

@@ -33,12 +33,10 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-
-logger: Final = _secrets_logger()
 
 #: The outcome classes of an attempt (``AttemptRecord.outcome``): ``ok`` (a status answer), or
 #: the kind of error the poll met.

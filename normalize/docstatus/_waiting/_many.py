@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from docstatus._refs import JobRef
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 
 from ._aimd import Throttling, on_429, on_answer, recovered
 from ._attempt import Attempt, JobTrace, error_outcome, host_key, host_of
@@ -86,8 +86,6 @@ if TYPE_CHECKING:
 
     from ._hooks import Hooks
     from ._poll import AsyncPollFn
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Seconds past its deadline a job's last poll may still start, when its host's budget allows.
 FINAL_GRACE: Final = 0.5

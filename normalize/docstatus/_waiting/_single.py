@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from docstatus._secrets import logger as _secrets_logger
+from docstatus._secrets import logger
 
 from ._attempt import Attempt, JobTrace, host_key, host_of
 from ._core import Action, Step, Waiter, WaitPolicy
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from docstatus._status import JobStatus
 
     from ._poll import AsyncPollFn, PollFn
-
-logger: Final = _secrets_logger()  # the docstatus logger, its records masked
 
 #: Extra seconds an async poll may take past its request timeout before it is abandoned.
 POLL_GRACE: Final = 1.0
@@ -98,16 +96,18 @@ class _Loop:
         left: Polls left before the loop gives up (``max_polls``: a clock that never moves).
         trace: What the hooks keep of the job (``None``: no hooks).
         host: The provider host polled (``host:port``; ``None``: a poll function of your own).
-        url: The status URL of the job, for the hooks (docstatus's own HTTP poll).
+        url: The status URL of the job, for the hooks (``None``: a poll function of your own).
+
+    ``start`` makes it, with every attribute.
     """
 
     job: JobRef
     waiter: Waiter
     step: Step
     left: int
-    trace: JobTrace | None = None
-    host: str | None = None
-    url: Callable[[JobRef], str] | None = None
+    trace: JobTrace | None
+    host: str | None
+    url: Callable[[JobRef], str] | None
 
     @classmethod
     def start(

@@ -137,13 +137,14 @@ class State:
     def create_job(
         self,
         provider: str,
-        script: str | Script = "happy_path",
+        script: str | Script,
         *,
-        job_id: str | None = None,
-        step: float | None = None,
-        faults: Iterable[Fault] = (),
+        job_id: str | None,
+        step: float | None,
+        faults: Iterable[Fault],
     ) -> Job:
-        """Create a job that starts ``script`` now; see ``Simulator.create_job``."""
+        """Create a job that starts ``script`` now; see ``Simulator.create_job``, whose defaults are
+        the only ones (every caller here says what it wants)."""
         sim = providers.PROVIDER_SIMS.get(provider)
         if sim is None:
             raise ValueError(f"unknown provider {provider!r}; expected one of {providers.expected()}")
@@ -199,7 +200,7 @@ class State:
         """A job created by a submission endpoint, with the script ``on_submit`` set (default ``happy_path``)."""
         with self._lock:
             script, step = self._submit.get(provider, ("happy_path", None))
-        return self.create_job(provider, script, step=step)
+        return self.create_job(provider, script, job_id=None, step=step, faults=())
 
     def all_jobs(self, provider: str) -> list[Job]:
         """The jobs of one provider."""
