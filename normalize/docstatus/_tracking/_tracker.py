@@ -1433,13 +1433,11 @@ class _Session:
         store, waiter = self.tracker.store, job.waiter
         now, wall = self.fleet.clock(), time.time()
         secrets = self.secrets()
-        snapshot = waiter.snapshot(now, wall)
-        data = snapshot.to_dict()
-        data["last"] = None  # in its own column, written only when it changed
+        data = waiter.state_dict(now, wall)  # its last status in its own column, written only when it changed
         wait = dumps(data, secrets)
         if step.action is Action.POLL:
             seen = "new" if waiter.last is None else waiter.last.state.value
-            due = wall if snapshot.due is None else snapshot.due
+            due = wall if data["due"] is None else data["due"]
             # The status as it came (a waiting job keeps a bounded copy in memory; the row holds it whole)
             last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
             give_back = self.once or due > wall + self.tracker.horizon
