@@ -1454,6 +1454,7 @@ class _Session:
                 polls=waiter.polls,
                 now=wall,
                 release=give_back,
+                rowid=entry.rowid,
             )
             if give_back:
                 self._drop(ref)  # back to its row (its lease let go when the write is flushed)
@@ -1483,6 +1484,7 @@ class _Session:
             now=wall,
             lease=self.tracker.lease if self.tracker.callbacks else None,
             side=entry.side,
+            rowid=entry.rowid,
         )
         self._flush_if(report=True)  # its last update follows
 
