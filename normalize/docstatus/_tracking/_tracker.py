@@ -996,7 +996,10 @@ class _Session:
     ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
     ``once``, the jobs due by then are the ones it polls). ``calm_at``: the last time (the
     fleet's clock) the run found no job overdue in the database; overdue polls are spread from
-    there (see ``enlist``). ``ended``: the completions written in the open group, delivered
+    there (see ``enlist``). ``backlog_due`` (wall clock): when the soonest due of the jobs the
+    last claim left in the database for lack of room is due (``inf``: none was left); a polled
+    job due after it goes back to its row with its save while the window is full (see
+    ``on_step``). ``ended``: the completions written in the open group, delivered
     by ``settle`` once it is committed. ``report``: statuses are reported (``on_change``), each
     after its poll's state is committed.
     """
@@ -1014,6 +1017,7 @@ class _Session:
     started: float = 0.0
     calm_at: float = 0.0
     report: bool = False
+    backlog_due: float = math.inf
     lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
     parked: dict[str, _Held] = attrs.Factory(dict)
@@ -1257,6 +1261,8 @@ class _Session:
                         break
                     evict.append(ref)
                     take += 1
+            # what stays in the database for lack of room: due no sooner than this
+            self.backlog_due = dues[take] if take < len(dues) else dues[-1] if len(dues) >= self.batch else math.inf
             if take <= 0:
                 return 0
         with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
@@ -1265,6 +1271,8 @@ class _Session:
                 self.valid_until = wall + tracker.lease
             if not peeked and (not rows or _stored_due(rows[0]["next_due"], wall) > wall):
                 self.calm_at = now
+            if not peeked and len(rows) < take:  # every job due by ``due_by`` is held: no backlog
+                self.backlog_due = math.inf
             live = None if fleet.hooks is None or not rows else fleet.hooks.live()  # asked once: they start together
             for row in rows:
                 self.enlist(row, live)
@@ -1290,15 +1298,19 @@ class _Session:
         ``parked`` (the oldest forgotten past ``window`` of them), so that claiming it again
         needs no decoding when nobody claimed it meanwhile (see ``enlist``)."""
         leases = []
-        parked, window = self.parked, self.tracker.window
         for ref in refs:
             entry = self._drop(ref, wake=False)
             if entry is not None:
                 leases.append((ref, entry.gen))
-                parked[ref] = entry
-                if len(parked) > window:
-                    del parked[next(iter(parked))]
+                self._park(ref, entry)
         self.tracker.store.release(self.owner, leases)
+
+    def _park(self, ref: str, entry: _Held) -> None:
+        """Keep a job given back in ``parked`` (the oldest forgotten past ``window`` of them)."""
+        parked = self.parked
+        parked[ref] = entry
+        if len(parked) > self.tracker.window:
+            del parked[next(iter(parked))]
 
     def _active_left(self) -> bool:
         """True when an active job is left that this run did not skip as damaged."""
@@ -1441,6 +1453,11 @@ class _Session:
             # The status as it came (a waiting job keeps a bounded copy in memory; the row holds it whole)
             last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
             give_back = self.once or due > wall + self.tracker.horizon
+            # A backlog waits in the database, due before this job: while the window has no room
+            # for a batch, the job goes back to its row with this save (one statement), instead
+            # of being held until a claim gives it back to make room (a release of its own).
+            park = not give_back and due > self.backlog_due and len(self.held) + self.batch > self.tracker.window
+            give_back = give_back or park
             store.defer_save(
                 (ref, entry.gen),
                 self.owner,
@@ -1456,10 +1473,12 @@ class _Session:
                 release=give_back,
                 rowid=entry.rowid,
             )
+            side = entry.side if last is None else len(last) > INLINE_LIMIT
             if give_back:
                 self._drop(ref)  # back to its row (its lease let go when the write is flushed)
+                if park:  # as its row will be once the save is flushed
+                    self._park(ref, entry._replace(side=side, due=due))
             else:
-                side = entry.side if last is None else len(last) > INLINE_LIMIT
                 with self.lock:
                     self.held[ref] = entry._replace(side=side, due=due)
                 self.unsaved.add(ref)
