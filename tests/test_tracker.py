@@ -121,6 +121,45 @@ def test_the_saved_state_a_run_writes_is_the_snapshot_without_its_last_status() 
         )
 
 
+def test_a_run_reads_a_saved_state_as_read_wait_does_its_last_status_once() -> None:
+    """``read_saved`` (a run's restore: the last status read once, as a ``JobStatus``) gives the
+    waiter ``read_wait`` gives, and refuses what it refuses, for every form a row may hold."""
+    from docstatus._tracking._tracker import read_saved, read_wait  # noqa: PLC0415
+
+    waiter = _waiter_after_polls(10.0)
+    whole = waiter.snapshot(10.0, 1_000_000.0).to_dict()
+    wait = json.dumps({**whole, "last": None})
+    last = json.dumps(whole["last"])
+    before_v2 = json.dumps(whole)  # a file never migrated: the last status inside ``wait``
+    cases = [
+        (wait, last),
+        (wait, None),
+        (wait, "null"),
+        (before_v2, None),
+        (before_v2, last),
+        (wait, "{not json"),
+        (wait, "[1, 2]"),
+        (wait, json.dumps({**whole["last"], "state": "nope"})),
+        ("{not json", last),
+        (json.dumps({**whole, "last": None, "polls": -1}), last),
+        ("[]", last),
+    ]
+    policy = WaitPolicy(timeout=600)
+    for saved, status in cases:
+        try:
+            expected = Waiter.restore(read_wait(saved, status), policy, 5.0, 1_000_001.0)
+        except ValueError:
+            with pytest.raises(ValueError):  # noqa: PT012  # one of the two reads raises
+                state, seen = read_saved(saved, status)
+                Waiter.restore(state, policy, 5.0, 1_000_001.0, last=seen)
+            continue
+        state, seen = read_saved(saved, status)
+        got = Waiter.restore(state, policy, 5.0, 1_000_001.0, last=seen)
+        assert got.last == expected.last
+        assert got.whole == expected.whole
+        assert got.snapshot(5.0, 1_000_001.0) == expected.snapshot(5.0, 1_000_001.0)
+
+
 def test_restore_keeps_the_wall_clock_deadline_and_the_backoff() -> None:
     waiter = _waiter_after_polls(10.0)
     state = waiter.snapshot(10.0, 1_000_000.0)

@@ -367,6 +367,32 @@ def read_wait(wait: object, last: object) -> WaitState:
     return WaitState.from_dict(data)
 
 
+def read_saved(wait: object, last: object) -> tuple[WaitState, JobStatus | None]:
+    """What ``read_wait`` reads, for a run that goes on from it: the state without its last
+    status, and that status read once, as a ``JobStatus`` (``read_wait`` reads it, writes it
+    back as JSON into the state, and ``Waiter.restore`` would read that again). ``ValueError``
+    when either cannot be read, as for ``read_wait``."""
+    if last is None:  # none, or still in ``wait`` (a file written before schema version 2)
+        return read_wait(wait, None), None
+    data = _stored_json(wait)
+    if not isinstance(data, dict):
+        raise ValueError(f"not a WaitState but a JSON {type(data).__name__}")  # noqa: TRY004
+    try:
+        raw = _stored_json(last)
+    except ValueError as exc:
+        raise ValueError(f"its last status is {exc}") from None
+    data["last"] = None
+    state = WaitState.from_dict(data)
+    if raw is None:
+        return state, None
+    if not isinstance(raw, Mapping):
+        raise ValueError("WaitState.last must be a JobStatus JSON object or null")  # noqa: TRY004
+    try:
+        return state, JobStatus.from_dict(raw)
+    except ValueError as exc:
+        raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
+
+
 def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
     """A ``jobs`` row as a ``TrackedJob``, whatever it holds: each field that cannot be read is
     named in ``damaged`` and gets a stand-in value. Never raises."""
@@ -1385,10 +1411,10 @@ class _Session:
                 self.tracker.store.release(self.owner, [(text, row["lease_gen"])])
                 raise
         side = _get(row, "side_last")
-        state = None
+        state = status = None
         if row["wait"] is not None:
             try:
-                state = read_wait(row["wait"], side if side is not None else _get(row, "last"))
+                state, status = read_saved(row["wait"], side if side is not None else _get(row, "last"))
             except ValueError as exc:
                 logger.warning(
                     "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over",
@@ -1399,7 +1425,7 @@ class _Session:
             state = WaitState(ref=name, started=added, deadline=deadline)
         else:
             state = attrs.evolve(state, deadline=deadline)
-        waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw)
+        waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw, last=status)
         return ref, (name,), waiter, key, meta, side is not None
 
     def _skip(self, row: Mapping[str, Any]) -> None:

@@ -469,12 +469,15 @@ class Waiter:
         wall: float,
         *,
         draw: Callable[[], float] = _random.random,
+        last: JobStatus | None = None,
     ) -> Waiter:
         """A waiter that goes on from ``state`` (``snapshot``'s inverse): ``now`` is the caller's
         clock and ``wall`` the wall clock at the same moment. The deadline stays the one in
-        ``state``: resuming never extends it."""
+        ``state``: resuming never extends it. ``last``: its last status, read already (kept
+        apart from ``state``, whose ``last`` is then ``None``)."""
         shift = now - wall
-        last = None if state.last is None else JobStatus.from_dict(state.last)
+        if last is None and state.last is not None:
+            last = JobStatus.from_dict(state.last)
         kept = None if last is None else shed(last, KEEP_BODY, KEEP_ITEMS)
         warm = state.warm
         if warm is None and last is not None:  # a state from before ``warm``: the model as it is
