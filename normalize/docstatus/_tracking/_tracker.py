@@ -1024,8 +1024,8 @@ class _Session:
     fleet's clock) the run found no job overdue in the database; overdue polls are spread from
     there (see ``enlist``). ``backlog_due`` (wall clock): when the soonest due of the jobs the
     last claim left in the database for lack of room is due (``inf``: none was left); a polled
-    job due after it goes back to its row with its save while the window is full (see
-    ``on_step``). ``ended``: the completions written in the open group, delivered
+    job due after it, and after the next claim, goes back to its row with its save while the
+    window is full (see ``on_step``). ``ended``: the completions written in the open group, delivered
     by ``settle`` once it is committed. ``report``: statuses are reported (``on_change``), each
     after its poll's state is committed.
     """
@@ -1480,9 +1480,16 @@ class _Session:
             last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
             give_back = self.once or due > wall + self.tracker.horizon
             # A backlog waits in the database, due before this job: while the window has no room
-            # for a batch, the job goes back to its row with this save (one statement), instead
-            # of being held until a claim gives it back to make room (a release of its own).
-            park = not give_back and due > self.backlog_due and len(self.held) + self.batch > self.tracker.window
+            # for a batch, a job whose next poll is further off than the next claim (``refresh``)
+            # goes back to its row with this save (one statement), instead of being held until
+            # that claim gives it back to make room (a release of its own). One due sooner stays
+            # held, as before: it is polled before a claim would weigh it against the backlog.
+            park = (
+                not give_back
+                and due > self.backlog_due
+                and due > wall + self.tracker.refresh
+                and len(self.held) + self.batch > self.tracker.window
+            )
             give_back = give_back or park
             store.defer_save(
                 (ref, entry.gen),
