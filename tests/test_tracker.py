@@ -10,6 +10,7 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import docstatus
 import pytest
 from docstatus import (
@@ -93,6 +94,70 @@ def test_wait_state_round_trips_through_json_and_is_versioned() -> None:
         WaitState.from_dict({**data, "deadline": "soon"})
     with pytest.raises(ValueError, match="last_error"):
         WaitState.from_dict({**data, "last_error": {"type": "JobNotFound", "message": "x"}})
+
+
+def test_the_saved_state_a_run_writes_is_the_snapshot_without_its_last_status() -> None:
+    """``Waiter.state_dict`` (what a run saves after each poll, made directly) is exactly
+    ``snapshot().to_dict()`` with ``last`` null, in every state a waiter can be in."""
+    from docstatus import JobNotFound  # noqa: PLC0415
+
+    ref = parse_ref("artos:a")
+    fresh = Waiter.start("artos:a", WaitPolicy(timeout=60), 0.0)
+    erred = _waiter_after_polls(10.0)
+    erred.on_error(RateLimited("429 from artos", retry_after=2.0, status_code=429), 11.0)
+    missing = Waiter.start("artos:a", WaitPolicy(timeout=60, not_found_grace=30), 0.0)
+    missing.on_error(JobNotFound("404 from artos", status_code=404, code="gone"), 1.0)
+    late = Waiter.start("artos:a", WaitPolicy(timeout=5), 0.0)
+    for t in (1.0, 3.0, 4.5, 4.9):
+        late.on_status(_status(ref, State.QUEUED), t)
+    for waiter in (fresh, _waiter_after_polls(10.0), erred, missing, late):
+        expected = waiter.snapshot(12.5, 1_000_000.0).to_dict()
+        expected["last"] = None
+        got = waiter.state_dict(12.5, 1_000_000.0)
+        assert got == expected
+        assert list(got) == list(expected)  # the same text once encoded
+        assert WaitState.from_dict(json.loads(json.dumps(got))) == attrs.evolve(
+            waiter.snapshot(12.5, 1_000_000.0), last=None
+        )
+
+
+def test_a_run_reads_a_saved_state_as_read_wait_does_its_last_status_once() -> None:
+    """``read_saved`` (a run's restore: the last status read once, as a ``JobStatus``) gives the
+    waiter ``read_wait`` gives, and refuses what it refuses, for every form a row may hold."""
+    from docstatus._tracking._tracker import read_saved, read_wait  # noqa: PLC0415
+
+    waiter = _waiter_after_polls(10.0)
+    whole = waiter.snapshot(10.0, 1_000_000.0).to_dict()
+    wait = json.dumps({**whole, "last": None})
+    last = json.dumps(whole["last"])
+    before_v2 = json.dumps(whole)  # a file never migrated: the last status inside ``wait``
+    cases = [
+        (wait, last),
+        (wait, None),
+        (wait, "null"),
+        (before_v2, None),
+        (before_v2, last),
+        (wait, "{not json"),
+        (wait, "[1, 2]"),
+        (wait, json.dumps({**whole["last"], "state": "nope"})),
+        ("{not json", last),
+        (json.dumps({**whole, "last": None, "polls": -1}), last),
+        ("[]", last),
+    ]
+    policy = WaitPolicy(timeout=600)
+    for saved, status in cases:
+        try:
+            expected = Waiter.restore(read_wait(saved, status), policy, 5.0, 1_000_001.0)
+        except ValueError:
+            with pytest.raises(ValueError):  # noqa: PT012  # one of the two reads raises
+                state, seen = read_saved(saved, status)
+                Waiter.restore(state, policy, 5.0, 1_000_001.0, last=seen)
+            continue
+        state, seen = read_saved(saved, status)
+        got = Waiter.restore(state, policy, 5.0, 1_000_001.0, last=seen)
+        assert got.last == expected.last
+        assert got.whole == expected.whole
+        assert got.snapshot(5.0, 1_000_001.0) == expected.snapshot(5.0, 1_000_001.0)
 
 
 def test_restore_keeps_the_wall_clock_deadline_and_the_backoff() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+import docstatus
 import pytest
 
 if TYPE_CHECKING:
@@ -498,3 +500,53 @@ def test_kill_9_with_more_jobs_than_a_run_holds_loses_nothing_and_ends_each_job_
         assert all(line == lines[0] for line in lines), key
     again = sum(len(v) - 1 for v in printed.values())
     print(f"{len(refs)} jobs, {kills} kills: completions printed again {again}")
+
+
+def _twice(job: str) -> tuple[str, float | None]:
+    """Every job ingesting at its first poll (``Retry-After: 2``), ready at its second."""
+    return ("Ingesting", 2.0) if job.endswith("-a") else ("Ready", None)
+
+
+def test_a_job_polled_while_a_backlog_waits_goes_back_with_its_save_not_in_a_release_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """400 due jobs, a run holding 40, each job polled twice (2 s apart): after its first poll a
+    job waits while jobs due before it wait in the database, so it goes back to its row, its
+    lease let go by the statement that saves its poll (no release of its own, no scan of the
+    held jobs to find it); every job still ends, each polled twice, the first polls in due
+    order. (Given back by a claim to make room, as before, each job cost a release of its own:
+    all 400 here.)"""
+    jobs = 400
+    refs = [f"artos:twice-{i:03d}" for i in range(jobs)]
+    db = tmp_path / "backlog-saves.db"
+    polled: dict[str, int] = {}
+
+    def answer(job: str) -> tuple[str, float | None]:
+        polled[job] = polled.get(job, 0) + 1
+        return _twice(f"{job}-{'a' if polled[job] == 1 else 'b'}")
+
+    with Stub(answer) as stub:
+        _add(stub, db, refs)
+        policy = docstatus.WaitPolicy(initial_delay=1.0, min_delay=0.5, max_delay=30.0, jitter=0.0, timeout=600)
+        config = docstatus.ProviderConfig(provider="artos", base_url=stub.url, token=TOKEN)
+        tracker = docstatus.Tracker(
+            db, config=config, policy=policy, capacity=40, concurrency=4, host_concurrency=4, host_rate=None, spread=0.0
+        )
+        statements: list[str] = []
+        tracker.store.conn.set_trace_callback(statements.append)
+        try:
+            done = tracker.run()
+        finally:
+            tracker.store.conn.set_trace_callback(None)
+            tracker.close()
+        first = stub.first_polls()
+    assert sorted(c.ref for c in done) == refs
+    assert all(c.state == "succeeded" for c in done)
+    assert stub.counts() == {r.split(":", 1)[1]: 2 for r in refs}
+    order = [first[r.split(":", 1)[1]] for r in refs]  # added together: due in the order added
+    assert all(max(order[: i + 1]) <= min(order[i + 40 :] or [math.inf]) for i in range(0, jobs, 40))
+    releases = [s for s in statements if s.startswith("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE ref")]
+    given_back = [s for s in statements if s.startswith("UPDATE jobs SET state") and "owner = NULL" in s]
+    print(f"{len(given_back)} jobs given back with their save, {len(releases)} releases of their own")
+    assert len(given_back) >= jobs // 2
+    assert len(releases) < jobs // 4  # the first claim that finds the window full gives back some

@@ -905,14 +905,16 @@ class Store:
         polls: int,
         now: float,
         release: bool = False,
+        rowid: int | None = None,
     ) -> bool:
         """Persist one poll's waiting state, and its last status when ``last`` is given (it
         changed): in the row when ``INLINE_LIMIT`` characters or fewer, else in ``statuses``
         (``side``: it is there now). With ``release``, the lease is given up in the same
         statement (the job goes back to its row: any run may take it when it falls due). False
-        when ``owner`` no longer holds the job's lease ``gen``. ``save``: the same in a
-        transaction of its own."""
-        where = "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+        when ``owner`` no longer holds the job's lease ``gen``. ``rowid``: the row's, as claimed
+        (found by it, not through the ref's index; the ref, owner and lease are checked all the
+        same). ``save``: the same in a transaction of its own."""
+        where = _row_where(rowid)
         sets = "state = ?, wait = ?, next_due = ?, polls = ?, updated = ?"
         if release:
             sets += ", owner = NULL, lease_until = NULL"
@@ -922,10 +924,10 @@ class Store:
             if last is not None:
                 sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
                 params = (*params, last)
-            return bool(conn.execute(sql, (*params, ref, owner, gen)).rowcount == 1)
+            return bool(conn.execute(sql, (*params, *_row_key(rowid, ref, owner, gen))).rowcount == 1)
         inline = last if len(last) <= INLINE_LIMIT else None
         sql = f"UPDATE jobs SET {sets}, last = ? {where}"  # noqa: S608
-        if conn.execute(sql, (*params, inline, ref, owner, gen)).rowcount != 1:
+        if conn.execute(sql, (*params, inline, *_row_key(rowid, ref, owner, gen))).rowcount != 1:
             return False
         if inline is None:
             conn.execute("INSERT OR REPLACE INTO statuses (ref, last) VALUES (?, ?)", (ref, last))
@@ -948,17 +950,18 @@ class Store:
         now: float,
         lease: float | None,
         side: bool = True,
+        rowid: int | None = None,
     ) -> bool:
         """End a job with ``outcome`` and write its outbox row, in one transaction; False (and
         nothing written) when ``owner`` no longer holds its lease ``gen`` or it ended already.
         With ``lease``, the outbox row is claimed by ``owner`` for that many seconds, to deliver
         it at once. Its last status is deleted (``side``: it may be in ``statuses``): the
-        outcome holds the final one. ``finish``: the same in a transaction of its own."""
+        outcome holds the final one. ``rowid`` as for ``save``. ``finish``: the same in a
+        transaction of its own."""
         cursor = conn.execute(
-            "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "
-            "updated = ?, owner = NULL, lease_until = NULL "
-            "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'",
-            (state, wait, outcome, polls, now, ref, owner, gen),
+            "UPDATE jobs SET status = 'done', state = ?, wait = ?, last = NULL, outcome = ?, polls = ?, "  # noqa: S608
+            f"updated = ?, owner = NULL, lease_until = NULL {_row_where(rowid)}",
+            (state, wait, outcome, polls, now, *_row_key(rowid, ref, owner, gen)),
         )
         if cursor.rowcount != 1:
             return False
@@ -1076,6 +1079,19 @@ class Store:
             "UPDATE outbox SET claim_owner = NULL, claim_until = NULL WHERE rowid = ? AND claim_owner = ?",
             [(rowid, owner) for rowid in rowids],
         )
+
+
+def _row_where(rowid: int | None) -> str:
+    """The ``WHERE`` of a write about one job that ``owner`` holds with lease ``gen`` (and that
+    is still active): found by its ``rowid`` when given (no lookup in the ref's index), by its
+    ref otherwise; its parameters are ``_row_key``'s."""
+    if rowid is None:
+        return "WHERE ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+    return "WHERE rowid = ? AND ref = ? AND owner = ? AND lease_gen = ? AND status = 'active'"
+
+
+def _row_key(rowid: int | None, ref: str, owner: str, gen: int) -> tuple[Any, ...]:
+    return (ref, owner, gen) if rowid is None else (rowid, ref, owner, gen)
 
 
 def _due_time(value: object) -> float:

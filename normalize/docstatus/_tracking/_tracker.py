@@ -365,6 +365,32 @@ def read_wait(wait: object, last: object) -> WaitState:
     return WaitState.from_dict(data)
 
 
+def read_saved(wait: object, last: object) -> tuple[WaitState, JobStatus | None]:
+    """What ``read_wait`` reads, for a run that goes on from it: the state without its last
+    status, and that status read once, as a ``JobStatus`` (``read_wait`` reads it, writes it
+    back as JSON into the state, and ``Waiter.restore`` would read that again). ``ValueError``
+    when either cannot be read, as for ``read_wait``."""
+    if last is None:  # none, or still in ``wait`` (a file written before schema version 2)
+        return read_wait(wait, None), None
+    data = _stored_json(wait)
+    if not isinstance(data, dict):
+        raise ValueError(f"not a WaitState but a JSON {type(data).__name__}")  # noqa: TRY004
+    try:
+        raw = _stored_json(last)
+    except ValueError as exc:
+        raise ValueError(f"its last status is {exc}") from None
+    data["last"] = None
+    state = WaitState.from_dict(data)
+    if raw is None:
+        return state, None
+    if not isinstance(raw, Mapping):
+        raise ValueError("WaitState.last must be a JobStatus JSON object or null")  # noqa: TRY004
+    try:
+        return state, JobStatus.from_dict(raw)
+    except ValueError as exc:
+        raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
+
+
 def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:
     """A ``jobs`` row as a ``TrackedJob``, whatever it holds: each field that cannot be read is
     named in ``damaged`` and gets a stand-in value. Never raises."""
@@ -994,7 +1020,10 @@ class _Session:
     ``(ref, gen)``, for the loop to drop. ``started``: when the run started (wall clock; with
     ``once``, the jobs due by then are the ones it polls). ``calm_at``: the last time (the
     fleet's clock) the run found no job overdue in the database; overdue polls are spread from
-    there (see ``enlist``). ``ended``: the completions written in the open group, delivered
+    there (see ``enlist``). ``backlog_due`` (wall clock): when the soonest due of the jobs the
+    last claim left in the database for lack of room is due (``inf``: none was left); a polled
+    job due after it, and after the next claim, goes back to its row with its save while the
+    window is full (see ``on_step``). ``ended``: the completions written in the open group, delivered
     by ``settle`` once it is committed. ``report``: statuses are reported (``on_change``), each
     after its poll's state is committed.
     """
@@ -1012,6 +1041,7 @@ class _Session:
     started: float = 0.0
     calm_at: float = 0.0
     report: bool = False
+    backlog_due: float = math.inf
     lapsed_at: float = -math.inf
     held: dict[str, _Held] = attrs.Factory(dict)
     parked: dict[str, _Held] = attrs.Factory(dict)
@@ -1255,6 +1285,8 @@ class _Session:
                         break
                     evict.append(ref)
                     take += 1
+            # what stays in the database for lack of room: due no sooner than this
+            self.backlog_due = dues[take] if take < len(dues) else dues[-1] if len(dues) >= self.batch else math.inf
             if take <= 0:
                 return 0
         with self.renewing:  # no renewal between the claim and the jobs held: it would miss them
@@ -1263,6 +1295,8 @@ class _Session:
                 self.valid_until = wall + tracker.lease
             if not peeked and (not rows or _stored_due(rows[0]["next_due"], wall) > wall):
                 self.calm_at = now
+            if not peeked and len(rows) < take:  # every job due by ``due_by`` is held: no backlog
+                self.backlog_due = math.inf
             live = None if fleet.hooks is None or not rows else fleet.hooks.live()  # asked once: they start together
             for row in rows:
                 self.enlist(row, live)
@@ -1288,15 +1322,19 @@ class _Session:
         ``parked`` (the oldest forgotten past ``window`` of them), so that claiming it again
         needs no decoding when nobody claimed it meanwhile (see ``enlist``)."""
         leases = []
-        parked, window = self.parked, self.tracker.window
         for ref in refs:
             entry = self._drop(ref, wake=False)
             if entry is not None:
                 leases.append((ref, entry.gen))
-                parked[ref] = entry
-                if len(parked) > window:
-                    del parked[next(iter(parked))]
+                self._park(ref, entry)
         self.tracker.store.release(self.owner, leases)
+
+    def _park(self, ref: str, entry: _Held) -> None:
+        """Keep a job given back in ``parked`` (the oldest forgotten past ``window`` of them)."""
+        parked = self.parked
+        parked[ref] = entry
+        if len(parked) > self.tracker.window:
+            del parked[next(iter(parked))]
 
     def _active_left(self) -> bool:
         """True when an active job is left that this run did not skip as damaged."""
@@ -1371,10 +1409,10 @@ class _Session:
                 self.tracker.store.release(self.owner, [(text, row["lease_gen"])])
                 raise
         side = _get(row, "side_last")
-        state = None
+        state = status = None
         if row["wait"] is not None:
             try:
-                state = read_wait(row["wait"], side if side is not None else _get(row, "last"))
+                state, status = read_saved(row["wait"], side if side is not None else _get(row, "last"))
             except ValueError as exc:
                 logger.warning(
                     "tracked job %s: its saved waiting state cannot be read (%s); waiting starts over",
@@ -1385,7 +1423,7 @@ class _Session:
             state = WaitState(ref=name, started=added, deadline=deadline)
         else:
             state = attrs.evolve(state, deadline=deadline)
-        waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw)
+        waiter = Waiter.restore(state, self.policy, now, wall, draw=self.draw, last=status)
         return ref, (name,), waiter, key, meta, side is not None
 
     def _skip(self, row: Mapping[str, Any]) -> None:
@@ -1431,16 +1469,26 @@ class _Session:
         store, waiter = self.tracker.store, job.waiter
         now, wall = self.fleet.clock(), time.time()
         secrets = self.secrets()
-        snapshot = waiter.snapshot(now, wall)
-        data = snapshot.to_dict()
-        data["last"] = None  # in its own column, written only when it changed
+        data = waiter.state_dict(now, wall)  # its last status in its own column, written only when it changed
         wait = dumps(data, secrets)
         if step.action is Action.POLL:
             seen = "new" if waiter.last is None else waiter.last.state.value
-            due = wall if snapshot.due is None else snapshot.due
+            due = wall if data["due"] is None else data["due"]
             # The status as it came (a waiting job keeps a bounded copy in memory; the row holds it whole)
             last = None if step.changed is None else dumps(step.changed.to_dict(), secrets)
             give_back = self.once or due > wall + self.tracker.horizon
+            # A backlog waits in the database, due before this job: while the window has no room
+            # for a batch, a job whose next poll is further off than the next claim (``refresh``)
+            # goes back to its row with this save (one statement), instead of being held until
+            # that claim gives it back to make room (a release of its own). One due sooner stays
+            # held, as before: it is polled before a claim would weigh it against the backlog.
+            park = (
+                not give_back
+                and due > self.backlog_due
+                and due > wall + self.tracker.refresh
+                and len(self.held) + self.batch > self.tracker.window
+            )
+            give_back = give_back or park
             store.defer_save(
                 (ref, entry.gen),
                 self.owner,
@@ -1454,11 +1502,14 @@ class _Session:
                 polls=waiter.polls,
                 now=wall,
                 release=give_back,
+                rowid=entry.rowid,
             )
+            side = entry.side if last is None else len(last) > INLINE_LIMIT
             if give_back:
                 self._drop(ref)  # back to its row (its lease let go when the write is flushed)
+                if park:  # as its row will be once the save is flushed
+                    self._park(ref, entry._replace(side=side, due=due))
             else:
-                side = entry.side if last is None else len(last) > INLINE_LIMIT
                 with self.lock:
                     self.held[ref] = entry._replace(side=side, due=due)
                 self.unsaved.add(ref)
@@ -1483,6 +1534,7 @@ class _Session:
             now=wall,
             lease=self.tracker.lease if self.tracker.callbacks else None,
             side=entry.side,
+            rowid=entry.rowid,
         )
         self._flush_if(report=True)  # its last update follows
 

@@ -418,6 +418,48 @@ class Waiter:
             warm=self.warm,
         )
 
+    def state_dict(self, now: float, wall: float) -> dict[str, Any]:
+        """``snapshot(now, wall).to_dict()`` with ``"last": None`` (a saved state keeps its last
+        status elsewhere), made directly: after every poll of a tracked job, without the
+        ``WaitState`` and the copy of the status that would be dropped. The same value
+        (``tests/test_tracker.py`` compares the two)."""
+        shift = wall - now
+        last_error = last_not_found = None
+        error = self.last_error
+        if isinstance(error, JobNotFound):
+            last_not_found = {"message": str(error), "status_code": error.status_code, "code": error.code}
+        elif error is not None:
+            last_error = {
+                "type": type(error).__name__,
+                "message": str(error),
+                "retry_after": getattr(error, "retry_after", None),
+                "status_code": getattr(error, "status_code", None),
+            }
+        marks = self.marks
+        data: dict[str, Any] = {
+            "v": WAIT_STATE_VERSION,
+            "ref": self.ref,
+            "started": self.started + shift,
+            "deadline": self.deadline + shift,
+            "polls": self.polls,
+            "streak": self.streak,
+            "errors": self.errors,
+            "final": self.final,
+            "warned": self.warned,
+            "samples": [[marks[i] + shift, marks[i + 1]] for i in range(0, len(marks), 2)],
+            "last": None,
+            "last_error": last_error,
+            "hint": self.hint,
+            "delay": self.delay,
+            "due": None if self.due is None else self.due + shift,
+            "request_timeout": self.request_timeout,
+        }
+        if last_not_found is not None:
+            data["last_not_found"] = last_not_found
+        if self.warm is not None:
+            data["warm"] = self.warm
+        return data
+
     @classmethod
     def restore(
         cls,
@@ -427,12 +469,15 @@ class Waiter:
         wall: float,
         *,
         draw: Callable[[], float] = _random.random,
+        last: JobStatus | None = None,
     ) -> Waiter:
         """A waiter that goes on from ``state`` (``snapshot``'s inverse): ``now`` is the caller's
         clock and ``wall`` the wall clock at the same moment. The deadline stays the one in
-        ``state``: resuming never extends it."""
+        ``state``: resuming never extends it. ``last``: its last status, read already (kept
+        apart from ``state``, whose ``last`` is then ``None``)."""
         shift = now - wall
-        last = None if state.last is None else JobStatus.from_dict(state.last)
+        if last is None and state.last is not None:
+            last = JobStatus.from_dict(state.last)
         kept = None if last is None else shed(last, KEEP_BODY, KEEP_ITEMS)
         warm = state.warm
         if warm is None and last is not None:  # a state from before ``warm``: the model as it is
