@@ -387,17 +387,7 @@ class Waiter:
         process on any machine whose wall clock is right.
         """
         shift = wall - now
-        last_error = last_not_found = None
-        error = self.last_error
-        if isinstance(error, JobNotFound):  # a 404 within the not-found grace
-            last_not_found = {"message": str(error), "status_code": error.status_code, "code": error.code}
-        elif error is not None:
-            last_error = {
-                "type": type(error).__name__,
-                "message": str(error),
-                "retry_after": getattr(error, "retry_after", None),
-                "status_code": getattr(error, "status_code", None),
-            }
+        last_error, last_not_found = self._stored_errors()
         return WaitState(
             ref=self.ref,
             started=self.started + shift,
@@ -418,23 +408,28 @@ class Waiter:
             warm=self.warm,
         )
 
+    def _stored_errors(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """``last_error`` and ``last_not_found`` as a stored state keeps them (a 404 within the
+        not-found grace is the second; any other error the first)."""
+        error = self.last_error
+        if error is None:
+            return None, None
+        if isinstance(error, JobNotFound):
+            return None, {"message": str(error), "status_code": error.status_code, "code": error.code}
+        return {
+            "type": type(error).__name__,
+            "message": str(error),
+            "retry_after": getattr(error, "retry_after", None),
+            "status_code": getattr(error, "status_code", None),
+        }, None
+
     def state_dict(self, now: float, wall: float) -> dict[str, Any]:
         """``snapshot(now, wall).to_dict()`` with ``"last": None`` (a saved state keeps its last
         status elsewhere), made directly: after every poll of a tracked job, without the
         ``WaitState`` and the copy of the status that would be dropped. The same value
         (``tests/test_tracker.py`` compares the two)."""
         shift = wall - now
-        last_error = last_not_found = None
-        error = self.last_error
-        if isinstance(error, JobNotFound):
-            last_not_found = {"message": str(error), "status_code": error.status_code, "code": error.code}
-        elif error is not None:
-            last_error = {
-                "type": type(error).__name__,
-                "message": str(error),
-                "retry_after": getattr(error, "retry_after", None),
-                "status_code": getattr(error, "status_code", None),
-            }
+        last_error, last_not_found = self._stored_errors()
         marks = self.marks
         data: dict[str, Any] = {
             "v": WAIT_STATE_VERSION,
