@@ -431,29 +431,25 @@ class Waiter:
         shift = wall - now
         last_error, last_not_found = self._stored_errors()
         marks = self.marks
-        data: dict[str, Any] = {
-            "v": WAIT_STATE_VERSION,
-            "ref": self.ref,
-            "started": self.started + shift,
-            "deadline": self.deadline + shift,
-            "polls": self.polls,
-            "streak": self.streak,
-            "errors": self.errors,
-            "final": self.final,
-            "warned": self.warned,
-            "samples": [[marks[i] + shift, marks[i + 1]] for i in range(0, len(marks), 2)],
-            "last": None,
-            "last_error": last_error,
-            "hint": self.hint,
-            "delay": self.delay,
-            "due": None if self.due is None else self.due + shift,
-            "request_timeout": self.request_timeout,
-        }
-        if last_not_found is not None:
-            data["last_not_found"] = last_not_found
-        if self.warm is not None:
-            data["warm"] = self.warm
-        return data
+        return _state_form(
+            ref=self.ref,
+            started=self.started + shift,
+            deadline=self.deadline + shift,
+            polls=self.polls,
+            streak=self.streak,
+            errors=self.errors,
+            final=self.final,
+            warned=self.warned,
+            samples=[[marks[i] + shift, marks[i + 1]] for i in range(0, len(marks), 2)],
+            last=None,
+            last_error=last_error,
+            last_not_found=last_not_found,
+            hint=self.hint,
+            delay=self.delay,
+            due=None if self.due is None else self.due + shift,
+            request_timeout=self.request_timeout,
+            warm=self.warm,
+        )
 
     @classmethod
     def restore(
@@ -862,29 +858,25 @@ class WaitState:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-safe form, with ``"v": WAIT_STATE_VERSION``."""
-        data: dict[str, Any] = {
-            "v": WAIT_STATE_VERSION,
-            "ref": self.ref,
-            "started": self.started,
-            "deadline": self.deadline,
-            "polls": self.polls,
-            "streak": self.streak,
-            "errors": self.errors,
-            "final": self.final,
-            "warned": self.warned,
-            "samples": [[t, p] for t, p in self.samples],
-            "last": None if self.last is None else dict(self.last),
-            "last_error": None if self.last_error is None else dict(self.last_error),
-            "hint": self.hint,
-            "delay": self.delay,
-            "due": self.due,
-            "request_timeout": self.request_timeout,
-        }
-        if self.last_not_found is not None:
-            data["last_not_found"] = dict(self.last_not_found)
-        if self.warm is not None:
-            data["warm"] = self.warm
-        return data
+        return _state_form(
+            ref=self.ref,
+            started=self.started,
+            deadline=self.deadline,
+            polls=self.polls,
+            streak=self.streak,
+            errors=self.errors,
+            final=self.final,
+            warned=self.warned,
+            samples=[[t, p] for t, p in self.samples],
+            last=None if self.last is None else dict(self.last),
+            last_error=None if self.last_error is None else dict(self.last_error),
+            last_not_found=None if self.last_not_found is None else dict(self.last_not_found),
+            hint=self.hint,
+            delay=self.delay,
+            due=self.due,
+            request_timeout=self.request_timeout,
+            warm=self.warm,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
@@ -965,6 +957,53 @@ class WaitState:
             request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True, low=0.0),
             warm=_warm(data.get("warm")),
         )
+
+
+def _state_form(
+    *,
+    ref: str,
+    started: float,
+    deadline: float,
+    polls: int,
+    streak: int,
+    errors: int,
+    final: bool,
+    warned: bool,
+    samples: list[list[float]],
+    last: dict[str, Any] | None,
+    last_error: dict[str, Any] | None,
+    last_not_found: dict[str, Any] | None,
+    hint: float | None,
+    delay: float | None,
+    due: float | None,
+    request_timeout: float | None,
+    warm: int | None,
+) -> dict[str, Any]:
+    """The stored form of a waiting state (``WaitState.to_dict``; ``Waiter.state_dict`` makes it
+    straight from a waiter): ``last_not_found`` and ``warm`` only when set."""
+    data: dict[str, Any] = {
+        "v": WAIT_STATE_VERSION,
+        "ref": ref,
+        "started": started,
+        "deadline": deadline,
+        "polls": polls,
+        "streak": streak,
+        "errors": errors,
+        "final": final,
+        "warned": warned,
+        "samples": samples,
+        "last": last,
+        "last_error": last_error,
+        "hint": hint,
+        "delay": delay,
+        "due": due,
+        "request_timeout": request_timeout,
+    }
+    if last_not_found is not None:
+        data["last_not_found"] = last_not_found
+    if warm is not None:
+        data["warm"] = warm
+    return data
 
 
 def _warm(value: object) -> int | None:
