@@ -71,7 +71,7 @@ from docstatus._refs import parse_ref
 from docstatus._secrets import logger
 from docstatus._status import JobStatus
 from docstatus._text import clean, clean_tree, loads, printable
-from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState
+from docstatus._waiting._core import RESUME_SPREAD, Action, UnknownState, Waiter, WaitPolicy, WaitState, read_last
 from docstatus._waiting._durations import Durations
 
 from ._learned import Learned
@@ -354,14 +354,9 @@ def read_wait(wait: object, last: object) -> WaitState:
     status (the ``last`` column, ``None`` when there is none); ``ValueError`` when either cannot
     be read. A ``wait`` still holding its last status (a file written before schema version 2,
     never migrated) is read as it is."""
-    data = _stored_json(wait)
-    if not isinstance(data, dict):
-        raise ValueError(f"not a WaitState but a JSON {type(data).__name__}")  # noqa: TRY004
+    data = _wait_data(wait)
     if last is not None:
-        try:
-            data["last"] = _stored_json(last)
-        except ValueError as exc:
-            raise ValueError(f"its last status is {exc}") from None
+        data["last"] = _last_data(last)
     return WaitState.from_dict(data)
 
 
@@ -372,23 +367,26 @@ def read_saved(wait: object, last: object) -> tuple[WaitState, JobStatus | None]
     when either cannot be read, as for ``read_wait``."""
     if last is None:  # none, or still in ``wait`` (a file written before schema version 2)
         return read_wait(wait, None), None
+    data = _wait_data(wait)
+    raw = _last_data(last)
+    data["last"] = None
+    return WaitState.from_dict(data), read_last(raw)
+
+
+def _wait_data(wait: object) -> dict[str, Any]:
+    """A stored ``wait`` column decoded: a JSON object (``WaitState.from_dict`` checks it)."""
     data = _stored_json(wait)
     if not isinstance(data, dict):
         raise ValueError(f"not a WaitState but a JSON {type(data).__name__}")  # noqa: TRY004
+    return data
+
+
+def _last_data(last: object) -> Any:
+    """A stored ``last`` column decoded (``read_last`` checks it)."""
     try:
-        raw = _stored_json(last)
+        return _stored_json(last)
     except ValueError as exc:
         raise ValueError(f"its last status is {exc}") from None
-    data["last"] = None
-    state = WaitState.from_dict(data)
-    if raw is None:
-        return state, None
-    if not isinstance(raw, Mapping):
-        raise ValueError("WaitState.last must be a JobStatus JSON object or null")  # noqa: TRY004
-    try:
-        return state, JobStatus.from_dict(raw)
-    except ValueError as exc:
-        raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
 
 
 def read_job(row: Mapping[str, Any] | sqlite3.Row) -> TrackedJob:

@@ -905,14 +905,8 @@ class WaitState:
                 raise ValueError("WaitState.samples must rise in time and in progress, as waiting records them")
         if any(not 0 <= p < 1 for _, p in pairs):
             raise ValueError("WaitState.samples' progress must be in [0, 1)")
-        last = data.get("last")
-        if last is not None:
-            if not isinstance(last, Mapping):
-                raise ValueError("WaitState.last must be a JobStatus JSON object or null")
-            try:
-                last = JobStatus.from_dict(last).to_dict()  # checked, its texts made encodable
-            except ValueError as exc:
-                raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
+        status = read_last(data.get("last"))
+        last = None if status is None else status.to_dict()  # checked, its texts made encodable
         last_error = data.get("last_error")
         if last_error is not None and (
             not isinstance(last_error, Mapping)
@@ -957,6 +951,20 @@ class WaitState:
             request_timeout=_finite("request_timeout", data.get("request_timeout"), optional=True, low=0.0),
             warm=_warm(data.get("warm")),
         )
+
+
+def read_last(value: object) -> JobStatus | None:
+    """A stored waiting state's last status (``WaitState.last``, or a tracked row's ``last``
+    column decoded) as a ``JobStatus``; ``ValueError`` when it is neither a ``JobStatus`` JSON
+    object nor null."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError("WaitState.last must be a JobStatus JSON object or null")  # noqa: TRY004  # a stored value: ValueError as for every field
+    try:
+        return JobStatus.from_dict(value)
+    except ValueError as exc:
+        raise ValueError(f"WaitState.last is not a JobStatus JSON object: {exc}") from None
 
 
 def _state_form(
